@@ -1,0 +1,5 @@
+import sys
+
+from symba.cli import main
+
+sys.exit(main())

@@ -1,0 +1,163 @@
+"""Processes: parsing, conservation checks and enumeration.
+
+A process is written like MadGraph's: ``"e- e+ -> mu- mu+"``.  Legs are
+numbered 1..n, incoming first, each side in the order written.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .models import Model, get_model
+
+MULTIPLICITIES = ("1->2", "2->1", "2->2", "2->3", "3->2", "3->3")
+
+
+class ProcessError(ValueError):
+    """A process string that cannot be computed; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Process:
+    theory: str
+    incoming: tuple[str, ...]
+    outgoing: tuple[str, ...]
+
+    @property
+    def legs(self) -> tuple[str, ...]:
+        return self.incoming + self.outgoing
+
+    @property
+    def n_in(self) -> int:
+        return len(self.incoming)
+
+    @property
+    def n_out(self) -> int:
+        return len(self.outgoing)
+
+    @property
+    def multiplicity(self) -> str:
+        return f"{self.n_in}->{self.n_out}"
+
+    @property
+    def model(self) -> Model:
+        return get_model(self.theory)
+
+    def __str__(self) -> str:
+        return " ".join(self.incoming) + " -> " + " ".join(self.outgoing)
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe identifier, e.g. ``e-_e+__mu-_mu+``."""
+        return "_".join(self.incoming) + "__" + "_".join(self.outgoing)
+
+    def leg_masses(self) -> list[str | None]:
+        m = self.model
+        return [m.particle(p).mass for p in self.legs]
+
+
+def parse_process(text: str, theory: str = "qed", check: bool = True) -> Process:
+    """Parse ``"e- e+ -> mu- mu+"`` and check it can be computed at tree level."""
+    model = get_model(theory)
+    if not isinstance(text, str) or text.count("->") != 1:
+        raise ProcessError(f"malformed process {text!r}: expected 'IN... -> OUT...', e.g. 'e- e+ -> mu- mu+'")
+    lhs, rhs = text.split("->")
+    incoming, outgoing = tuple(lhs.split()), tuple(rhs.split())
+    if not incoming or not outgoing:
+        raise ProcessError(f"malformed process {text!r}: both sides of '->' need at least one particle")
+    for name in incoming + outgoing:
+        if name not in model.particles:
+            raise ProcessError(
+                f"unknown particle {name!r} in theory {model.name}; known: {' '.join(model.particles)}"
+            )
+    proc = Process(model.name, incoming, outgoing)
+    if check:
+        check_conservation(proc)
+        if not has_tree_diagram(proc):
+            raise ProcessError(f"process '{proc}' has no tree-level diagram in {model.name}")
+    return proc
+
+
+def _crossed_totals(proc: Process):
+    """Quantum numbers of (incoming) minus (outgoing)."""
+    model = proc.model
+    sign = [1] * proc.n_in + [-1] * proc.n_out
+    parts = [model.particle(n) for n in proc.legs]
+    charge = sum((s * p.charge for s, p in zip(sign, parts)), Fraction(0))
+    baryon = sum((s * p.baryon for s, p in zip(sign, parts)), Fraction(0))
+    lepton = Counter()
+    for s, p in zip(sign, parts):
+        if p.field.lepton_flavour:
+            lepton[p.field.lepton_flavour] += s * p.lepton_number
+    return parts, sign, charge, baryon, lepton
+
+
+def check_conservation(proc: Process) -> None:
+    model = proc.model
+    parts, sign, charge, baryon, lepton = _crossed_totals(proc)
+    if model.name == "qed" and charge != 0:
+        qin = sum((p.charge for p in parts[: proc.n_in]), Fraction(0))
+        qout = sum((p.charge for p in parts[proc.n_in :]), Fraction(0))
+        raise ProcessError(f"process '{proc}' breaks charge conservation: Q_in = {qin}, Q_out = {qout}")
+    broken = sorted(f for f, n in lepton.items() if n != 0)
+    if broken:
+        raise ProcessError(f"process '{proc}' breaks lepton-flavour conservation ({', '.join(broken)} number)")
+    if baryon != 0:
+        raise ProcessError(f"process '{proc}' breaks baryon-number conservation")
+    # Colour: the crossed state must contain a singlet (triality zero, and no lone octet).
+    triality = sum(s * (1 if p.colour == 3 else -1 if p.colour == -3 else 0) for s, p in zip(sign, parts))
+    coloured = [p for p in parts if p.colour != 1]
+    if triality % 3 != 0 or (len(coloured) == 1 and coloured[0].colour == 8):
+        raise ProcessError(f"process '{proc}' breaks colour conservation")
+
+
+def generate_feyngraph_diagrams(proc: Process):
+    import feyngraph
+
+    return feyngraph.generate_diagrams(list(proc.incoming), list(proc.outgoing), 0, model=proc.model.feyngraph_model)
+
+
+def has_tree_diagram(proc: Process) -> bool:
+    return len(generate_feyngraph_diagrams(proc)) > 0
+
+
+def enumerate_processes(
+    theory: str,
+    multiplicities=("2->2",),
+    particles: list[str] | None = None,
+) -> list[Process]:
+    """All computable processes of a theory, each once.
+
+    Each side is a multiset written in the model's canonical particle order, so
+    ``e- e+ -> mu- mu+`` appears and ``e+ e- -> mu- mu+`` does not.  ``particles``
+    restricts the external states to a subset of particle names.
+    """
+    model = get_model(theory)
+    names = list(model.particles)
+    if particles is not None:
+        unknown = [p for p in particles if p not in model.particles]
+        if unknown:
+            raise ProcessError(f"unknown particle {unknown[0]!r} in theory {model.name}")
+        keep = set(particles)
+        names = [n for n in names if n in keep]
+    out: list[Process] = []
+    for mult in multiplicities:
+        try:
+            n_in, n_out = (int(x) for x in mult.split("->"))
+        except ValueError:
+            raise ProcessError(f"malformed multiplicity {mult!r}: expected e.g. '2->3'") from None
+        if f"{n_in}->{n_out}" not in MULTIPLICITIES:
+            raise ProcessError(f"unsupported multiplicity {mult!r}; choose from {', '.join(MULTIPLICITIES)}")
+        for ins in itertools.combinations_with_replacement(names, n_in):
+            for outs in itertools.combinations_with_replacement(names, n_out):
+                proc = Process(model.name, ins, outs)
+                try:
+                    check_conservation(proc)
+                except ProcessError:
+                    continue
+                if has_tree_diagram(proc):
+                    out.append(proc)
+    return out

@@ -1,0 +1,1 @@
+"""Tokenization of amplitudes and squared amplitudes, dataset import, splits and statistics."""

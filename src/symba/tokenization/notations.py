@@ -1,0 +1,337 @@
+"""Squared amplitudes <-> token sequences in three notations, with an exact round trip.
+
+Notations (``NOTATIONS``):
+
+``prefix``
+    Every operator has a fixed arity: ``add``/``mul``/``pow`` take two operands,
+    ``neg`` one; an n-ary sum becomes a right-nested chain ``add a add b c``.
+``hybrid``
+    ``add(`` and ``mul(`` take any number (>= 2) of operands and close with ``)``;
+    ``pow`` and ``neg`` stay fixed-arity prefix.
+``hybrid-short``
+    ``hybrid`` plus mass-token shortening: ``m_X^n`` (n in ``MASS_POWERS``) is one
+    token, and inside a product one factor ``m_X^n`` (n in ``FUSED_POWERS``)
+    together with one factor ``s_ij`` becomes the single token ``m_X^n*s_ij``.
+
+Numbers use a small closed vocabulary: a sign token and decimal digits
+(``INT+ 1 2`` is 12, ``INT- 3`` is -3); a rational is ``rat`` followed by two
+integers (``rat INT- 1 INT+ 2`` is -1/2).  ``neg x`` is SymPy's ``-x``
+(``Mul(-1, x)``).
+
+The tokens mirror SymPy's own expression tree, and SymPy rebuilds a canonical
+expression from the same arguments, so ``detokenize(tokenize(x), n) == x``
+holds structurally, not only after simplification.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy
+
+from symba.physics.kinematics import ALL_MASSES, symbol_table
+
+NOTATIONS = ("prefix", "hybrid", "hybrid-short")
+DEFAULT_NOTATION = "hybrid-short"
+
+MAX_LEGS = 6
+COUPLINGS = ("e", "g_s")
+DOT_PRODUCTS = tuple(f"s_{i}{j}" for i in range(1, MAX_LEGS + 1) for j in range(i + 1, MAX_LEGS + 1))
+# reg_prop: MARTY's propagator regulator, kept by ``symba import-symba --reg-prop keep``.
+REGULATOR = "reg_prop"
+IMAGINARY_UNIT = "i"
+SYMBOL_TOKENS = (*COUPLINGS, *ALL_MASSES, *DOT_PRODUCTS, REGULATOR)
+
+MASS_POWERS = (2, 4, 6, 8)  # m_X^n as one token in hybrid-short
+FUSED_POWERS = (2, 4)  # m_X^n*s_ij as one token in hybrid-short
+COUPLING_POWERS = (2, 4, 6, 8)  # e^n, g_s^n as one token in hybrid-short
+
+INT_POS, INT_NEG, RATIONAL = "INT+", "INT-", "rat"
+DIGITS = tuple(str(d) for d in range(10))
+NEG, POW = "neg", "pow"
+ADD2, MUL2 = "add", "mul"  # prefix: binary
+ADDN, MULN, CLOSE = "add(", "mul(", ")"  # hybrid: n-ary, closed by CLOSE
+
+_SYMBOLS = {name: sympy.Symbol(name) for name in SYMBOL_TOKENS}
+_MASS_SET = frozenset(ALL_MASSES)
+_DOT_SET = frozenset(DOT_PRODUCTS)
+
+
+def mass_power_token(mass: str, power: int) -> str:
+    return f"{mass}^{power}"
+
+
+def fused_token(mass: str, power: int, dot: str) -> str:
+    return f"{mass}^{power}*{dot}"
+
+
+# token -> (mass, power) / (mass, power, dot): the shortened tokens and what they stand for
+_MASS_POWER_TOKENS = {mass_power_token(m, n): (m, n) for m in ALL_MASSES for n in MASS_POWERS}
+_MASS_POWER_TOKENS.update({mass_power_token(g, n): (g, n) for g in COUPLINGS for n in COUPLING_POWERS})
+_FUSED_TOKENS = {fused_token(m, n, s): (m, n, s) for m in ALL_MASSES for n in FUSED_POWERS for s in DOT_PRODUCTS}
+
+
+def notation_tokens(notation: str) -> list[str]:
+    """Every token the squared-amplitude side of ``notation`` can produce, in a fixed order."""
+    check_notation(notation)
+    ops = [NEG, POW] + ([ADD2, MUL2] if notation == "prefix" else [ADDN, MULN, CLOSE])
+    tokens = ops + [INT_POS, INT_NEG, RATIONAL, *DIGITS, IMAGINARY_UNIT, *SYMBOL_TOKENS]
+    if notation == "hybrid-short":
+        tokens += list(_MASS_POWER_TOKENS) + list(_FUSED_TOKENS)
+    return tokens
+
+
+def check_notation(notation: str) -> None:
+    if notation not in NOTATIONS:
+        raise ValueError(f"unknown notation {notation!r}; choose one of {', '.join(NOTATIONS)}")
+
+
+def parse_expression(text: str) -> sympy.Expr:
+    """Parse a squared amplitude written with ``^`` or ``**`` in the symbols of PHYSICS.md."""
+    try:
+        return sympy.sympify(text.replace("^", "**"), locals=dict(symbol_table()))
+    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+        raise ValueError(f"cannot parse expression {text[:60]!r}: {exc}") from None
+
+
+# ---------------------------------------------------------------- tokenize
+
+
+def integer_tokens(n: int) -> list[str]:
+    return [INT_NEG if n < 0 else INT_POS, *str(abs(n))]
+
+
+def number_tokens(value: sympy.Rational) -> list[str]:
+    if value.q == 1:
+        return integer_tokens(int(value.p))
+    return [RATIONAL, *integer_tokens(int(value.p)), *integer_tokens(int(value.q))]
+
+
+def tokenize(expr, notation: str = DEFAULT_NOTATION) -> list[str]:
+    """Tokens of a squared amplitude (SymPy expression, or text parsed with our symbols)."""
+    check_notation(notation)
+    if isinstance(expr, str):
+        expr = parse_expression(expr)
+    expr = sympy.sympify(expr)
+    out: list[str] = []
+    # explicit stack instead of recursion: long sums make deep prefix chains
+    stack: list[object] = [expr]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        emitted, children = _expand(item, notation)
+        out.extend(emitted)
+        # children may mix expressions and literal closing tokens; push in reverse
+        stack.extend(reversed(children))
+    return out
+
+
+class _Chain:
+    """Operands of a sum or product still to be emitted (never rebuilt into SymPy here)."""
+
+    def __init__(self, kind: str, operands):
+        self.kind = kind  # "add" or "mul"
+        self.operands = tuple(operands)
+
+
+def _expand(x, notation: str) -> tuple[list[str], list[object]]:
+    """Tokens emitted for node ``x`` now, and the items (expressions or tokens) that follow."""
+    if isinstance(x, _Chain):
+        if len(x.operands) == 1:
+            return [], [x.operands[0]]
+        return _nary(x.kind, list(x.operands), notation)
+    if x.is_Rational:
+        return number_tokens(x), []
+    if x.is_Symbol:
+        if x.name not in _SYMBOLS:
+            raise ValueError(f"symbol {x.name!r} is not in the vocabulary (allowed: {', '.join(SYMBOL_TOKENS)})")
+        return [x.name], []
+    if x is sympy.I:
+        return [IMAGINARY_UNIT], []
+    if x.is_Number:
+        raise ValueError(f"number {x} is not an exact rational; floating-point numbers are not allowed")
+    if x.is_Pow:
+        base, exp = x.args
+        if (
+            notation == "hybrid-short"
+            and base.is_Symbol
+            and base.name in _MASS_SET
+            and exp.is_Integer
+            and int(exp) in MASS_POWERS
+        ):
+            return [mass_power_token(base.name, int(exp))], []
+        if notation == "hybrid-short" and base.is_Symbol and base.name in COUPLINGS and exp.is_Integer:
+            if int(exp) in COUPLING_POWERS:
+                return [mass_power_token(base.name, int(exp))], []
+        return [POW], [base, exp]
+    if x.is_Mul:
+        args = list(x.args)
+        if args[0] == sympy.S.NegativeOne:  # SymPy's -y is Mul(-1, y)
+            return [NEG], [_Chain("mul", args[1:])]
+        return _nary("mul", args, notation)
+    if x.is_Add:
+        return _nary("add", list(x.args), notation)
+    raise ValueError(f"unsupported operation {type(x).__name__} in {str(x)[:60]!r}")
+
+
+def _nary(kind: str, args: list, notation: str) -> tuple[list[str], list[object]]:
+    if notation == "hybrid-short" and kind == "mul":
+        fused, args = _fuse_mass_dot(args)
+        if fused is not None:
+            if len(args) == 1:
+                return [fused], []
+            return [MULN], [*args, CLOSE]
+    if notation == "prefix":
+        # right-nested chain: a*b*c -> mul a mul b c
+        return [MUL2 if kind == "mul" else ADD2], [args[0], _Chain(kind, args[1:])]
+    return [MULN if kind == "mul" else ADDN], [*args, CLOSE]
+
+
+def _fuse_mass_dot(args: list) -> tuple[str | None, list]:
+    """Take the first m_X^n factor (n in FUSED_POWERS) and the first s_ij factor as one token."""
+    mass_at = dot_at = None
+    for k, a in enumerate(args):
+        if isinstance(a, str):
+            continue
+        if mass_at is None and a.is_Pow and a.base.is_Symbol and a.base.name in _MASS_SET:
+            if a.exp.is_Integer and int(a.exp) in FUSED_POWERS:
+                mass_at = k
+        if dot_at is None and a.is_Symbol and a.name in _DOT_SET:
+            dot_at = k
+    if mass_at is None or dot_at is None:
+        return None, args
+    m = args[mass_at]
+    token = fused_token(m.base.name, int(m.exp), args[dot_at].name)
+    # the fused token takes the place of the mass factor, so a coefficient stays first
+    return token, [token if k == mass_at else a for k, a in enumerate(args) if k != dot_at]
+
+
+# ---------------------------------------------------------------- detokenize
+
+
+class TokenError(ValueError):
+    """A malformed token sequence; the message names the position (0-based token index)."""
+
+
+def detokenize(tokens, notation: str = DEFAULT_NOTATION) -> sympy.Expr:
+    """Rebuild the SymPy expression from tokens (a list, or one space-separated string)."""
+    check_notation(notation)
+    if isinstance(tokens, str):
+        tokens = tokens.split()
+    tokens = list(tokens)
+    if not tokens:
+        raise TokenError("empty token sequence")
+    fixed = {NEG: 1, POW: 2}
+    if notation == "prefix":
+        fixed.update({ADD2: 2, MUL2: 2})
+        nary = {}
+    else:
+        nary = {ADDN: sympy.Add, MULN: sympy.Mul}
+    leaves = _leaf_table(notation)
+    # frames: [operator token, position, operands]
+    stack: list[list] = []
+    pos = 0
+    n = len(tokens)
+    while True:
+        if pos >= n:
+            if stack:
+                op, at, _ = stack[-1]
+                raise TokenError(f"unexpected end of tokens at position {n}: {op!r} opened at position {at} is incomplete")
+            raise TokenError(f"unexpected end of tokens at position {n}")
+        tok = tokens[pos]
+        if tok in fixed or tok in nary:
+            stack.append([tok, pos, []])
+            pos += 1
+            continue
+        if tok == CLOSE:
+            if not stack or stack[-1][0] not in nary:
+                raise TokenError(f"unexpected {CLOSE!r} at position {pos}")
+            op, at, operands = stack.pop()
+            if len(operands) < 2:
+                raise TokenError(f"{op!r} at position {at} closed at position {pos} with {len(operands)} operand(s); needs at least 2")
+            value = nary[op](*operands)
+            pos += 1
+        elif tok in (INT_POS, INT_NEG, RATIONAL):
+            value, pos = _read_number(tokens, pos)
+        elif tok in leaves:
+            value = leaves[tok]
+            pos += 1
+        elif tok in DIGITS:
+            raise TokenError(f"digit {tok!r} at position {pos} outside a number")
+        else:
+            raise TokenError(f"unknown token {tok!r} at position {pos} for notation {notation}")
+        # hand the finished operand to the enclosing operators
+        while True:
+            if not stack:
+                if pos != n:
+                    raise TokenError(f"extra tokens from position {pos}: {' '.join(tokens[pos:pos + 5])!r}")
+                return value
+            frame = stack[-1]
+            frame[2].append(value)
+            op = frame[0]
+            if op in fixed and len(frame[2]) == fixed[op]:
+                stack.pop()
+                value = _build_fixed(op, frame[2])
+                continue
+            break
+
+
+def _build_fixed(op: str, operands: list) -> sympy.Expr:
+    if op == NEG:
+        return -operands[0]
+    if op == POW:
+        return sympy.Pow(*operands)
+    if op == ADD2:
+        return sympy.Add(*operands)
+    return sympy.Mul(*operands)
+
+
+def _read_integer(tokens, pos) -> tuple[int, int]:
+    sign_at = pos
+    sign = tokens[pos]
+    if sign not in (INT_POS, INT_NEG):
+        raise TokenError(f"expected {INT_POS!r} or {INT_NEG!r} at position {pos}, found {sign!r}")
+    pos += 1
+    digits = []
+    while pos < len(tokens) and tokens[pos] in DIGITS:
+        digits.append(tokens[pos])
+        pos += 1
+    if not digits:
+        raise TokenError(f"integer at position {sign_at} has no digits")
+    if len(digits) > 1 and digits[0] == "0":
+        raise TokenError(f"integer at position {sign_at} has a leading zero")
+    value = int("".join(digits))
+    if sign == INT_NEG and value == 0:
+        raise TokenError(f"negative zero at position {sign_at}")
+    return (-value if sign == INT_NEG else value), pos
+
+
+def _read_number(tokens, pos) -> tuple[sympy.Rational, int]:
+    if tokens[pos] != RATIONAL:
+        value, pos = _read_integer(tokens, pos)
+        return sympy.Integer(value), pos
+    at = pos
+    if pos + 1 >= len(tokens):
+        raise TokenError(f"unexpected end of tokens at position {pos + 1}: {RATIONAL!r} at position {at} needs two integers")
+    num, pos = _read_integer(tokens, pos + 1)
+    if pos >= len(tokens):
+        raise TokenError(f"unexpected end of tokens at position {pos}: {RATIONAL!r} at position {at} needs a denominator")
+    den_at = pos
+    den, pos = _read_integer(tokens, pos)
+    if den <= 1:
+        raise TokenError(f"denominator at position {den_at} must be an integer > 1, got {den}")
+    return sympy.Rational(num, den), pos
+
+
+@lru_cache(maxsize=None)
+def _leaf_table(notation: str) -> dict[str, sympy.Expr]:
+    table: dict[str, sympy.Expr] = dict(_SYMBOLS)
+    table[IMAGINARY_UNIT] = sympy.I
+    if notation == "hybrid-short":
+        for tok, (m, p) in _MASS_POWER_TOKENS.items():
+            table[tok] = _SYMBOLS[m] ** p
+        for tok, (m, p, s) in _FUSED_TOKENS.items():
+            table[tok] = _SYMBOLS[m] ** p * _SYMBOLS[s]
+    return table

@@ -1,0 +1,131 @@
+"""Process manifests and stable-hash sharding.
+
+A shard's membership depends only on the hash of each process name and on the
+number of buckets, so adding one process changes exactly one shard's manifest.
+The bucket count is a power of two derived from ``batch_size``; it only moves
+(and reshuffles every shard) when the process count crosses a power of two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+PER_PROCESS = 1  # batch_size meaning "one process per job, shard named by the slug"
+
+
+def process_slug(process: str) -> str:
+    """``"e- e+ -> mu- mu+"`` -> ``"e-_e+__mu-_mu+"`` (same rule as ``Process.slug``)."""
+    lhs, rhs = process.split("->")
+    return "_".join(lhs.split()) + "__" + "_".join(rhs.split())
+
+
+def slug_to_process(slug: str) -> str:
+    if slug.count("__") != 1:
+        raise ValueError(f"malformed process slug {slug!r}: expected e.g. 'e-_e+__mu-_mu+'")
+    lhs, rhs = slug.split("__")
+    return " ".join(lhs.split("_")) + " -> " + " ".join(rhs.split("_"))
+
+
+def stable_hash(theory: str, process: str) -> int:
+    """64-bit hash of a process that never changes between runs or machines."""
+    digest = hashlib.blake2b(f"{theory}:{process}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def bucket_count(n_processes: int, batch_size: int) -> int:
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    return 1 << max(0, math.ceil(math.log2(max(1.0, n_processes / batch_size))))
+
+
+def assign_shards(theory: str, processes: list[str], batch_size: int) -> dict[str, list[str]]:
+    """Map shard name -> sorted processes.  ``batch_size == 1``: one shard per process, named by its slug."""
+    if batch_size == PER_PROCESS:
+        return {process_slug(p): [p] for p in sorted(set(processes))}
+    n = bucket_count(len(processes), batch_size)
+    width = max(3, len(str(n - 1)))
+    shards: dict[str, list[str]] = {}
+    for p in sorted(set(processes)):
+        shards.setdefault(f"h{stable_hash(theory, p) % n:0{width}d}", []).append(p)
+    return dict(sorted(shards.items()))
+
+
+def enumerate_theory(theory: str, spec: dict) -> list[str]:
+    """Process strings chosen by one ``theories:`` entry of the config."""
+    from symba.physics.process import enumerate_processes, parse_process
+
+    found = []
+    if spec.get("multiplicities"):
+        found = [str(p) for p in enumerate_processes(theory, tuple(spec["multiplicities"]), spec.get("particles"))]
+    for text in spec.get("processes", []):
+        found.append(str(parse_process(text, theory)))
+    return sorted(set(found))
+
+
+def cached_manifest(theory: str, spec: dict, cache_dir: str | os.PathLike) -> list[str]:
+    """``enumerate_theory`` memoised on disk: enumeration runs FeynGraph on every candidate (slow at 2->3)."""
+    from symba.physics.engine import ENGINE_VERSION
+
+    key_text = json.dumps({"theory": theory, "spec": spec, "engine": ENGINE_VERSION}, sort_keys=True)
+    key = hashlib.blake2b(key_text.encode(), digest_size=12).hexdigest()
+    path = Path(cache_dir) / f"{theory}-{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    processes = enumerate_theory(theory, spec)
+    write_text_if_changed(path, json.dumps(processes))
+    return processes
+
+
+def read_manifest_file(path: str | os.PathLike) -> dict[str, list[str]]:
+    """A hand-made manifest: lines ``theory<TAB>process``; ``#`` starts a comment."""
+    out: dict[str, list[str]] = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        theory, sep, process = line.partition("\t")
+        if not sep or "->" not in process:
+            raise ValueError(f"{path}:{number}: expected 'theory<TAB>process', got {line!r}")
+        out.setdefault(theory.strip(), []).append(" ".join(process.split()))
+    return out
+
+
+def write_text_if_changed(path: str | os.PathLike, text: str) -> bool:
+    """Atomically write ``text`` unless the file already holds it; mtimes then only move on real change."""
+    path = Path(path)
+    try:
+        if path.read_text() == text:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return True
+
+
+def write_stamp(path: str | os.PathLike, params: dict) -> str:
+    """A parameter stamp: JSON of the parameters a rule depends on, rewritten only when they change.
+
+    Rules take the stamp as an input, so ``--rerun-triggers mtime`` still reruns
+    them (and only them, plus what follows) when a parameter changes.
+    """
+    write_text_if_changed(path, json.dumps(params, sort_keys=True, indent=1) + "\n")
+    return str(path)
+
+
+def write_shard_manifests(directory: str | os.PathLike, shards: dict[str, list[str]]) -> None:
+    directory = Path(directory)
+    for name, processes in shards.items():
+        write_text_if_changed(directory / f"{name}.txt", "".join(p + "\n" for p in processes))
+
+
+def read_shard_manifest(path: str | os.PathLike) -> list[str]:
+    return [line for line in Path(path).read_text().splitlines() if line.strip()]

@@ -1,0 +1,21 @@
+"""Helpers for the workflow's ``script:`` files: logging to the rule's log file."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+
+
+@contextlib.contextmanager
+def rule_logging(snakemake):
+    """Send logging and stderr of a script job to its ``log:`` file (if any)."""
+    path = snakemake.log[0] if len(snakemake.log) else None
+    handle = open(path, "w") if path else sys.stderr
+    logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
+    try:
+        with contextlib.redirect_stderr(handle):
+            yield logging.getLogger("symba.workflow")
+    finally:
+        if path:
+            handle.close()

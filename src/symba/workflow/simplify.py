@@ -1,0 +1,270 @@
+"""Timeout-guarded SymPy simplification of squared amplitudes, with dedupe and a cache.
+
+Each expression runs in a separate worker *process*; on timeout the parent kills
+it (SIGKILL), because SymPy's C-level work ignores signals (sympy issue #23713).
+An expression that times out or fails is retried once in a fresh worker with a
+different ``PYTHONHASHSEED`` (SymPy's set iteration order, hence its path through
+``factor``, depends on it).  Whatever happens, the raw expression is kept and
+the status (``ok``/``timeout``/``error``) says which one the row holds.
+
+Identical expressions are simplified once; results are cached on disk keyed by
+a hash of (method, SymPy version, expression) so later runs reuse them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import select
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+METHODS = ("factor", "cancel", "together", "simplify", "none")
+WORKER_START_TIMEOUT = 120.0  # importing SymPy on a loaded cluster node can be slow
+
+
+@dataclass(frozen=True)
+class SimplifyOptions:
+    method: str = "factor"
+    timeout: float = 30.0  # seconds per expression and attempt
+    retries: int = 1  # extra attempts, each with a new PYTHONHASHSEED
+    workers: int = 1  # worker processes run in parallel
+    memory_mb: int = 0  # address-space cap per worker; 0 = none
+    cache_dir: str | None = None  # None = no cache
+    seed: int = 0  # PYTHONHASHSEED of the first attempt
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"unknown simplification method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.timeout <= 0:
+            raise ValueError(f"simplification timeout must be > 0 seconds, got {self.timeout}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "ok" | "timeout" | "error" | "raw" (method "none")
+    text: str  # simplified expression if ok, else the raw one
+    message: str = ""
+
+
+def simplify_text(text: str, method: str) -> str:
+    """Simplify one expression in this process (no timeout); returns text that sympify parses back."""
+    import sympy
+
+    from symba.physics.kinematics import symbol_table
+
+    expr = sympy.sympify(text, locals=symbol_table())
+    route = {"factor": sympy.factor, "cancel": sympy.cancel, "together": sympy.together, "simplify": sympy.simplify}
+    return sympy.sstr(route[method](expr))
+
+
+# ---------------------------------------------------------------- worker processes
+
+
+class _Worker:
+    """One long-lived worker process; killed and replaced when an expression overruns."""
+
+    def __init__(self, method: str, seed: int, memory_mb: int):
+        env = dict(os.environ, PYTHONHASHSEED=str(seed))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "symba.workflow._simplify_worker", method, str(memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        self._buffer = b""
+        if self._read_line(WORKER_START_TIMEOUT) is None:
+            self.kill()
+            raise RuntimeError("simplification worker did not start")
+
+    def _read_line(self, timeout: float) -> bytes | None:
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:  # worker died (e.g. killed by the OOM killer)
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line
+
+    def run(self, text: str, timeout: float) -> Outcome | None:
+        """Outcome, or None on timeout/crash (the worker is then dead)."""
+        try:
+            self.proc.stdin.write(json.dumps({"text": text}).encode() + b"\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return None
+        line = self._read_line(timeout)
+        if line is None:
+            self.kill()
+            return None
+        answer = json.loads(line)
+        if answer["status"] == "ok":
+            return Outcome("ok", answer["text"])
+        return Outcome("error", text, answer.get("message", ""))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _run_pool(texts: list[str], options: SimplifyOptions, seed: int) -> dict[str, Outcome]:
+    """Simplify distinct ``texts`` on ``options.workers`` worker processes, each under the timeout."""
+    todo: queue.Queue[str] = queue.Queue()
+    for text in texts:
+        todo.put(text)
+    results: dict[str, Outcome] = {}
+    errors: list[BaseException] = []
+
+    def serve() -> None:
+        worker = None
+        try:
+            while True:
+                try:
+                    text = todo.get_nowait()
+                except queue.Empty:
+                    return
+                if worker is None or not worker.alive():
+                    worker = _Worker(options.method, seed, options.memory_mb)
+                outcome = worker.run(text, options.timeout)
+                if outcome is None:
+                    crashed = worker.proc.returncode not in (None, -9)
+                    outcome = Outcome(
+                        "error" if crashed else "timeout",
+                        text,
+                        "worker crashed" if crashed else f"no result within {options.timeout:g} s",
+                    )
+                results[text] = outcome
+        except BaseException as exc:  # surfaced in the caller's thread
+            errors.append(exc)
+        finally:
+            if worker is not None:
+                worker.close()
+
+    threads = [threading.Thread(target=serve, daemon=True) for _ in range(max(1, min(options.workers, len(texts))))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+# ---------------------------------------------------------------- cache
+
+
+def _sympy_version() -> str:
+    return version("sympy")
+
+
+def cache_key(text: str, method: str) -> str:
+    return hashlib.blake2b(f"{method}\0{_sympy_version()}\0{text}".encode(), digest_size=16).hexdigest()
+
+
+def _cache_path(cache_dir: str, key: str) -> Path:
+    return Path(cache_dir) / key[:2] / f"{key}.json"
+
+
+def cache_get(cache_dir: str, text: str, options: SimplifyOptions) -> Outcome | None:
+    """A cached outcome still valid under ``options``: ok and error always; timeout only if
+    it was reached with at least the current timeout (a longer timeout deserves a new try)."""
+    try:
+        entry = json.loads(_cache_path(cache_dir, cache_key(text, options.method)).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if entry["status"] == "timeout" and entry["timeout"] < options.timeout:
+        return None
+    return Outcome(entry["status"], entry["text"], entry.get("message", ""))
+
+
+def cache_put(cache_dir: str, text: str, outcome: Outcome, options: SimplifyOptions) -> None:
+    path = _cache_path(cache_dir, cache_key(text, options.method))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"status": outcome.status, "text": outcome.text, "message": outcome.message, "timeout": options.timeout}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(entry, handle)
+    os.replace(tmp, path)  # concurrent jobs may write the same key; the last rename wins, both valid
+
+
+# ---------------------------------------------------------------- public entry points
+
+
+@dataclass
+class SimplifyStats:
+    expressions: int = 0
+    distinct: int = 0
+    cached: int = 0
+    computed: int = 0
+    ok: int = 0
+    timeout: int = 0
+    error: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def simplify_expressions(texts: list[str], options: SimplifyOptions) -> tuple[list[Outcome], SimplifyStats]:
+    """One Outcome per input text (same order): deduplicated, cached, timeout-guarded."""
+    start = time.monotonic()
+    stats = SimplifyStats(expressions=len(texts))
+    distinct = list(dict.fromkeys(texts))
+    stats.distinct = len(distinct)
+    if options.method == "none":
+        done = {t: Outcome("raw", t) for t in distinct}
+    else:
+        done: dict[str, Outcome] = {}
+        if options.cache_dir:
+            for text in distinct:
+                hit = cache_get(options.cache_dir, text, options)
+                if hit is not None:
+                    done[text] = hit
+        stats.cached = len(done)
+        pending = [t for t in distinct if t not in done]
+        stats.computed = len(pending)
+        computed = list(pending)
+        seed = options.seed
+        for attempt in range(1 + options.retries):
+            if not pending:
+                break
+            round_results = _run_pool(pending, options, seed + attempt)
+            done.update(round_results)
+            pending = [t for t in pending if round_results[t].status != "ok"]
+        if options.cache_dir:
+            for text in computed:
+                cache_put(options.cache_dir, text, done[text], options)
+    outcomes = [done[t] for t in texts]
+    for outcome in done.values():
+        if outcome.status in ("ok", "timeout", "error"):
+            setattr(stats, outcome.status, getattr(stats, outcome.status) + 1)
+    stats.seconds = time.monotonic() - start
+    return outcomes, stats

@@ -1,0 +1,69 @@
+# Fan-out: one job per shard (a shard is one process when sharding.batch_size == 1).
+
+
+rule amplitudes:
+    input:
+        manifest=f"{RESULTS}/manifest/{{theory}}/{{shard}}.txt",
+        stamp=AMPLITUDE_STAMP,
+    output:
+        f"{RESULTS}/amplitudes/{{theory}}/{{shard}}.parquet",
+    params:
+        engine_version=ENGINE_VERSION,
+        backend=config["amplitudes"]["backend"],
+        timeout=config["amplitudes"]["timeout"],
+        on_error=config["amplitudes"]["on_error"],
+    log:
+        f"{RESULTS}/logs/amplitudes/{{theory}}/{{shard}}.log",
+    group:
+        "amplitudes"
+    resources:
+        mem_mb=config["resources"]["amplitudes_mem_mb"],
+        runtime=config["resources"]["amplitudes_runtime_min"],
+    conda:
+        "../../envs/physics.yaml"
+    script:
+        "../scripts/amplitudes.py"
+
+
+rule simplify:
+    input:
+        shard=rules.amplitudes.output[0],
+        stamp=SIMPLIFY_STAMP,
+    output:
+        f"{RESULTS}/dataset/{{theory}}/{{shard}}.parquet",
+    params:
+        options=SIMPLIFY_OPTIONS,
+        cache_dir=f"{RESULTS}/.cache/simplify" if config["simplify"]["cache"] else None,
+    log:
+        f"{RESULTS}/logs/simplify/{{theory}}/{{shard}}.log",
+    threads: config["simplify"]["workers"]
+    group:
+        "simplify"
+    resources:
+        mem_mb=config["resources"]["simplify_mem_mb"],
+        runtime=config["resources"]["simplify_runtime_min"],
+    conda:
+        "../../envs/simplify.yaml"
+    script:
+        "../scripts/simplify.py"
+
+
+# One process, whatever the sharding: amplitudes and simplification in one job.
+rule process:
+    input:
+        amplitude_stamp=AMPLITUDE_STAMP,
+        simplify_stamp=SIMPLIFY_STAMP,
+    output:
+        f"{RESULTS}/process/{{theory}}/{{slug}}.parquet",
+    params:
+        engine_version=ENGINE_VERSION,
+        amplitudes=config["amplitudes"],
+        options=SIMPLIFY_OPTIONS,
+        cache_dir=f"{RESULTS}/.cache/simplify" if config["simplify"]["cache"] else None,
+    log:
+        f"{RESULTS}/logs/process/{{theory}}/{{slug}}.log",
+    threads: config["simplify"]["workers"]
+    conda:
+        "../../envs/simplify.yaml"
+    script:
+        "../scripts/process.py"

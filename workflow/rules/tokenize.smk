@@ -1,0 +1,51 @@
+# Tokens per shard, the closed vocabulary, and sequence-length statistics.
+
+
+rule tokenize:
+    input:
+        shard=rules.simplify.output[0],
+        stamp=TOKENIZE_STAMP,
+    output:
+        f"{RESULTS}/tokens/{{theory}}/{{shard}}.parquet",
+    params:
+        notation=config["tokenize"]["notation"],
+        split=config["tokenize"]["split"],
+        fractions=config["tokenize"]["fractions"],
+        seed=config["tokenize"]["seed"],
+    log:
+        f"{RESULTS}/logs/tokenize/{{theory}}/{{shard}}.log",
+    group:
+        "tokenize"
+    conda:
+        "../../envs/tokenize.yaml"
+    script:
+        "../scripts/tokenize.py"
+
+
+rule vocabulary:
+    input:
+        stamp=TOKENIZE_STAMP,
+    output:
+        vocab=f"{RESULTS}/tokens/vocab.json",
+    params:
+        notation=config["tokenize"]["notation"],
+    log:
+        f"{RESULTS}/logs/vocabulary.log",
+    conda:
+        "../../envs/tokenize.yaml"
+    script:
+        "../scripts/vocabulary.py"
+
+
+rule length_report:
+    input:
+        shards=shard_paths("dataset"),
+    output:
+        json=f"{RESULTS}/reports/lengths.json",
+        png=report(f"{RESULTS}/reports/lengths.png", caption="../report/lengths.rst", category="Tokens"),
+    log:
+        f"{RESULTS}/logs/length_report.log",
+    conda:
+        "../../envs/tokenize.yaml"
+    script:
+        "../scripts/length_report.py"

@@ -1,0 +1,15 @@
+# Evaluate the trained model on the test split.
+from symba.model.evaluate import run_evaluation
+from symba.workflow.scripting import rule_logging
+
+with rule_logging(snakemake) as log:
+    metrics = run_evaluation(
+        snakemake.input.model,
+        list(snakemake.input.shards),
+        snakemake.input.vocab,
+        dict(snakemake.params.config),
+        snakemake.output.metrics,
+        snakemake.output.calibration,
+        snakemake.output.lengths,
+    )
+    log.info("evaluation: %s", metrics)

@@ -1,0 +1,14 @@
+# Token columns and split for one dataset shard.
+from symba.tokenization.dataset import tokenize_shard
+from symba.workflow.scripting import rule_logging
+
+with rule_logging(snakemake) as log:
+    stats = tokenize_shard(
+        snakemake.input.shard,
+        snakemake.output[0],
+        notation=snakemake.params.notation,
+        split=snakemake.params.split,
+        fractions=tuple(snakemake.params.fractions),
+        seed=snakemake.params.seed,
+    )
+    log.info("tokenize: %s", stats)

@@ -1,0 +1,120 @@
+"""Closed vocabularies: one fixed token list per notation, shared by amplitudes and squared amplitudes.
+
+The list is built from the symbols of PHYSICS.md, the operators and the tensor
+objects, never from data, so shards can be tokenized independently and every
+shard gets the same ids.  Ids 0..3 are the special tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .amplitude_tokens import amplitude_vocabulary
+from .notations import check_notation, notation_tokens
+
+PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
+SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
+VOCABULARY_FORMAT = "symba-vocabulary"
+VOCABULARY_VERSION = 1
+
+
+@dataclass
+class Vocabulary:
+    notation: str
+    tokens: list[str]
+    _ids: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if list(self.tokens[: len(SPECIAL_TOKENS)]) != list(SPECIAL_TOKENS):
+            raise ValueError(f"a vocabulary must start with the special tokens {', '.join(SPECIAL_TOKENS)}")
+        self._ids = {}
+        for k, tok in enumerate(self.tokens):
+            if tok in self._ids:
+                raise ValueError(f"token {tok!r} appears twice in the vocabulary")
+            self._ids[tok] = k
+
+    pad_id = property(lambda self: self._ids[PAD])
+    bos_id = property(lambda self: self._ids[BOS])
+    eos_id = property(lambda self: self._ids[EOS])
+    unk_id = property(lambda self: self._ids[UNK])
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._ids
+
+    def encode(self, tokens, strict: bool = True) -> list[int]:
+        """Ids of tokens; an unknown token raises ValueError, or maps to ``unk_id`` when not strict."""
+        ids = []
+        for k, tok in enumerate(tokens):
+            i = self._ids.get(tok)
+            if i is None:
+                if strict:
+                    raise ValueError(f"token {tok!r} at position {k} is not in the {self.notation} vocabulary")
+                i = self.unk_id
+            ids.append(i)
+        return ids
+
+    def decode(self, ids, strip_special: bool = False) -> list[str]:
+        """Tokens of ids; ``strip_special`` drops pad/bos and stops at the first eos."""
+        out = []
+        for k, i in enumerate(ids):
+            i = int(i)
+            if not 0 <= i < len(self.tokens):
+                raise ValueError(f"id {i} at position {k} is outside the vocabulary (size {len(self.tokens)})")
+            tok = self.tokens[i]
+            if strip_special:
+                if tok == EOS:
+                    break
+                if tok in (PAD, BOS):
+                    continue
+            out.append(tok)
+        return out
+
+    def to_json(self) -> dict:
+        return {
+            "format": VOCABULARY_FORMAT,
+            "version": VOCABULARY_VERSION,
+            "notation": self.notation,
+            "special": {"pad": PAD, "bos": BOS, "eos": EOS, "unk": UNK},
+            "tokens": list(self.tokens),
+        }
+
+
+def build_vocabulary(notation: str) -> Vocabulary:
+    """The closed vocabulary of ``notation``: specials, then amplitude and squared-amplitude tokens."""
+    check_notation(notation)
+    tokens = list(SPECIAL_TOKENS)
+    seen = set(tokens)
+    for tok in amplitude_vocabulary(notation) + notation_tokens(notation):
+        if tok not in seen:
+            seen.add(tok)
+            tokens.append(tok)
+    return Vocabulary(notation, tokens)
+
+
+def write_vocabulary(path, notation: str) -> Vocabulary:
+    """Write the vocabulary of ``notation`` as JSON (atomically) and return it."""
+    vocab = build_vocabulary(notation)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(vocab.to_json(), indent=1) + "\n")
+    os.replace(tmp, path)
+    return vocab
+
+
+def load_vocabulary(path) -> Vocabulary:
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a JSON vocabulary ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != VOCABULARY_FORMAT:
+        raise ValueError(f"{path}: not a {VOCABULARY_FORMAT} file")
+    if data.get("version") != VOCABULARY_VERSION:
+        raise ValueError(f"{path}: vocabulary version {data.get('version')} is not {VOCABULARY_VERSION}")
+    return Vocabulary(data["notation"], list(data["tokens"]))

@@ -1,0 +1,172 @@
+"""Token shards in, padded length-bucketed batches out, streamed.
+
+Shards are read one row group at a time and bucketed ``buffer_rows`` rows at a
+time, so memory is bounded by the buffer, not by the dataset.  The batch order is
+a pure function of (seed, epoch), which is what makes a resumed run identical.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import torch
+
+TRAIN_COLUMNS = ["split", "amplitude_ids", "squared_ids"]
+EVAL_COLUMNS = ["split", "amplitude_ids", "squared_ids", "theory", "process", "multiplicity", "squared", "diagram"]
+
+
+def load_vocab(path: str):
+    """The tokenization stage's vocabulary (``.encode .decode .pad_id .bos_id .eos_id``, ``len``)."""
+    from symba.tokenization.vocab import load_vocabulary
+
+    return load_vocabulary(path)
+
+
+def vocab_notation(vocab) -> str | None:
+    return getattr(vocab, "notation", None)
+
+
+def detokenize_ids(ids: list[int], vocab, notation: str | None) -> str:
+    """Predicted target ids -> SymPy-parseable text."""
+    from symba.tokenization.notations import detokenize
+
+    return detokenize(list(vocab.decode(list(ids))), notation)
+
+
+@dataclass
+class Example:
+    src: list[int]  # BOS + source + EOS
+    tgt: list[int]  # BOS + target + EOS
+    row: dict | None = None  # the other columns, kept for evaluation
+
+
+class Specials:
+    def __init__(self, vocab):
+        self.pad, self.bos, self.eos = int(vocab.pad_id), int(vocab.bos_id), int(vocab.eos_id)
+
+    def wrap(self, ids: Iterable[int]) -> list[int]:
+        """BOS + ids + EOS, whether or not the shard already carried them."""
+        core = [int(i) for i in ids if i not in (self.pad, self.bos, self.eos)]
+        return [self.bos, *core, self.eos]
+
+
+def _row_groups(paths: list[str], rng: random.Random | None):
+    units = []
+    for path in paths:
+        n = pq.ParquetFile(path).metadata.num_row_groups
+        units.extend((path, g) for g in range(n))
+    if rng is not None:
+        rng.shuffle(units)
+    return units
+
+
+def iter_rows(paths: list[str], split: str, columns: list[str], rng: random.Random | None = None) -> Iterator[dict]:
+    """Rows of one split, one row group in memory at a time (shuffled order when ``rng``)."""
+    files: dict[str, pq.ParquetFile] = {}
+    for path, group in _row_groups(paths, rng):
+        pf = files.setdefault(path, pq.ParquetFile(path))
+        present = [c for c in columns if c in pf.schema_arrow.names]
+        missing = {"split", "amplitude_ids", "squared_ids"} - set(present)
+        if missing:
+            raise ValueError(f"{path}: token shard lacks column(s) {', '.join(sorted(missing))}")
+        table = pf.read_row_group(group, columns=present)
+        table = table.filter(pc.equal(table["split"], split))
+        yield from table.to_pylist()
+
+
+def examples(rows: Iterable[dict], specials: Specials, max_len: int, keep_row: bool = False,
+             skipped: list | None = None) -> Iterator[Example]:
+    for row in rows:
+        ex = Example(specials.wrap(row["amplitude_ids"]), specials.wrap(row["squared_ids"]), row if keep_row else None)
+        if len(ex.src) > max_len or len(ex.tgt) > max_len:
+            if skipped is not None:
+                skipped.append(row)
+            continue
+        yield ex
+
+
+def bucket_batches(items: Iterable[Example], batch_tokens: int, max_batch_size: int, buffer_rows: int,
+                   rng: random.Random | None) -> Iterator[list[Example]]:
+    """Batches of similar length: sort each buffer by length, cut by a token budget,
+    then shuffle the batches of the buffer (when ``rng``)."""
+
+    def flush(buffer):
+        if rng is not None:
+            rng.shuffle(buffer)
+        buffer.sort(key=lambda e: (len(e.tgt), len(e.src)))
+        batches, current, width = [], [], 0
+        for ex in buffer:
+            w = max(width, len(ex.src), len(ex.tgt))
+            if current and (w * (len(current) + 1) > batch_tokens or len(current) >= max_batch_size):
+                batches.append(current)
+                current, w = [], max(len(ex.src), len(ex.tgt))
+            current.append(ex)
+            width = w
+        if current:
+            batches.append(current)
+        if rng is not None:
+            rng.shuffle(batches)
+        return batches
+
+    buffer: list[Example] = []
+    for ex in items:
+        buffer.append(ex)
+        if len(buffer) >= buffer_rows:
+            yield from flush(buffer)
+            buffer = []
+    if buffer:
+        yield from flush(buffer)
+
+
+def collate(batch: list[Example], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def pad_to(seqs):
+        width = max(len(s) for s in seqs)
+        return torch.tensor([s + [pad] * (width - len(s)) for s in seqs], dtype=torch.long)
+
+    return pad_to([e.src for e in batch]), pad_to([e.tgt for e in batch])
+
+
+def epoch_rng(seed: int, epoch: int) -> random.Random:
+    return random.Random(seed * 1_000_003 + epoch)
+
+
+def training_stream(paths: list[str], specials: Specials, max_len: int, batch_tokens: int, max_batch_size: int,
+                    buffer_rows: int, seed: int, start: tuple[int, int] = (0, 0), drop: int = 0,
+                    rank: int = 0, world_size: int = 1) -> Iterator[tuple[int, int, list[Example]]]:
+    """Endless (epoch, index in epoch, batch) from batch ``start``, after dropping ``drop``
+    batches; rank r of world_size takes every world_size-th batch from there.
+
+    Resuming at the position of the last batch done with ``drop = world_size`` gives
+    exactly the batches an uninterrupted run would have seen next.
+    """
+    epoch, counter = start[0], 0
+    while True:
+        rng = epoch_rng(seed, epoch)
+        rows = iter_rows(paths, "train", TRAIN_COLUMNS, rng)
+        n = 0
+        for index, batch in enumerate(
+            bucket_batches(examples(rows, specials, max_len), batch_tokens, max_batch_size, buffer_rows, rng)
+        ):
+            n += 1
+            if epoch == start[0] and index < start[1]:
+                continue
+            counter += 1
+            if counter <= drop:
+                continue
+            if (counter - drop - 1) % world_size == rank:
+                yield epoch, index, batch
+        if n == 0:
+            raise ValueError(f"no training rows (split 'train', at most {max_len} tokens) in {len(paths)} shard(s)")
+        epoch += 1
+
+
+def amplitude_to_ids(text: str, vocab) -> list[int]:
+    """Amplitude text -> BOS + token ids + EOS, as the tokenization stage writes them."""
+    from symba.tokenization.amplitude_tokens import tokenize_amplitude
+
+    ids = vocab.encode(list(tokenize_amplitude(text)))
+    return Specials(vocab).wrap(ids)

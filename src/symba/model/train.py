@@ -1,0 +1,384 @@
+"""Training: teacher forcing, AdamW, warmup + one-cycle schedule, checkpoints that resume exactly.
+
+Single process by default (CPU unless the config names a device).  Under ``torchrun``
+(``WORLD_SIZE`` > 1) each process trains one DDP replica on every world_size-th batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .config import TrainConfig, replace_model, train_config
+from .data import Example, Specials, collate, examples, iter_rows, load_vocab, training_stream, vocab_notation, TRAIN_COLUMNS
+from .transformer import Seq2SeqTransformer
+
+MODEL_FORMAT = "symba-seq2seq-1"
+CHECKPOINT_NAME = "last.pt"
+METRIC_FIELDS = ["step", "epoch", "loss", "token_accuracy", "lr", "tokens_per_s", "valid_loss", "valid_token_accuracy"]
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup to the peak, then cosine decay to ``final_lr_ratio`` of it (one cycle)."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.max_steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    low = cfg.lr * cfg.final_lr_ratio
+    return low + (cfg.lr - low) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices (dim >= 2) only: not on biases and norms."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+
+
+def _atomic_save(obj, path: str | os.PathLike) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def teacher_forcing_loss(model, src, tgt, pad: int, label_smoothing: float = 0.0):
+    """Cross-entropy of each next target token given the true previous ones.
+
+    Returns (loss, correct next-token predictions, target tokens counted)."""
+    tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]
+    logits = model(src, tgt_in).float()
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=pad,
+                           label_smoothing=label_smoothing)
+    real = tgt_out != pad
+    correct = ((logits.argmax(-1) == tgt_out) & real).sum()
+    return loss, correct, real.sum()
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, shard_paths: list[str], vocab, vocab_path: str, checkpoint_dir: str,
+                 metrics_csv: str):
+        self.cfg = cfg
+        self.paths = [str(p) for p in shard_paths]
+        if not self.paths:
+            raise ValueError("no token shards given")
+        self.vocab, self.vocab_path = vocab, str(vocab_path)
+        self.specials = Specials(vocab)
+        self.checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME
+        self.metrics_csv = Path(metrics_csv)
+        self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.is_main = self.rank == 0
+        self.device = self._setup_device()
+        mcfg = cfg.model
+        if mcfg.vocab_size not in (0, len(vocab)):
+            raise ValueError(f"train.model.vocab_size is {mcfg.vocab_size} but the vocabulary has {len(vocab)} tokens")
+        self.model_cfg = replace_model(mcfg, vocab_size=len(vocab), pad_id=self.specials.pad)
+        self.cfg = cfg = replace_model_in_train(cfg, self.model_cfg)
+        torch.manual_seed(cfg.seed)
+        self.model = Seq2SeqTransformer(self.model_cfg).to(self.device)
+        self.optimizer = make_optimizer(self.model, cfg)
+        self.step, self.position = 0, None  # position: (epoch, index) of the last batch done
+        self.window = self._empty_window()
+        self.rows: list[dict] = []
+        self._resume()
+        self.train_model = self.model
+        if cfg.compile:
+            self.train_model = torch.compile(self.train_model)
+        if self.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_model = DistributedDataParallel(self.train_model, device_ids=ids)
+        self.autocast = self.device.type == "cuda" and cfg.bf16
+        self.valid = self._valid_examples()
+
+    def _setup_device(self) -> torch.device:
+        cfg = self.cfg
+        if self.world_size > 1:
+            import torch.distributed as dist
+
+            cuda = cfg.device.startswith("cuda")
+            if not dist.is_initialized():
+                dist.init_process_group(backend="nccl" if cuda else "gloo")
+            device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if cuda else "cpu")
+        else:
+            try:
+                device = torch.device(cfg.device)
+            except RuntimeError as exc:
+                raise ValueError(f"train.device {cfg.device!r} is not a torch device") from exc
+        if device.type == "cuda":
+            if not torch.cuda.is_available():
+                raise ValueError(f"train.device is {cfg.device!r} but CUDA is not available")
+            torch.cuda.set_device(device)
+            torch.backends.cuda.matmul.allow_tf32 = True
+        else:
+            torch.set_num_threads(cfg.num_threads)
+            torch.use_deterministic_algorithms(True)
+        return device
+
+    @staticmethod
+    def _empty_window():
+        return {"loss": 0.0, "correct": 0, "tokens": 0, "all_tokens": 0, "seconds": 0.0, "steps": 0}
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def _state(self) -> dict:
+        return {
+            "train_config": asdict(self.cfg),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "position": self.position,
+            "window": self.window,
+            "rows": self.rows,
+            "cpu_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        }
+
+    def save_checkpoint(self) -> None:
+        if self.is_main:
+            _atomic_save(self._state(), self.checkpoint)
+
+    def _resume(self) -> None:
+        if not self.checkpoint.exists():
+            return
+        state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
+        if state["train_config"] != asdict(self.cfg):
+            changed = sorted(k for k, v in asdict(self.cfg).items() if state["train_config"].get(k) != v)
+            raise ValueError(
+                f"checkpoint {self.checkpoint} was made with a different train config ({', '.join(changed)}); "
+                "delete it to start afresh"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.position = state["step"], state["position"]
+        self.window, self.rows = state["window"], state["rows"]
+        torch.set_rng_state(state["cpu_rng"])
+        if state["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        if self.is_main:
+            self._write_metrics()  # drop rows a killed run logged after its last checkpoint
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def _write_metrics(self) -> None:
+        self.metrics_csv.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.metrics_csv.with_name(f".{self.metrics_csv.name}.tmp")
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=METRIC_FIELDS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(tmp, self.metrics_csv)
+
+    def _valid_examples(self) -> list[Example]:
+        if not self.cfg.valid_every:
+            return []
+        out = []
+        rows = iter_rows(self.paths, "valid", TRAIN_COLUMNS)
+        for ex in examples(rows, self.specials, self.model_cfg.max_len):
+            out.append(ex)
+            if len(out) >= self.cfg.valid_max_rows:
+                break
+        return out
+
+    @torch.no_grad()
+    def validate(self) -> tuple[float, float]:
+        self.model.eval()
+        loss_sum = correct = tokens = 0.0
+        ordered = sorted(self.valid, key=lambda e: len(e.tgt))
+        bs = max(1, min(self.cfg.max_batch_size, 64))
+        for i in range(0, len(ordered), bs):
+            src, tgt = (t.to(self.device) for t in collate(ordered[i : i + bs], self.specials.pad))
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                loss, c, n = teacher_forcing_loss(self.model, src, tgt, self.specials.pad)
+            loss_sum += loss.item() * n.item()
+            correct += c.item()
+            tokens += n.item()
+        self.model.train()
+        return loss_sum / max(tokens, 1), correct / max(tokens, 1)
+
+    def _log(self, epoch: int) -> None:
+        w = self.window
+        stats = torch.tensor([w["loss"], w["correct"], w["tokens"], w["all_tokens"]], dtype=torch.float64)
+        if self.world_size > 1:
+            import torch.distributed as dist
+
+            stats = stats.to(self.device)
+            dist.all_reduce(stats)
+            stats = stats.cpu()
+        loss, correct, tokens, all_tokens = stats.tolist()
+        row = {
+            "step": self.step,
+            "epoch": epoch,
+            "loss": round(loss / max(tokens, 1), 6),
+            "token_accuracy": round(correct / max(tokens, 1), 6),
+            "lr": lr_at(self.step - 1, self.cfg),
+            "tokens_per_s": round(all_tokens / max(w["seconds"], 1e-9), 1),
+            "valid_loss": "",
+            "valid_token_accuracy": "",
+        }
+        if self.valid and (self.step % self.cfg.valid_every == 0 or self.step == self.cfg.max_steps):
+            vl, va = self.validate()
+            row["valid_loss"], row["valid_token_accuracy"] = round(vl, 6), round(va, 6)
+        self.rows.append(row)
+        self.window = self._empty_window()
+        if self.is_main:
+            self._write_metrics()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, stop_after_step: int | None = None) -> None:
+        """Train to ``max_steps``; ``stop_after_step`` stops early, as a kill would (tests)."""
+        cfg = self.cfg
+        if self.step >= cfg.max_steps:
+            return
+        start, drop = ((0, 0), 0) if self.position is None else (tuple(self.position), self.world_size)
+        stream = training_stream(self.paths, self.specials, self.model_cfg.max_len, cfg.batch_tokens,
+                                 cfg.max_batch_size, cfg.buffer_rows, cfg.seed, start, drop, self.rank,
+                                 self.world_size)
+        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.is_main, desc="train",
+                   unit="step", mininterval=2.0, dynamic_ncols=True)
+        self.model.train()
+        for epoch, index, batch in stream:
+            t0 = time.perf_counter()
+            lr = lr_at(self.step, cfg)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            src, tgt = (t.to(self.device, non_blocking=True) for t in collate(batch, self.specials.pad))
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                loss, correct, n = teacher_forcing_loss(self.train_model, src, tgt, self.specials.pad,
+                                                        cfg.label_smoothing)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.step += 1
+            self.position = (epoch, index)
+            w = self.window
+            n_tok = n.item()
+            w["loss"] += loss.item() * n_tok
+            w["correct"] += correct.item()
+            w["tokens"] += n_tok
+            w["all_tokens"] += int((src != self.specials.pad).sum().item()) + n_tok
+            w["seconds"] += time.perf_counter() - t0
+            w["steps"] += 1
+            if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                self._log(epoch)
+                last = self.rows[-1]
+                bar.set_postfix(loss=last["loss"], acc=last["token_accuracy"], tok_s=last["tokens_per_s"])
+            bar.update(1)
+            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.max_steps:
+                self.save_checkpoint()
+            if self.step >= cfg.max_steps or (stop_after_step is not None and self.step >= stop_after_step):
+                break
+        bar.close()
+
+    def model_record(self) -> dict:
+        """What the final model file holds: enough to rebuild and use the model."""
+        return {
+            "format": MODEL_FORMAT,
+            "model_config": asdict(self.model_cfg),
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "vocab_path": os.path.abspath(self.vocab_path),
+            "notation": vocab_notation(self.vocab),
+            "specials": {"pad": self.specials.pad, "bos": self.specials.bos, "eos": self.specials.eos},
+            "train_config": asdict(self.cfg),
+            "steps": self.step,
+        }
+
+
+def replace_model_in_train(cfg: TrainConfig, model_cfg) -> TrainConfig:
+    from dataclasses import replace
+
+    return replace(cfg, model=model_cfg)
+
+
+def load_model(path: str, device: str = "cpu") -> tuple[Seq2SeqTransformer, dict]:
+    """Rebuild a trained model from its file; returns (model in eval mode, the record)."""
+    from .config import model_config_from_dict
+
+    if not os.path.exists(path):
+        raise ValueError(f"model file {path} does not exist")
+    record = torch.load(path, map_location=device, weights_only=False)
+    if not isinstance(record, dict) or record.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path} is not a symba model file")
+    model = Seq2SeqTransformer(model_config_from_dict(record["model_config"]))
+    model.load_state_dict(record["state_dict"])
+    return model.to(device).eval(), record
+
+
+def plot_training(metrics_csv: str, lr_png: str, curves_png: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(metrics_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    steps = [int(r["step"]) for r in rows]
+
+    def col(name):
+        pts = [(int(r["step"]), float(r[name])) for r in rows if r[name] != ""]
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps, [float(r["lr"]) for r in rows])
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.set_title("Learning-rate schedule (warmup + one cycle)")
+    fig.tight_layout()
+    Path(lr_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(lr_png, dpi=100)
+    plt.close(fig)
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    ax1.plot(*col("loss"), label="train")
+    ax1.plot(*col("valid_loss"), "o-", label="valid")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("cross-entropy")
+    ax1.set_yscale("log")
+    ax1.legend()
+    ax2.plot(*col("token_accuracy"), label="train")
+    ax2.plot(*col("valid_token_accuracy"), "o-", label="valid")
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("next-token accuracy")
+    ax2.set_ylim(0, 1.01)
+    ax2.legend()
+    fig.tight_layout()
+    Path(curves_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(curves_png, dpi=100)
+    plt.close(fig)
+
+
+def run_training(config: dict, shard_paths: list[str], vocab_path: str, model_out: str, checkpoint_dir: str,
+                 metrics_csv: str, lr_png: str, curves_png: str) -> None:
+    """Train (resuming from ``checkpoint_dir`` if a checkpoint is there) and write the model,
+    the metrics CSV and the plots.  ``config`` is the ``train:`` section of config.yaml."""
+    cfg = train_config(config)
+    vocab = load_vocab(vocab_path)
+    trainer = Trainer(cfg, shard_paths, vocab, vocab_path, checkpoint_dir, metrics_csv)
+    try:
+        trainer.run()
+        if trainer.is_main:
+            _atomic_save(trainer.model_record(), model_out)
+            plot_training(metrics_csv, lr_png, curves_png)
+    finally:
+        if trainer.world_size > 1:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()

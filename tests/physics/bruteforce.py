@@ -361,6 +361,7 @@ class BruteForce:
         self.theory = self.proc.theory
         self.topologies = [topology_from_feyngraph(d, self.proc) for d in generate_feyngraph_diagrams(self.proc)]
         self.leg_species = [species(n) for n in self.proc.legs]
+        self._colour_matrix = None
 
     # -------------------------------------------------------------- external states
     def external_states(self, kin: Kinematics, pols: str = "physical", overrides=None):
@@ -491,9 +492,13 @@ class BruteForce:
 
     def _pair_sums(self, terms: list[Term], weights) -> np.ndarray:
         """Matrix over term pairs of sum_{colours} C C'^* * sum_{helicities} w L L'^*."""
-        colours = np.array([t.colour.reshape(-1) for t in terms])
+        if self._colour_matrix is None:  # colour factors do not depend on the point
+            colours = np.array([t.colour.reshape(-1) for t in terms])
+            if not colours.imag.any():  # pure-gluon colour factors are real: 4x cheaper
+                colours = np.ascontiguousarray(colours.real)
+            self._colour_matrix = colours @ colours.conj().T
         lorentz = np.array([t.lorentz.reshape(-1) for t in terms])
-        return (colours @ colours.conj().T) * ((lorentz * weights) @ lorentz.conj().T)
+        return self._colour_matrix * ((lorentz * weights) @ lorentz.conj().T)
 
     def _weights(self, pols: str) -> np.ndarray:
         w = np.ones(())

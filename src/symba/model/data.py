@@ -31,10 +31,12 @@ def vocab_notation(vocab) -> str | None:
 
 
 def detokenize_ids(ids: list[int], vocab, notation: str | None) -> str:
-    """Predicted target ids -> SymPy-parseable text."""
+    """Predicted target ids -> SymPy-parseable text (raises ValueError when ill-formed)."""
+    import sympy
+
     from symba.tokenization.notations import detokenize
 
-    return detokenize(list(vocab.decode(list(ids))), notation)
+    return sympy.sstr(detokenize(list(vocab.decode(list(ids))), notation or vocab_notation(vocab)))
 
 
 @dataclass
@@ -168,5 +170,5 @@ def amplitude_to_ids(text: str, vocab) -> list[int]:
     """Amplitude text -> BOS + token ids + EOS, as the tokenization stage writes them."""
     from symba.tokenization.amplitude_tokens import tokenize_amplitude
 
-    ids = vocab.encode(list(tokenize_amplitude(text)))
+    ids = vocab.encode(list(tokenize_amplitude(text, vocab_notation(vocab))))
     return Specials(vocab).wrap(ids)

@@ -1,0 +1,19 @@
+"""Fixtures of the model tests (data helpers live in model_test_data.py)."""
+
+import pytest
+import torch
+
+from model_test_data import NOTATION
+from symba.tokenization.vocab import write_vocabulary
+
+
+@pytest.fixture(autouse=True)
+def _two_threads():
+    torch.set_num_threads(2)
+
+
+@pytest.fixture
+def vocab_path(tmp_path):
+    path = tmp_path / "vocab.json"
+    write_vocabulary(path, NOTATION)
+    return str(path)

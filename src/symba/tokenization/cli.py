@@ -1,0 +1,84 @@
+"""``symba tokenize``, ``symba detokenize`` and ``symba import-symba``."""
+
+from __future__ import annotations
+
+import sys
+
+from .notations import DEFAULT_NOTATION, NOTATIONS
+
+KINDS = ("squared", "amplitude")
+
+
+def register(subparsers) -> None:
+    tok = subparsers.add_parser("tokenize", help="print the tokens of a squared amplitude (or an amplitude)")
+    tok.add_argument("expression", help="the expression, or '-' to read one per line from stdin")
+    _common(tok)
+    tok.set_defaults(handler=_tokenize)
+
+    detok = subparsers.add_parser("detokenize", help="print the expression of space-separated tokens")
+    detok.add_argument("tokens", help="the tokens, or '-' to read one sequence per line from stdin")
+    _common(detok)
+    detok.set_defaults(handler=_detokenize)
+
+    imp = subparsers.add_parser("import-symba", help="import public SYMBA/MARTY text files into Parquet")
+    imp.add_argument("files", nargs="+", help="labelled 'Interaction: ...' files, or amplitude/sqamplitude file pairs")
+    imp.add_argument("-o", "--output", required=True, help="the Parquet file to write")
+    imp.add_argument("--theory", choices=("qed", "qcd"), default="qed", help="decides what 't' means (default: qed)")
+    imp.add_argument("--reg-prop", choices=("keep", "zero"), default="keep", help="keep MARTY's reg_prop or set it to 0")
+    imp.set_defaults(handler=_import)
+
+
+def _common(parser) -> None:
+    parser.add_argument("--notation", choices=NOTATIONS, default=DEFAULT_NOTATION)
+    parser.add_argument("--kind", choices=KINDS, default="squared", help="squared amplitude (default) or amplitude text")
+
+
+def _items(arg: str):
+    """(label, text) of each item: the argument itself, or each stdin line for '-'."""
+    if arg != "-":
+        yield "argument", arg
+        return
+    for k, line in enumerate(sys.stdin, start=1):
+        line = line.strip()
+        if line:
+            yield f"stdin line {k}", line
+
+
+def _run(arg: str, fn) -> int:
+    for label, text in _items(arg):
+        try:
+            result = fn(text)
+        except ValueError as exc:
+            raise ValueError(f"{label}: {exc}") from None
+        print(result, flush=False)
+    sys.stdout.flush()
+    return 0
+
+
+def _tokenize(args) -> int:
+    if args.kind == "amplitude":
+        from .amplitude_tokens import tokenize_amplitude
+
+        return _run(args.expression, lambda t: " ".join(tokenize_amplitude(t, args.notation)))
+    from .notations import tokenize
+
+    return _run(args.expression, lambda t: " ".join(tokenize(t, args.notation)))
+
+
+def _detokenize(args) -> int:
+    if args.kind == "amplitude":
+        from .amplitude_tokens import detokenize_amplitude
+
+        return _run(args.tokens, lambda t: detokenize_amplitude(t.split(), args.notation))
+    from .notations import detokenize
+
+    return _run(args.tokens, lambda t: str(detokenize(t.split(), args.notation)))
+
+
+def _import(args) -> int:
+    from .importer import import_symba
+
+    stats = import_symba(args.files, args.output, theory=args.theory, reg_prop=args.reg_prop)
+    extra = f", {stats['unmapped_process']} with process names kept as written" if stats.get("unmapped_process") else ""
+    print(f"wrote {stats['rows']} rows to {args.output}{extra}")
+    return 0

@@ -1,0 +1,258 @@
+"""Import the public SYMBA/MARTY text datasets into rows of ``symba.dataset.SCHEMA``.
+
+Two formats:
+
+* labelled lines, one diagram per line::
+
+      Interaction: <in> to <out> : <topology> : <amplitude> : <squared amplitude>
+
+* the older line-aligned pair of files, one amplitude per line in one file and
+  the squared amplitude of the same line in the other (for example
+  ``QED_amplitudes_TreeLevel_2to2.txt`` and ``QED_sqamplitudes_TreeLevel_2to2.txt``).
+
+MARTY's names are mapped to ours (PHYSICS.md): in QED files ``t`` is the tau
+and ``tt`` the top, in QCD files ``t`` is the top; ``g`` is our ``g_s``; ``i``
+is the imaginary unit; ``reg_prop`` (MARTY's propagator regulator) is kept as
+a symbol or set to zero.  The squared amplitude is rewritten in our symbols
+(column ``squared``; the text as read stays in ``squared_raw``).  The amplitude
+is kept as MARTY wrote it: its syntax is not ours.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import sympy
+
+from symba.dataset import SCHEMA, write_table_atomic
+from symba.physics.kinematics import symbol_table
+from symba.physics.process import parse_process
+
+from .notations import REGULATOR, SYMBOL_TOKENS
+
+BACKEND = "symba-import"
+ENGINE_VERSION = "symba-import-1"
+REG_PROP_MODES = ("keep", "zero")
+THEORIES = ("qed", "qcd")
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SQUARED_NAMES = {
+    "qed": {"m_t": "m_tau", "m_tt": "m_t", "m_ta": "m_tau"},
+    "qcd": {"g": "g_s"},
+}
+# MARTY / SYMBA particle names -> our field names, per theory (lower case keys)
+_LEPTONS = {"e": "e", "ee": "e", "electron": "e", "mu": "mu", "muon": "mu", "ta": "ta", "tau": "ta"}
+_QUARKS = {"u": "u", "up": "u", "d": "d", "down": "d", "s": "s", "strange": "s", "c": "c", "charm": "c", "b": "b", "bottom": "b", "t": "t", "top": "t"}
+_BOSONS = {"qed": {"a": "a", "photon": "a", "gamma": "a"}, "qcd": {"g": "g", "gluon": "g"}}
+_ANTI_SUFFIXES = ("^(*)", "_bar", "bar", "~", "_+", "+")
+_PARTICLE_SUFFIXES = ("_-", "-")
+
+
+class SymbaFormatError(ValueError):
+    """A malformed line of a SYMBA file; the message names file and line."""
+
+
+def map_squared(text: str, theory: str = "qed", reg_prop: str = "keep") -> str:
+    """A MARTY squared amplitude rewritten in our symbols, as text with ``^`` powers."""
+    expr = parse_squared(text, theory, reg_prop)
+    return sympy.sstr(expr).replace("**", "^")
+
+
+def parse_squared(text: str, theory: str = "qed", reg_prop: str = "keep") -> sympy.Expr:
+    if theory not in THEORIES:
+        raise ValueError(f"unknown theory {theory!r}; choose one of {', '.join(THEORIES)}")
+    if reg_prop not in REG_PROP_MODES:
+        raise ValueError(f"unknown --reg-prop mode {reg_prop!r}; choose one of {', '.join(REG_PROP_MODES)}")
+    names = _SQUARED_NAMES[theory]
+    mapped = _IDENT.sub(lambda m: names.get(m.group(0), m.group(0)), text).replace("^", "**")
+    table = dict(symbol_table())
+    table[REGULATOR] = sympy.Symbol(REGULATOR)
+    try:
+        expr = sympy.sympify(mapped, locals=table)
+    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+        raise ValueError(f"cannot parse squared amplitude {text[:60]!r}: {exc}") from None
+    if reg_prop == "zero":
+        expr = expr.xreplace({table[REGULATOR]: sympy.Integer(0)})
+    unknown = sorted(s.name for s in expr.free_symbols if s.name not in SYMBOL_TOKENS)
+    if unknown:
+        raise ValueError(f"unknown symbol(s) {', '.join(unknown)} in squared amplitude {text[:60]!r}")
+    return expr
+
+
+def map_particle(name: str, theory: str) -> str:
+    """One MARTY/SYMBA particle name (``e_-``, ``Electron``, ``mu^(*)``, ``A``...) -> ours."""
+    raw = name
+    name = re.sub(r"\((?!\*\))[^()]*\)$", "", name.strip())  # a momentum label such as (X) or (p_1)
+    if name.endswith("^(*)"):
+        base, anti = name[:-4], True
+    else:
+        base, anti = name, False
+        for suffix in _ANTI_SUFFIXES:
+            if base.endswith(suffix) and len(base) > len(suffix):
+                base, anti = base[: -len(suffix)], True
+                break
+        else:
+            for suffix in _PARTICLE_SUFFIXES:
+                if base.endswith(suffix) and len(base) > len(suffix):
+                    base = base[: -len(suffix)]
+                    break
+    key = base.lower()
+    if key.startswith("anti") and len(key) > 4:
+        key, anti = key[4:], not anti
+    bosons = _BOSONS[theory]
+    if key in bosons:
+        return bosons[key]
+    if theory == "qed":
+        if key == "t":
+            key = "ta"  # QED files: t is the tau, tt the top
+        elif key == "tt":
+            key = "t"
+        if key in _LEPTONS:
+            return _LEPTONS[key] + ("+" if anti else "-")
+    if key in _QUARKS:
+        return _QUARKS[key] + ("~" if anti else "")
+    raise ValueError(f"unknown particle name {raw!r} for {theory}")
+
+
+def map_process(text: str, theory: str) -> str:
+    """``<in> to <out>`` in MARTY names -> our process string; raises ValueError."""
+    parts = re.split(r"\s+to\s+", text.strip())
+    if len(parts) != 2:
+        raise ValueError(f"process {text!r} is not '<in> to <out>'")
+    incoming = [map_particle(p, theory) for p in _split_particles(parts[0])]
+    outgoing = [map_particle(p, theory) for p in _split_particles(parts[1])]
+    proc = parse_process(" ".join(incoming) + " -> " + " ".join(outgoing), theory, check=False)
+    return str(proc)
+
+
+def _split_particles(side: str) -> list[str]:
+    # "e_-(X) e_+(X)" or "e_- (p_1) e_+ (p_2)": momentum labels in brackets belong to the name before
+    side = re.sub(r"\s+\(", "(", side.strip())
+    return [p for p in side.split() if p]
+
+
+def _row(process, theory, multiplicity, diagram, amplitude, squared_raw, squared) -> dict:
+    return {
+        "process": process,
+        "theory": theory,
+        "multiplicity": multiplicity,
+        "diagram": diagram,
+        "amplitude": amplitude,
+        "squared_raw": squared_raw,
+        "squared": squared,
+        "status": "raw",
+        "backend": BACKEND,
+        "engine_version": ENGINE_VERSION,
+    }
+
+
+def _multiplicity(process: str) -> str:
+    if "->" not in process:
+        return ""
+    lhs, rhs = process.split("->")
+    return f"{len(lhs.split())}->{len(rhs.split())}"
+
+
+def read_labelled(path, theory: str = "qed", reg_prop: str = "keep", stats: Counter | None = None) -> list[dict]:
+    """Rows of a labelled-line file; the diagram index is the line order within each process."""
+    stats = stats if stats is not None else Counter()
+    rows = []
+    per_process: Counter = Counter()
+    for lineno, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if not line.startswith("Interaction:"):
+            raise SymbaFormatError(f"{path}:{lineno}: expected a line starting with 'Interaction:'")
+        fields = [f.strip() for f in line[len("Interaction:"):].split(" : ")]
+        if len(fields) < 4:
+            raise SymbaFormatError(f"{path}:{lineno}: expected '<process> : <topology> : <amplitude> : <squared>', got {len(fields)} field(s)")
+        process_text, amplitude, squared_raw = fields[0], " : ".join(fields[2:-1]), fields[-1]
+        try:
+            process = map_process(process_text, theory)
+        except ValueError:
+            process = process_text  # kept as written so the row is not lost
+            stats["unmapped_process"] += 1
+        try:
+            squared = map_squared(squared_raw, theory, reg_prop)
+        except ValueError as exc:
+            raise SymbaFormatError(f"{path}:{lineno}: {exc}") from None
+        rows.append(_row(process, theory, _multiplicity(process), per_process[process], amplitude, squared_raw, squared))
+        per_process[process] += 1
+    return rows
+
+
+def read_pair(amplitude_path, squared_path, theory: str = "qed", reg_prop: str = "keep") -> list[dict]:
+    """Rows of a line-aligned (amplitudes, squared amplitudes) pair of files."""
+    amplitudes = [a.strip() for a in Path(amplitude_path).read_text().splitlines()]
+    squares = [s.strip() for s in Path(squared_path).read_text().splitlines()]
+    while amplitudes and not amplitudes[-1]:
+        amplitudes.pop()
+    while squares and not squares[-1]:
+        squares.pop()
+    if len(amplitudes) != len(squares):
+        raise SymbaFormatError(f"{amplitude_path} has {len(amplitudes)} lines but {squared_path} has {len(squares)}")
+    m = re.search(r"(\d)to(\d)", Path(squared_path).name)
+    multiplicity = f"{m.group(1)}->{m.group(2)}" if m else ""
+    rows = []
+    for k, (amp, sq) in enumerate(zip(amplitudes, squares)):
+        try:
+            squared = map_squared(sq, theory, reg_prop)
+        except ValueError as exc:
+            raise SymbaFormatError(f"{squared_path}:{k + 1}: {exc}") from None
+        # the pair format names no process: the diagram index is the line order in the file
+        rows.append(_row("", theory, multiplicity, k, amp, sq, squared))
+    return rows
+
+
+def _is_labelled(path) -> bool:
+    with open(path) as fh:
+        for line in fh:
+            if line.strip():
+                return line.lstrip().startswith("Interaction:")
+    return False
+
+
+def _pair_files(paths: list[Path]) -> list[tuple[Path, Path]]:
+    """Match each squared-amplitude file (``sqamplitudes`` / ``squared`` in its name) with its amplitude file."""
+    squared = [p for p in paths if re.search(r"sq_?ampl|squared", p.name, re.I)]
+    others = [p for p in paths if p not in squared]
+    pairs = []
+    for sq in squared:
+        wanted = re.sub(r"sq_?(ampl)", r"\1", sq.name, flags=re.I)
+        match = [p for p in others if p.name == wanted or p.name == re.sub(r"squared_?", "", sq.name, flags=re.I)]
+        if len(match) != 1:
+            raise SymbaFormatError(f"{sq}: found no amplitude file {wanted!r} among the inputs to pair it with")
+        others.remove(match[0])
+        pairs.append((match[0], sq))
+    if others:
+        raise SymbaFormatError(f"{others[0]}: neither labelled ('Interaction: ...') nor paired with a squared-amplitude file")
+    return pairs
+
+
+def import_files(paths, theory: str = "qed", reg_prop: str = "keep") -> tuple[list[dict], dict]:
+    """Rows and counts from SYMBA files in either format (pairs are matched by file name)."""
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not p.is_file():
+            raise SymbaFormatError(f"{p}: no such file")
+    stats: Counter = Counter()
+    rows: list[dict] = []
+    labelled = [p for p in paths if _is_labelled(p)]
+    for p in labelled:
+        rows += read_labelled(p, theory, reg_prop, stats)
+    for amp, sq in _pair_files([p for p in paths if p not in labelled]):
+        rows += read_pair(amp, sq, theory, reg_prop)
+    stats["rows"] = len(rows)
+    return rows, dict(stats)
+
+
+def import_symba(paths, out_path, theory: str = "qed", reg_prop: str = "keep") -> dict:
+    """Import SYMBA files into one Parquet file in ``SCHEMA`` (written atomically); return counts."""
+    rows, stats = import_files(paths, theory, reg_prop)
+    table = pa.table({name: [r[name] for r in rows] for name in SCHEMA.names}, schema=SCHEMA)
+    write_table_atomic(table, out_path)
+    return stats

@@ -1,0 +1,130 @@
+"""Sequence-length statistics of the three notations, and one comparison figure."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from .amplitude_tokens import tokenize_amplitude
+from .dataset import SKIPPED_STATUSES
+from .notations import NOTATIONS, parse_expression, tokenize
+
+LENGTH_LIMIT = 350  # the seed's anchor: share of pairs with both sides under 350 tokens
+SIDES = ("amplitude", "squared")
+
+
+def _summary(lengths: list[int]) -> dict:
+    if not lengths:
+        return {"n": 0}
+    a = np.asarray(lengths)
+    return {
+        "n": int(a.size),
+        "median": float(np.median(a)),
+        "p95": float(np.percentile(a, 95)),
+        "mean": float(a.mean()),
+        "max": int(a.max()),
+    }
+
+
+def shard_lengths(path) -> tuple[dict, dict]:
+    """Token lengths per (notation, side) for one shard, and per multiplicity; dedupes pairs within it."""
+    table = pq.read_table(path, columns=["multiplicity", "amplitude", "squared", "status"])
+    lengths = {n: {s: [] for s in SIDES} for n in NOTATIONS}
+    multiplicities = []
+    seen = set()
+    for row in table.to_pylist():
+        if row["status"] in SKIPPED_STATUSES:
+            continue
+        pair = (row["amplitude"], row["squared"])
+        if pair in seen:
+            continue
+        seen.add(pair)
+        try:
+            expr = parse_expression(row["squared"] or "")
+            per_notation = {n: (len(tokenize_amplitude(row["amplitude"] or "", n)), len(tokenize(expr, n))) for n in NOTATIONS}
+        except ValueError:
+            continue  # counted as untokenizable by tokenize_shard; lengths only describe usable rows
+        for n, (a, s) in per_notation.items():
+            lengths[n]["amplitude"].append(a)
+            lengths[n]["squared"].append(s)
+        multiplicities.append(row["multiplicity"])
+    return lengths, multiplicities
+
+
+def length_report(shard_paths, json_out, png_out) -> dict:
+    """Median and p95 lengths per notation and side over shards read one at a time; JSON plus one PNG."""
+    lengths = {n: {s: [] for s in SIDES} for n in NOTATIONS}
+    multiplicities: list[str] = []
+    for path in shard_paths:
+        shard, mult = shard_lengths(path)
+        for n in NOTATIONS:
+            for s in SIDES:
+                lengths[n][s].extend(shard[n][s])
+        multiplicities.extend(mult)
+    report: dict = {"notations": {}, "by_multiplicity": {}, "length_limit": LENGTH_LIMIT}
+    for n in NOTATIONS:
+        amp, sq = np.asarray(lengths[n]["amplitude"]), np.asarray(lengths[n]["squared"])
+        entry = {s: _summary(lengths[n][s]) for s in SIDES}
+        entry["pairs_under_limit"] = float(np.mean((amp < LENGTH_LIMIT) & (sq < LENGTH_LIMIT))) if amp.size else None
+        report["notations"][n] = entry
+    groups = defaultdict(list)
+    for k, m in enumerate(multiplicities):
+        groups[m].append(k)
+    for m, idx in sorted(groups.items()):
+        report["by_multiplicity"][m] = {
+            n: {s: _summary([lengths[n][s][k] for k in idx]) for s in SIDES} for n in NOTATIONS
+        }
+    sq_prefix = report["notations"]["prefix"]["squared"].get("median")
+    sq_short = report["notations"]["hybrid-short"]["squared"].get("median")
+    report["squared_median_ratio_prefix_over_hybrid_short"] = (sq_prefix / sq_short) if sq_prefix and sq_short else None
+    _write_json(report, json_out)
+    plot_lengths(lengths, png_out)
+    return report
+
+
+def _write_json(data: dict, path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def plot_lengths(lengths: dict, png_out) -> None:
+    """Histograms of prefix / hybrid / hybrid-short lengths, one panel per side, medians marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"prefix": "tab:red", "hybrid": "tab:blue", "hybrid-short": "tab:green"}
+    all_lengths = [x for n in NOTATIONS for s in SIDES for x in lengths[n][s]]
+    top = max(all_lengths, default=1)
+    bins = np.linspace(0, top + 1, 60)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True, sharey=True)
+    for ax, side in zip(axes, SIDES):
+        for n in NOTATIONS:
+            data = lengths[n][side]
+            if not data:
+                continue
+            median = float(np.median(data))
+            ax.hist(data, bins=bins, histtype="step", linewidth=1.8, color=colours[n], label=f"{n} (median {median:g})")
+            ax.axvline(median, color=colours[n], linestyle="--", linewidth=1.2)
+        ax.set_title(f"{side} ({len(lengths[NOTATIONS[0]][side])} unique pairs)", fontsize=12)
+        ax.set_xlabel("sequence length (tokens)", fontsize=11)
+        ax.legend(fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("number of expressions", fontsize=11)
+    fig.suptitle("Token sequence lengths by notation (dashed: medians)", fontsize=13)
+    fig.tight_layout()
+    path = Path(png_out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)

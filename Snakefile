@@ -5,7 +5,11 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# A --configfile (e.g. config/qcd-2to2.yaml) replaces config.yaml instead of merging into it,
+# so that its `theories:` are the only ones.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 validate(config, schema="workflow/schemas/config.schema.yaml")

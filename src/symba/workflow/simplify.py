@@ -224,6 +224,7 @@ class SimplifyStats:
     distinct: int = 0
     cached: int = 0
     computed: int = 0
+    retried: int = 0  # expressions given a second (or later) attempt
     ok: int = 0
     timeout: int = 0
     error: int = 0
@@ -256,6 +257,8 @@ def simplify_expressions(texts: list[str], options: SimplifyOptions) -> tuple[li
         for attempt in range(1 + options.retries):
             if not pending:
                 break
+            if attempt:
+                stats.retried += len(pending)
             round_results = _run_pool(pending, options, seed + attempt)
             done.update(round_results)
             pending = [t for t in pending if round_results[t].status != "ok"]

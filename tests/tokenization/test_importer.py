@@ -1,0 +1,134 @@
+"""Importing SYMBA/MARTY text files: both formats, name mapping, reg_prop, errors."""
+
+import pyarrow.parquet as pq
+import pytest
+import sympy
+
+from symba.dataset import SCHEMA
+from symba.physics.kinematics import symbol_table
+from symba.tokenization.importer import SymbaFormatError, import_files, import_symba, map_particle, map_squared
+from symba.tokenization.notations import NOTATIONS, detokenize, parse_expression, tokenize
+
+S = symbol_table()
+
+# Example lines written for these tests in the labelled SYMBA layout (not copied from any dataset).
+LABELLED_QED = """\
+Interaction: e_-(X) e_+(X) to t_-(X) t_+(X) : s-channel photon : -i*e^2*gamma_{+%\\sigma_1,%gam_1,%del_1}*e_{i_1,%del_1}(p_1)_u : 2*e^4*(m_t^2*s_12 + s_13*s_24)/(m_e^2 + s_12 + reg_prop)^2
+Interaction: e_-(X) e_+(X) to t_-(X) t_+(X) : t-channel photon : i*e^2*gamma_{+%\\sigma_2,%gam_2,%del_2}*e_{i_2,%del_2}(p_1)_u : 4*e^4*m_t^4/(s_13 + reg_prop)^2
+Interaction: e_-(X) e_+(X) to tt(X) tt^(*)(X) : s-channel photon : 2/3*i*e^2*tt_{i_3,%del_3}(p_3)_u^(*) : 8/9*e^4*(m_tt^2*s_12 + m_e^2*s_34)/s_12^2
+
+Interaction: mu_-(X) A(X) to mu_-(X) A(X) : s-channel muon : -i*e^2*mu_{i_1,%del_1}(p_1)_u : -2*e^4*(s_12*s_24 - i*i*m_mu^2*s_23)/(m_mu^2 - s_12)^2
+"""
+
+LABELLED_QCD = """\
+Interaction: u(X) u^(*)(X) to t(X) t^(*)(X) : s-channel gluon : -i*g^2*T_{A,a,b} : 4/9*g^4*(m_t^2*s_12 + m_u^2*s_34 + s_13*s_24)/s_12^2
+"""
+
+PAIR_AMPLITUDES = """\
+Prod,-1,Prod,i,Prod,e,Prod,gamma,alpha_2,alpha_0,alpha_1,Prod,A^(*),i_2,alpha_2,(p_3)
+Prod,2/3,Prod,i,Prod,e,Prod,gamma,alpha_2,alpha_0,alpha_1,Prod,A^(*),i_2,alpha_2,(p_2)
+"""
+PAIR_SQUARED = """\
+-4*e**2*(2*m_t**2 - s_12)
+16*e**2*(2*m_tt**2 + s_23)/9
+"""
+
+
+@pytest.fixture
+def files(tmp_path):
+    qed = tmp_path / "QED_labelled_2to2.txt"
+    qed.write_text(LABELLED_QED)
+    qcd = tmp_path / "QCD_labelled_2to2.txt"
+    qcd.write_text(LABELLED_QCD)
+    amp = tmp_path / "QED_amplitudes_TreeLevel_1to2.txt"
+    amp.write_text(PAIR_AMPLITUDES)
+    sq = tmp_path / "QED_sqamplitudes_TreeLevel_1to2.txt"
+    sq.write_text(PAIR_SQUARED)
+    return {"qed": qed, "qcd": qcd, "amp": amp, "sq": sq}
+
+
+def test_labelled_qed_lines_map_names(files):
+    rows, stats = import_files([files["qed"]], theory="qed")
+    assert [r["process"] for r in rows] == ["e- e+ -> ta- ta+"] * 2 + ["e- e+ -> t t~", "mu- a -> mu- a"]
+    # diagram index: line order within each process
+    assert [r["diagram"] for r in rows] == [0, 1, 0, 0]
+    assert all(r["backend"] == "symba-import" and r["status"] == "raw" and r["multiplicity"] == "2->2" for r in rows)
+    # QED: t is the tau, tt the top; reg_prop kept
+    first = parse_expression(rows[0]["squared"])
+    expected = 2 * S["e"] ** 4 * (S["m_tau"] ** 2 * S["s_12"] + S["s_13"] * S["s_24"]) / (
+        S["m_e"] ** 2 + S["s_12"] + sympy.Symbol("reg_prop")
+    ) ** 2
+    assert first == expected
+    top = parse_expression(rows[2]["squared"])
+    assert top.free_symbols == {S["e"], S["m_t"], S["m_e"], S["s_12"], S["s_34"]}
+    # i*i is the imaginary unit squared
+    assert parse_expression(rows[3]["squared"]) == -2 * S["e"] ** 4 * (S["s_12"] * S["s_24"] + S["m_mu"] ** 2 * S["s_23"]) / (
+        S["m_mu"] ** 2 - S["s_12"]
+    ) ** 2
+    assert rows[0]["squared_raw"].startswith("2*e^4*(m_t^2*s_12")
+    assert rows[0]["amplitude"].startswith("-i*e^2*gamma_{")
+    assert stats["rows"] == 4
+
+
+def test_qcd_t_is_top_and_g_is_g_s(files):
+    (row,), _ = import_files([files["qcd"]], theory="qcd")
+    assert row["process"] == "u u~ -> t t~"
+    expr = parse_expression(row["squared"])
+    assert S["g_s"] in expr.free_symbols and S["m_t"] in expr.free_symbols
+    assert "m_tau" not in row["squared"]
+
+
+def test_reg_prop_zero(files):
+    rows, _ = import_files([files["qed"]], theory="qed", reg_prop="zero")
+    assert parse_expression(rows[1]["squared"]) == 4 * S["e"] ** 4 * S["m_tau"] ** 4 / S["s_13"] ** 2
+
+
+def test_line_aligned_pair(files):
+    rows, _ = import_files([files["sq"], files["amp"]], theory="qed")
+    assert [r["diagram"] for r in rows] == [0, 1]
+    assert rows[0]["multiplicity"] == "1->2"
+    assert rows[0]["amplitude"].startswith("Prod,-1,Prod,i")
+    assert parse_expression(rows[0]["squared"]) == -4 * S["e"] ** 2 * (2 * S["m_tau"] ** 2 - S["s_12"])
+    assert parse_expression(rows[1]["squared"]) == sympy.Rational(16, 9) * S["e"] ** 2 * (2 * S["m_t"] ** 2 + S["s_23"])
+
+
+def test_imported_squared_amplitudes_tokenize_in_every_notation(files):
+    rows, _ = import_files([files["qed"], files["amp"], files["sq"]], theory="qed")
+    for row in rows:
+        expr = parse_expression(row["squared"])
+        for notation in NOTATIONS:
+            assert detokenize(tokenize(expr, notation), notation) == expr
+
+
+def test_parquet_output_has_the_schema(files, tmp_path):
+    out = tmp_path / "imported.parquet"
+    stats = import_symba([files["qed"]], out, theory="qed")
+    table = pq.read_table(out)
+    assert table.schema.equals(SCHEMA)
+    assert table.num_rows == stats["rows"] == 4
+
+
+def test_particle_names():
+    assert map_particle("AntiElectron", "qed") == "e+"
+    assert map_particle("mu^(*)", "qed") == "mu+"
+    assert map_particle("Photon", "qed") == "a"
+    assert map_particle("t", "qcd") == "t"
+    assert map_particle("t", "qed") == "ta-"
+    with pytest.raises(ValueError, match="zz"):
+        map_particle("zz", "qed")
+
+
+def test_errors(files, tmp_path):
+    with pytest.raises(SymbaFormatError, match="no amplitude file"):
+        import_files([files["sq"]])
+    bad = tmp_path / "bad.txt"
+    bad.write_text("Interaction: e_- e_+ to mu_- mu_+ : only two fields\n")
+    with pytest.raises(SymbaFormatError, match="bad.txt:1"):
+        import_files([bad])
+    short = tmp_path / "QED_sqamplitudes_x.txt"
+    short.write_text("s_12\n")
+    (tmp_path / "QED_amplitudes_x.txt").write_text("a\nb\n")
+    with pytest.raises(SymbaFormatError, match="lines"):
+        import_files([short, tmp_path / "QED_amplitudes_x.txt"])
+    with pytest.raises(ValueError, match="zeta"):
+        map_squared("zeta*s_12")

@@ -14,6 +14,8 @@ rule amplitudes:
         on_error=config["amplitudes"]["on_error"],
     log:
         f"{RESULTS}/logs/amplitudes/{{theory}}/{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/amplitudes/{{theory}}/{{shard}}.tsv"
     group:
         "amplitudes"
     resources:
@@ -36,6 +38,8 @@ rule simplify:
         cache_dir=f"{RESULTS}/.cache/simplify" if config["simplify"]["cache"] else None,
     log:
         f"{RESULTS}/logs/simplify/{{theory}}/{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/simplify/{{theory}}/{{shard}}.tsv"
     threads: config["simplify"]["workers"]
     group:
         "simplify"

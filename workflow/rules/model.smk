@@ -18,6 +18,8 @@ rule train:
         config=config["train"],
     log:
         f"{RESULTS}/logs/train.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train.tsv"
     threads: 2
     resources:
         runtime=config["resources"]["train_runtime_min"],
@@ -42,6 +44,8 @@ rule evaluate:
         config=config["evaluate"],
     log:
         f"{RESULTS}/logs/evaluate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate.tsv"
     threads: 2
     conda:
         "../../envs/model.yaml"

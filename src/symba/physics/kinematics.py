@@ -137,10 +137,35 @@ def _unphysical_point(n, masses, rng) -> PhaseSpacePoint:
 
 
 @lru_cache(maxsize=256)
-def _compiled(expr_text: str):
-    expr = sympy.sympify(expr_text, locals=symbol_table())
-    syms = sorted(expr.free_symbols, key=lambda s: s.name)
-    return syms, sympy.lambdify(syms, expr, modules="mpmath")
+def _parsed(expr_text: str) -> sympy.Expr:
+    from .expressions import parse_expression
+
+    return parse_expression(expr_text)
+
+
+def _numeric(expr: sympy.Expr, values: dict):
+    """Evaluate a SymPy tree in mpmath; recursion depth is the tree's depth, not its size."""
+    if expr.is_Symbol:
+        return values[expr.name]
+    if expr.is_Integer:
+        return mpmath.mpf(int(expr))
+    if expr.is_Rational:
+        return mpmath.mpf(int(expr.p)) / int(expr.q)
+    if expr is sympy.I:
+        return mpmath.mpc(0, 1)
+    if expr.is_Add:
+        return mpmath.fsum(_numeric(a, values) for a in expr.args)
+    if expr.is_Mul:
+        out = mpmath.mpf(1)
+        for a in expr.args:
+            out *= _numeric(a, values)
+        return out
+    if expr.is_Pow:
+        base, exp = expr.args
+        if exp.is_Integer:
+            return _numeric(base, values) ** int(exp)
+        return _numeric(base, values) ** _numeric(exp, values)
+    raise KinematicsError(f"cannot evaluate {type(expr).__name__} numerically")
 
 
 @lru_cache(maxsize=1)
@@ -154,12 +179,12 @@ def symbol_table() -> dict[str, sympy.Symbol]:
 
 def evaluate(expr, values: dict[str, object]):
     """Evaluate a squared amplitude (text or SymPy) at numeric symbol values."""
-    text = expr if isinstance(expr, str) else sympy.sstr(expr)
-    syms, fn = _compiled(text)
-    missing = [s.name for s in syms if s.name not in values]
+    tree = _parsed(expr) if isinstance(expr, str) else expr
+    missing = sorted(s.name for s in tree.free_symbols if s.name not in values)
     if missing:
         raise KinematicsError(f"no value for symbol(s) {', '.join(missing)}")
-    return fn(*[values[s.name] for s in syms])
+    mpmath.mp.dps = PRECISION_DIGITS
+    return _numeric(tree, values)
 
 
 def numerically_equal(a, b, leg_masses, n_in: int, n_points: int = 4, rtol: float = 1e-9, seed: int = 1) -> bool:

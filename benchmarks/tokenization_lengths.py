@@ -1,0 +1,114 @@
+"""Sequence lengths per notation (median, p95) and tokenization throughput.
+
+Run by hand, e.g.::
+
+    python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->2
+    python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->3 --max-processes 40
+    python benchmarks/tokenization_lengths.py --shards results/data/*.parquet
+
+Without ``--shards`` the expressions come from the builtin engine.  With
+``--json``/``--png`` it also writes the length report of ``symba.tokenization.stats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from symba.dataset import SCHEMA
+from symba.tokenization.amplitude_tokens import tokenize_amplitude
+from symba.tokenization.notations import NOTATIONS, parse_expression, tokenize
+from symba.tokenization.stats import LENGTH_LIMIT, length_report
+
+
+def engine_rows(theory: str, multiplicity: str, max_processes: int | None, timeout: float) -> list[dict]:
+    from symba.physics.engine import ENGINE_VERSION, compute_process
+    from symba.physics.process import enumerate_processes
+
+    processes = enumerate_processes(theory, (multiplicity,))[: max_processes or None]
+    rows = []
+    for k, proc in enumerate(processes):
+        try:
+            result = compute_process(proc, theory=theory, timeout=timeout)
+        except Exception as exc:  # a benchmark reports what it could not compute and goes on
+            print(f"  skipped {proc}: {exc}", file=sys.stderr)
+            continue
+        for d in result.diagrams:
+            rows.append(_row(str(proc), theory, multiplicity, d.index, d.amplitude, d.squared_amplitude, ENGINE_VERSION))
+        print(f"  [{k + 1}/{len(processes)}] {proc}: {len(result.diagrams)} diagram(s)", file=sys.stderr)
+    return rows
+
+
+def _row(process, theory, multiplicity, diagram, amplitude, squared, version):
+    return dict(
+        process=process, theory=theory, multiplicity=multiplicity, diagram=diagram, amplitude=amplitude,
+        squared_raw=squared, squared=squared, status="ok", backend="builtin", engine_version=version,
+    )  # fmt: skip
+
+
+def shard_rows(paths) -> list[dict]:
+    rows = []
+    for p in paths:
+        rows += pq.read_table(p, columns=SCHEMA.names).to_pylist()
+    return rows
+
+
+def measure(rows: list[dict]) -> None:
+    pairs = list(dict.fromkeys((r["amplitude"], r["squared"]) for r in rows if r["status"] in ("ok", "raw")))
+    print(f"{len(pairs)} unique (amplitude, squared) pairs")
+    t0 = time.perf_counter()
+    exprs = [parse_expression(sq) for _, sq in pairs]
+    parse_s = time.perf_counter() - t0
+    lengths = {}
+    for n in NOTATIONS:
+        t0 = time.perf_counter()
+        sq = [len(tokenize(e, n)) for e in exprs]
+        sq_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        amp = [len(tokenize_amplitude(a, n)) for a, _ in pairs]
+        amp_s = time.perf_counter() - t0
+        lengths[n] = (np.array(amp), np.array(sq))
+        under = np.mean((lengths[n][0] < LENGTH_LIMIT) & (lengths[n][1] < LENGTH_LIMIT))
+        print(
+            f"{n:>13}: squared median {np.median(sq):7.1f} p95 {np.percentile(sq, 95):7.1f} | "
+            f"amplitude median {np.median(amp):6.1f} p95 {np.percentile(amp, 95):6.1f} | "
+            f"pairs < {LENGTH_LIMIT} on both sides {100 * under:5.1f}% | "
+            f"{len(exprs) / sq_s:8.0f} squared/s (parsed), {len(pairs) / amp_s:6.0f} amplitudes/s"
+        )
+    print(f"parsing squared text with SymPy: {len(exprs) / parse_s:.0f} expressions/s")
+    ratio = np.median(lengths["prefix"][1]) / np.median(lengths["hybrid-short"][1])
+    print(f"squared median prefix / hybrid-short = {ratio:.2f} (goal >= 2)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shards", nargs="*", help="Parquet shards in symba.dataset.SCHEMA (instead of the engine)")
+    ap.add_argument("--theory", default="qed")
+    ap.add_argument("--multiplicity", default="2->2")
+    ap.add_argument("--max-processes", type=int, default=None)
+    ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--json", help="also write the length report JSON here")
+    ap.add_argument("--png", help="also write the length comparison PNG here")
+    args = ap.parse_args(argv)
+    rows = shard_rows(args.shards) if args.shards else engine_rows(args.theory, args.multiplicity, args.max_processes, args.timeout)
+    if not rows:
+        print("no rows", file=sys.stderr)
+        return 1
+    measure(rows)
+    if args.json or args.png:
+        with tempfile.TemporaryDirectory() as tmp:
+            shard = Path(tmp) / "rows.parquet"
+            pq.write_table(pa.table({n: [r[n] for r in rows] for n in SCHEMA.names}, schema=SCHEMA), shard)
+            length_report([shard], args.json or Path(tmp) / "lengths.json", args.png or Path(tmp) / "lengths.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

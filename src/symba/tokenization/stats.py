@@ -105,7 +105,8 @@ def plot_lengths(lengths: dict, png_out) -> None:
     colours = {"prefix": "tab:red", "hybrid": "tab:blue", "hybrid-short": "tab:green"}
     all_lengths = [x for n in NOTATIONS for s in SIDES for x in lengths[n][s]]
     top = max(all_lengths, default=1)
-    bins = np.linspace(0, top + 1, 60)
+    width = max(1, int(np.ceil((top + 1) / 60)))  # whole tokens per bin: no empty comb teeth
+    bins = np.arange(0, top + width + 1, width)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True, sharey=True)
     for ax, side in zip(axes, SIDES):
         for n in NOTATIONS:

@@ -1,5 +1,7 @@
 """Importing SYMBA/MARTY text files: both formats, name mapping, reg_prop, errors."""
 
+import re
+
 import pyarrow.parquet as pq
 import pytest
 import sympy
@@ -132,3 +134,44 @@ def test_errors(files, tmp_path):
         import_files([short, tmp_path / "QED_amplitudes_x.txt"])
     with pytest.raises(ValueError, match="zeta"):
         map_squared("zeta*s_12")
+
+
+# MARTY-text amplitudes of imported rows are tokenized by lexemes
+
+
+def test_marty_amplitude_round_trip_to_canonical_text():
+    from symba.tokenization.marty_tokens import detokenize_marty_amplitude, tokenize_marty_amplitude
+
+    text = r"-i*e^2*gamma_{+%\sigma_71,%gam_9,%del_4}*e_{i_3,%del_4}(p_1)_u*mu_{k_8,%gam_9}(p_3)_u^(*) / (m_e^2 + -s_13 + reg_prop)"
+    # indices renumbered per kind by first appearance, spaces dropped; written out by hand
+    expected = r"-i*e^2*gamma_{+%\sigma_1,%gam_1,%del_1}*e_{i_1,%del_1}(p_1)_u*mu_{k_1,%gam_1}(p_3)_u^(*)/(m_e^2+-s_13+reg_prop)"
+    tokens = tokenize_marty_amplitude(text)
+    assert tokens[:8] == ["MARTY", "-", "i", "*", "e", "^", "INT+", "2"]
+    assert detokenize_marty_amplitude(tokens) == expected
+    relabelled = text.replace("%gam_9", "%gam_250").replace("i_3", "i_77")
+    assert tokenize_marty_amplitude(relabelled) == tokens
+    old_format = "Prod,-1,Prod,i,Prod,e,Prod,gamma,alpha_2,alpha_0,alpha_1,Prod,A^(*),i_2,alpha_2,(p_3)"
+    assert detokenize_marty_amplitude(tokenize_marty_amplitude(old_format)) == (
+        "Prod,-1,Prod,i,Prod,e,Prod,gamma,alpha_1,alpha_2,alpha_3,Prod,A^(*),i_1,alpha_1,(p_3)"
+    )
+    with pytest.raises(ValueError, match="Zprime"):
+        tokenize_marty_amplitude("Zprime_{i_1}(p_1)_u")
+
+
+def test_imported_rows_tokenize_and_decode(files):
+    from symba.tokenization.amplitude_tokens import detokenize_amplitude
+    from symba.tokenization.dataset import tokenize_rows
+    from symba.tokenization.marty_tokens import tokenize_marty_amplitude
+    from symba.tokenization.vocab import build_vocabulary
+
+    rows, _ = import_files([files["qed"], files["amp"], files["sq"]], theory="qed")
+    out, stats = tokenize_rows(rows, notation="hybrid", split="template")
+    assert stats["rows_out"] == len(rows) == 6
+    vocab = build_vocabulary("hybrid")
+    for r in out:
+        tokens = vocab.decode(r["amplitude_ids"])
+        text = detokenize_amplitude(tokens, "hybrid")
+        # the decoded text is the row's amplitude up to spaces and index numbers
+        assert re.sub(r"_[0-9]+", "_N", text) == re.sub(r"_[0-9]+", "_N", r["amplitude"].replace(" ", ""))
+        assert tokenize_marty_amplitude(text) == tokens
+        assert detokenize(vocab.decode(r["squared_ids"]), "hybrid") == parse_expression(r["squared"])

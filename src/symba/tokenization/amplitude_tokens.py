@@ -26,6 +26,8 @@ from symba.physics.kinematics import ALL_MASSES
 from symba.physics.amplitude_syntax import INDEX_RE, TENSOR_OBJECTS, Node, canonical, parse, to_string
 from symba.physics.models import MODELS
 
+from .marty_tokens import IMPORTED_BACKEND, detokenize_marty_amplitude, tokenize_marty_amplitude
+from .marty_tokens import MARKER as MARTY_MARKER
 from .notations import (
     ADD2,
     ADDN,
@@ -99,9 +101,25 @@ def canonical_amplitude(text: str) -> str:
     return canonical(text)
 
 
-def tokenize_amplitude(text: str, notation: str = DEFAULT_NOTATION) -> list[str]:
-    """Tokens of an amplitude, from its canonical form."""
+AMPLITUDE_SYNTAXES = ("symba", "marty")
+
+
+def amplitude_syntax_of(backend: str) -> str:
+    """Which syntax a dataset row's amplitude is in, from its backend."""
+    return "marty" if backend == IMPORTED_BACKEND else "symba"
+
+
+def tokenize_amplitude(text: str, notation: str = DEFAULT_NOTATION, syntax: str = "symba") -> list[str]:
+    """Tokens of an amplitude, from its canonical form.
+
+    ``syntax="marty"``: MARTY's text from imported SYMBA data, tokenized by
+    lexemes (the same in every notation; see :mod:`.marty_tokens`).
+    """
     check_notation(notation)
+    if syntax == "marty":
+        return tokenize_marty_amplitude(text)
+    if syntax != "symba":
+        raise ValueError(f"unknown amplitude syntax {syntax!r}; choose one of {', '.join(AMPLITUDE_SYNTAXES)}")
     tree = parse(canonical(text))  # reparsed: the canonical string parses to a flat tree
     out: list[str] = []
     stack: list[object] = [tree]
@@ -166,7 +184,15 @@ def _name_tokens(name: str) -> list[str]:
 
 
 def detokenize_amplitude(tokens, notation: str = DEFAULT_NOTATION) -> str:
-    """The canonical amplitude string from tokens (a list, or one space-separated string)."""
+    """The canonical amplitude string from tokens (a list, or one space-separated string).
+
+    A sequence that starts with the ``MARTY`` marker gives back MARTY text.
+    """
+    if isinstance(tokens, str):
+        tokens = tokens.split()
+    tokens = list(tokens)
+    if tokens and tokens[0] == MARTY_MARKER:
+        return detokenize_marty_amplitude(tokens)
     return to_string(detokenize_amplitude_tree(tokens, notation))
 
 

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from symba.dataset import SCHEMA, TOKEN_COLUMNS, write_table_atomic
 from symba.physics.process import parse_process
 
-from .amplitude_tokens import tokenize_amplitude
+from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
 from .notations import DEFAULT_NOTATION, check_notation, parse_expression, tokenize
 from .splits import (
     DEFAULT_FRACTIONS,
@@ -71,7 +71,7 @@ def tokenize_rows(rows, notation=DEFAULT_NOTATION, split=DEFAULT_SPLIT, fraction
         try:
             expr = parse_expression(squared)
             squared_tokens = tokenize(expr, notation)
-            amplitude_tokens = tokenize_amplitude(amplitude, notation)
+            amplitude_tokens = tokenize_amplitude(amplitude, notation, amplitude_syntax_of(row.get("backend", "")))
         except ValueError as exc:
             skipped["untokenizable"] += 1
             if len(errors) < MAX_REPORTED_ERRORS:

@@ -15,7 +15,8 @@ and ``tt`` the top, in QCD files ``t`` is the top; ``g`` is our ``g_s``; ``i``
 is the imaginary unit; ``reg_prop`` (MARTY's propagator regulator) is kept as
 a symbol or set to zero.  The squared amplitude is rewritten in our symbols
 (column ``squared``; the text as read stays in ``squared_raw``).  The amplitude
-is kept as MARTY wrote it: its syntax is not ours.
+is kept as MARTY wrote it (its syntax is not ours); :mod:`.marty_tokens`
+tokenizes it by lexemes.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from symba.dataset import SCHEMA, write_table_atomic
 from symba.physics.kinematics import symbol_table
 from symba.physics.process import parse_process
 
+from .marty_tokens import IMPORTED_BACKEND
 from .notations import REGULATOR, SYMBOL_TOKENS
 
-BACKEND = "symba-import"
+BACKEND = IMPORTED_BACKEND
 ENGINE_VERSION = "symba-import-1"
 REG_PROP_MODES = ("keep", "zero")
 THEORIES = ("qed", "qcd")

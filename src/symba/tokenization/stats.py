@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from .amplitude_tokens import tokenize_amplitude
+from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
 from .dataset import SKIPPED_STATUSES
 from .notations import NOTATIONS, parse_expression, tokenize
 
@@ -33,7 +33,7 @@ def _summary(lengths: list[int]) -> dict:
 
 def shard_lengths(path) -> tuple[dict, dict]:
     """Token lengths per (notation, side) for one shard, and per multiplicity; dedupes pairs within it."""
-    table = pq.read_table(path, columns=["multiplicity", "amplitude", "squared", "status"])
+    table = pq.read_table(path, columns=["multiplicity", "amplitude", "squared", "status", "backend"])
     lengths = {n: {s: [] for s in SIDES} for n in NOTATIONS}
     multiplicities = []
     seen = set()
@@ -46,7 +46,10 @@ def shard_lengths(path) -> tuple[dict, dict]:
         seen.add(pair)
         try:
             expr = parse_expression(row["squared"] or "")
-            per_notation = {n: (len(tokenize_amplitude(row["amplitude"] or "", n)), len(tokenize(expr, n))) for n in NOTATIONS}
+            syntax = amplitude_syntax_of(row["backend"])
+            per_notation = {
+                n: (len(tokenize_amplitude(row["amplitude"] or "", n, syntax)), len(tokenize(expr, n))) for n in NOTATIONS
+            }
         except ValueError:
             continue  # counted as untokenizable by tokenize_shard; lengths only describe usable rows
         for n, (a, s) in per_notation.items():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .amplitude_tokens import amplitude_vocabulary
+from .marty_tokens import marty_vocabulary
 from .notations import check_notation, notation_tokens
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
@@ -86,11 +87,11 @@ class Vocabulary:
 
 
 def build_vocabulary(notation: str) -> Vocabulary:
-    """The closed vocabulary of ``notation``: specials, then amplitude and squared-amplitude tokens."""
+    """The closed vocabulary of ``notation``: specials, amplitude, squared-amplitude, then MARTY-lexeme tokens."""
     check_notation(notation)
     tokens = list(SPECIAL_TOKENS)
     seen = set(tokens)
-    for tok in amplitude_vocabulary(notation) + notation_tokens(notation):
+    for tok in amplitude_vocabulary(notation) + notation_tokens(notation) + marty_vocabulary():
         if tok not in seen:
             seen.add(tok)
             tokens.append(tok)

@@ -2,7 +2,7 @@
 
 Run by hand, e.g.::
 
-    python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->2
+    python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->2 --simplify factor
     python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->3 --max-processes 40
     python benchmarks/tokenization_lengths.py --shards results/data/*.parquet
 
@@ -60,6 +60,18 @@ def shard_rows(paths) -> list[dict]:
     return rows
 
 
+def simplify_rows(rows: list[dict], method: str) -> list[dict]:
+    import sympy
+
+    route = {"factor": sympy.factor, "cancel": sympy.cancel}[method]
+    done = {}
+    for r in rows:
+        if r["squared"] not in done:
+            done[r["squared"]] = sympy.sstr(route(parse_expression(r["squared"])))
+        r["squared"] = done[r["squared"]]
+    return rows
+
+
 def measure(rows: list[dict]) -> None:
     pairs = list(dict.fromkeys((r["amplitude"], r["squared"]) for r in rows if r["status"] in ("ok", "raw")))
     print(f"{len(pairs)} unique (amplitude, squared) pairs")
@@ -94,6 +106,8 @@ def main(argv=None) -> int:
     ap.add_argument("--multiplicity", default="2->2")
     ap.add_argument("--max-processes", type=int, default=None)
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--simplify", choices=("none", "factor", "cancel"), default="none",
+                    help="simplify each squared amplitude first, as the workflow's simplify rule does")
     ap.add_argument("--json", help="also write the length report JSON here")
     ap.add_argument("--png", help="also write the length comparison PNG here")
     args = ap.parse_args(argv)
@@ -101,6 +115,8 @@ def main(argv=None) -> int:
     if not rows:
         print("no rows", file=sys.stderr)
         return 1
+    if args.simplify != "none":
+        rows = simplify_rows(rows, args.simplify)
     measure(rows)
     if args.json or args.png:
         with tempfile.TemporaryDirectory() as tmp:

@@ -52,6 +52,11 @@ def test_cli_tokenize_and_detokenize(capsys):
     assert capsys.readouterr().out.strip() == "2*s_12"
     assert main(["tokenize", "--kind", "amplitude", "--notation", "hybrid", "i*e*u(e,p_1,d4)"]) == 0
     assert capsys.readouterr().out.strip() == "mul( i e u( e p_1 d1 ) )"
+    assert main(["tokenize", "--kind", "marty-amplitude", "e_{i_7,%gam_3}(p_1)_u"]) == 0
+    marty = capsys.readouterr().out.strip()
+    assert marty == "MARTY e _{ idx:i #1 , idx:%gam #1 } ( p_1 ) _u"
+    assert main(["detokenize", "--kind", "amplitude", marty]) == 0
+    assert capsys.readouterr().out.strip() == "e_{i_1,%gam_1}(p_1)_u"
 
 
 def test_cli_reads_stdin(capsys, monkeypatch):

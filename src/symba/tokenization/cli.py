@@ -1,4 +1,8 @@
-"""``symba tokenize``, ``symba detokenize`` and ``symba import-symba``."""
+"""``symba tokenize``, ``symba detokenize`` and ``symba import-symba``.
+
+Text that starts with ``-`` must follow ``--`` (``symba tokenize -- "-e^2*s_12"``),
+or come on stdin with ``-``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import sys
 
 from .notations import DEFAULT_NOTATION, NOTATIONS
 
-KINDS = ("squared", "amplitude")
+KINDS = ("squared", "amplitude", "marty-amplitude")
 
 
 def register(subparsers) -> None:
@@ -30,7 +34,12 @@ def register(subparsers) -> None:
 
 def _common(parser) -> None:
     parser.add_argument("--notation", choices=NOTATIONS, default=DEFAULT_NOTATION)
-    parser.add_argument("--kind", choices=KINDS, default="squared", help="squared amplitude (default) or amplitude text")
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="squared",
+        help="squared amplitude (default), amplitude text, or MARTY amplitude text (imported SYMBA data)",
+    )
 
 
 def _items(arg: str):
@@ -56,17 +65,18 @@ def _run(arg: str, fn) -> int:
 
 
 def _tokenize(args) -> int:
-    if args.kind == "amplitude":
+    if args.kind != "squared":
         from .amplitude_tokens import tokenize_amplitude
 
-        return _run(args.expression, lambda t: " ".join(tokenize_amplitude(t, args.notation)))
+        syntax = "marty" if args.kind == "marty-amplitude" else "symba"
+        return _run(args.expression, lambda t: " ".join(tokenize_amplitude(t, args.notation, syntax)))
     from .notations import tokenize
 
     return _run(args.expression, lambda t: " ".join(tokenize(t, args.notation)))
 
 
 def _detokenize(args) -> int:
-    if args.kind == "amplitude":
+    if args.kind != "squared":  # a MARTY sequence is recognised by its first token
         from .amplitude_tokens import detokenize_amplitude
 
         return _run(args.tokens, lambda t: detokenize_amplitude(t.split(), args.notation))

@@ -154,17 +154,10 @@ def _expand(x, notation: str) -> tuple[list[str], list[object]]:
         raise ValueError(f"number {x} is not an exact rational; floating-point numbers are not allowed")
     if x.is_Pow:
         base, exp = x.args
-        if (
-            notation == "hybrid-short"
-            and base.is_Symbol
-            and base.name in _MASS_SET
-            and exp.is_Integer
-            and int(exp) in MASS_POWERS
-        ):
-            return [mass_power_token(base.name, int(exp))], []
-        if notation == "hybrid-short" and base.is_Symbol and base.name in COUPLINGS and exp.is_Integer:
-            if int(exp) in COUPLING_POWERS:
-                return [mass_power_token(base.name, int(exp))], []
+        if notation == "hybrid-short" and base.is_Symbol and exp.is_Integer:
+            token = mass_power_token(base.name, int(exp))
+            if token in _MASS_POWER_TOKENS:  # m_X^n, e^n, g_s^n with n in the closed lists
+                return [token], []
         return [POW], [base, exp]
     if x.is_Mul:
         args = list(x.args)
@@ -193,8 +186,6 @@ def _fuse_mass_dot(args: list) -> tuple[str | None, list]:
     """Take the first m_X^n factor (n in FUSED_POWERS) and the first s_ij factor as one token."""
     mass_at = dot_at = None
     for k, a in enumerate(args):
-        if isinstance(a, str):
-            continue
         if mass_at is None and a.is_Pow and a.base.is_Symbol and a.base.name in _MASS_SET:
             if a.exp.is_Integer and int(a.exp) in FUSED_POWERS:
                 mass_at = k

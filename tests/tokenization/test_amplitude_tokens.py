@@ -34,13 +34,13 @@ def test_engine_amplitudes_round_trip():
     from symba.physics.engine import compute_process
 
     count = 0
-    for process in ("e- e+ -> mu- mu+", "e- a -> e- a", "e- e+ -> a a"):
-        for diagram in compute_process(process, theory="qed").diagrams:
+    for process, theory in (("e- e+ -> mu- mu+", "qed"), ("e- a -> e- a", "qed"), ("e- e+ -> a a", "qed"), ("u u~ -> g g", "qcd")):
+        for diagram in compute_process(process, theory=theory).diagrams:
             for notation in NOTATIONS:
                 tokens = tokenize_amplitude(diagram.amplitude, notation)
                 assert detokenize_amplitude(tokens, notation) == canonical(diagram.amplitude)
             count += 1
-    assert count >= 5
+    assert count >= 8
 
 
 def test_index_numbers_do_not_reach_the_tokens():

@@ -54,7 +54,12 @@ def test_engine_generated_squared_amplitudes_round_trip():
         for text in texts:
             _round_trip(parse_expression(text))
             seen += 1
-    assert seen >= 12
+    for process in ("u u~ -> g g", "u g -> u g"):
+        result = compute_process(process, theory="qcd")
+        for text in [d.squared_amplitude for d in result.diagrams] + [result.squared_amplitude]:
+            _round_trip(parse_expression(text))
+            seen += 1
+    assert seen >= 18
 
 
 def _leaves():

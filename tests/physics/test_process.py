@@ -1,0 +1,127 @@
+"""Process parsing, conservation checks, enumeration, and the amplitudes CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from symba.physics.process import (
+    Process,
+    ProcessError,
+    enumerate_processes,
+    has_tree_diagram,
+    parse_process,
+)
+
+
+def test_parse_numbers_legs_in_order():
+    proc = parse_process("e- e+ -> mu- mu+", "qed")
+    assert proc.legs == ("e-", "e+", "mu-", "mu+")
+    assert (proc.n_in, proc.n_out, proc.multiplicity) == (2, 2, "2->2")
+    assert proc.leg_masses() == ["m_e", "m_e", "m_mu", "m_mu"]
+    assert str(proc) == "e- e+ -> mu- mu+"
+
+
+@pytest.mark.parametrize(
+    "text, theory, reason",
+    [
+        ("e- e+ -> mu- x", "qed", "unknown particle 'x'"),
+        ("e- e+ -> g g", "qed", "unknown particle 'g'"),
+        ("e- e+ -> mu- mu+", "qcd", "unknown particle 'e-'"),
+        ("e- e+ mu- mu+", "qed", "malformed process"),
+        ("e- e+ -> ", "qed", "malformed process"),
+        ("e- -> e+ a", "qed", "breaks charge conservation"),
+        ("e- mu+ -> e+ mu-", "qed", "breaks lepton-flavour conservation"),
+        ("d d -> u~ a", "qed", "breaks baryon-number conservation"),
+        ("u u -> g g", "qcd", "breaks baryon-number conservation"),
+        ("a -> a a", "qed", "no tree-level diagram"),
+        ("u -> c a", "qed", "no tree-level diagram"),
+    ],
+)
+def test_rejections_name_the_reason(text, theory, reason):
+    with pytest.raises(ProcessError) as err:
+        parse_process(text, theory)
+    msg = str(err.value)
+    assert reason in msg and "\n" not in msg
+
+
+def test_unknown_theory():
+    with pytest.raises(ValueError, match="unknown theory 'qfd'"):
+        parse_process("e- e+ -> mu- mu+", "qfd")
+
+
+def test_enumeration_is_canonical_and_complete_for_a_subset():
+    procs = enumerate_processes("qed", ["2->2"], particles=["e-", "e+", "a"])
+    texts = {str(p) for p in procs}
+    # Compton, pair annihilation/creation, Bhabha, Moller and its antiparticle version
+    assert texts == {
+        "e- e- -> e- e-",
+        "e- e+ -> e- e+",
+        "e- e+ -> a a",
+        "e- a -> e- a",
+        "e+ e+ -> e+ e+",
+        "e+ a -> e+ a",
+        "a a -> e- e+",
+    }
+    for p in procs:
+        parse_process(str(p), "qed")  # every enumerated process is accepted
+
+
+@pytest.mark.parametrize("theory", ["qed", "qcd"])
+def test_enumeration_counts(theory):
+    counts = {m: len(enumerate_processes(theory, [m])) for m in ("1->2", "2->2")}
+    expected = {"qed": {"1->2": 27, "2->2": 279}, "qcd": {"1->2": 19, "2->2": 133}}[theory]
+    # 1->2 QED: 9 fermions x (f -> f a, fbar -> fbar a, a -> f fbar) = 27;
+    # 1->2 QCD: 6 quarks x 3 + g -> g g = 19.
+    assert counts == expected
+
+
+def test_enumeration_rejects_bad_multiplicity():
+    with pytest.raises(ProcessError, match="unsupported multiplicity '4->4'"):
+        enumerate_processes("qed", ["4->4"])
+
+
+def test_every_conserving_qed_2to2_candidate_has_diagrams_iff_flavours_are_conserved():
+    # QED conserves each fermion flavour separately; tree diagrams exist exactly then.
+    procs = enumerate_processes("qed", ["2->2"], particles=["e-", "e+", "mu-", "mu+", "u", "u~", "c", "c~", "a"])
+    for p in procs:
+        assert has_tree_diagram(p)
+    assert Process("qed", ("u", "u~"), ("c", "c~")) in procs
+    assert not has_tree_diagram(Process("qed", ("u", "c~"), ("c", "u~")))
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "symba", *args], capture_output=True, text=True)
+
+
+def test_cli_json_is_one_object_with_the_documented_keys():
+    res = _cli("amplitudes", "e- e+ -> mu- mu+", "--theory", "qed", "--json")
+    assert res.returncode == 0, res.stderr
+    obj = json.loads(res.stdout)
+    assert set(obj) == {"process", "theory", "backend", "diagrams", "squared_amplitude"}
+    assert obj["backend"] == "builtin" and obj["process"] == "e- e+ -> mu- mu+"
+    (diag,) = obj["diagrams"]
+    assert set(diag) == {"index", "propagators", "amplitude", "squared_amplitude"}
+    assert diag["propagators"] == ["A(p_1+p_2)"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["amplitudes", "e- e+ -> mu- x"],
+        ["amplitudes", "e- e+ -> mu- e+"],
+        ["amplitudes", "nonsense"],
+        ["amplitudes", "e- e+ -> mu- mu+", "--theory", "qfd"],
+        ["amplitudes", "e- e+ -> mu- mu+", "--backend", "nope"],
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2(args):
+    res = _cli(*args)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("symba: error:"), res.stderr
+    assert "Traceback" not in res.stderr

@@ -21,7 +21,6 @@ physical there (per-diagram squares follow that convention on purpose).
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 from dataclasses import dataclass
 
@@ -96,52 +95,40 @@ def check_process_square_supported(proc: Process) -> None:
 # Worker process
 
 
-def _worker(conn, theory, incoming, outgoing, diagram_squares, process_square) -> None:
-    try:
-        import symba_marty
-    except ImportError as exc:
-        conn.send(("unavailable", str(exc)))
-        return
-    try:
-        out = symba_marty.compute(theory, incoming, outgoing, diagram_squares, process_square)
-    except symba_marty.MartyError as exc:
-        conn.send(("marty-error", str(exc)))
-        return
-    except Exception as exc:  # anything else from the bridge: report it, never hang the parent
-        conn.send(("marty-error", f"{type(exc).__name__}: {exc}"))
-        return
-    conn.send(("ok", out))
-
-
 def run_in_worker(theory: str, incoming, outgoing, diagram_squares: bool, process_square: bool, timeout: float) -> dict:
-    """One MARTY call in a fresh process, killed after ``timeout`` seconds."""
-    ctx = multiprocessing.get_context("spawn")  # never fork: the parent may hold threads
-    recv, send = ctx.Pipe(duplex=False)
-    worker = ctx.Process(
-        target=_worker,
-        args=(send, theory, list(incoming), list(outgoing), diagram_squares, process_square),
-        daemon=True,
-    )
-    worker.start()
-    send.close()
-    try:
-        if not recv.poll(timeout):
-            raise MartyFailure(f"MARTY timed out after {timeout:g} s")
+    """One MARTY call in a fresh process (``_marty_worker``), killed after ``timeout`` seconds."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    job = {
+        "theory": theory,
+        "incoming": [list(x) for x in incoming],
+        "outgoing": [list(x) for x in outgoing],
+        "diagram_squares": diagram_squares,
+        "process_square": process_square,
+    }
+    with tempfile.TemporaryDirectory(prefix="symba-marty-") as tmp:
+        in_path, out_path = f"{tmp}/job.json", f"{tmp}/result.json"
+        with open(in_path, "w") as fh:
+            json.dump(job, fh)
+        cmd = [sys.executable, "-m", "symba.physics._marty_worker", in_path, out_path]
         try:
-            status, payload = recv.recv()
-        except EOFError:
-            worker.join(5)
-            raise MartyFailure(f"MARTY worker died (exit code {worker.exitcode})") from None
-    finally:
-        recv.close()
-        if worker.is_alive():
-            worker.kill()
-        worker.join()
-    if status == "unavailable":
-        raise MartyUnavailable(f"MARTY backend not available ({payload}); {INSTALL_HINT}")
-    if status == "marty-error":
-        raise MartyFailure(payload)
-    return payload
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, text=True)
+        except subprocess.TimeoutExpired:
+            raise MartyFailure(f"MARTY timed out after {timeout:g} s") from None
+        try:
+            with open(out_path) as fh:
+                result = json.load(fh)
+        except (OSError, ValueError):
+            tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no message"]
+            raise MartyFailure(f"MARTY worker died (exit code {proc.returncode}): {tail[0]}") from None
+    if result["status"] == "unavailable":
+        raise MartyUnavailable(f"MARTY backend not available ({result['message']}); {INSTALL_HINT}")
+    if result["status"] == "marty-error":
+        raise MartyFailure(result["message"])
+    return result["payload"]
 
 
 # ---------------------------------------------------------------------------
@@ -162,6 +149,17 @@ def translate_square(text: str) -> str:
     Drops the propagator regulator, requires the imaginary unit to cancel and
     every coefficient to be an exact rational.
     """
+    return sympy_to_text(read_square(text)[0])
+
+
+def sympy_to_text(expr) -> str:
+    import sympy
+
+    return sympy.sstr(expr, order="none").replace("**", "^")
+
+
+def read_square(text: str):
+    """MARTY squared-amplitude text -> (real SymPy expression in our symbols, its denominators)."""
     import sympy
 
     from .kinematics import symbol_table
@@ -179,8 +177,404 @@ def translate_square(text: str) -> str:
     unknown = sorted(s.name for s in expr.free_symbols if s.name not in table)
     if unknown:
         raise MartyFailure(f"MARTY squared amplitude has unknown symbol(s) {', '.join(unknown)}")
+    dens = denominators(expr)  # before any expansion, which would multiply them out
     if expr.has(sympy.I):
-        expr = sympy.expand(expr)
+        # Distribute products first, keeping (sum)^(-n) intact so the propagators stay visible.
+        expr = sympy.expand(expr, multinomial=False, power_base=False, power_exp=False, log=False)
+        if expr.has(sympy.I):
+            expr = sympy.expand(expr)
         if expr.has(sympy.I):
             raise MartyFailure("MARTY squared amplitude is not real: the imaginary unit does not cancel")
-    return sympy.sstr(expr, order="none")
+    return expr, dens
+
+
+# ---------------------------------------------------------------------------
+# Diagrams: MARTY's order -> FeynGraph's
+
+
+@dataclass(frozen=True)
+class ReferenceDiagram:
+    """What FeynGraph says about one diagram: its place and its internal lines."""
+
+    index: int
+    labels: tuple[str, ...]  # field label per propagator, e.g. ("A",)
+    momenta: tuple[tuple[int, ...], ...]  # physical momentum per propagator, coefficients of p_1..p_n
+    masses: tuple[str | None, ...]
+
+    @property
+    def propagators(self) -> list[str]:
+        return [f"{lab}({momentum_text(k)})" for lab, k in zip(self.labels, self.momenta)]
+
+
+def momentum_text(k: tuple[int, ...]) -> str:
+    """``(1, 1, 0, 0)`` -> ``p_1+p_2``: the propagator notation of DiagramResult."""
+    out = ""
+    for i, c in enumerate(k):
+        if c == 0:
+            continue
+        sign = "-" if c < 0 else ("+" if out else "")
+        mag = "" if abs(c) == 1 else f"{abs(c)}*"
+        out += f"{sign}{mag}p_{i + 1}"
+    return out or "0"
+
+
+def reference_diagrams(proc: Process) -> list[ReferenceDiagram]:
+    from .process import generate_feyngraph_diagrams
+
+    model = proc.model
+    out = []
+    for index, d in enumerate(generate_feyngraph_diagrams(proc)):
+        props = sorted(d.propagators(), key=lambda p: p.id())
+        particles = [model.particle(p.particle().name()) for p in props]
+        out.append(
+            ReferenceDiagram(
+                index,
+                tuple(p.label for p in particles),
+                tuple(tuple(int(x) for x in p.momentum()) for p in props),
+                tuple(p.mass for p in particles),
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Amplitudes: MARTY's tensor notation -> amplitude_syntax
+#
+# MARTY prints, e.g. for e- e+ -> mu- mu+:
+#   -1/2*i*e^2*gamma_{+%\sigma_104,%eta_112,%gam_131}*gamma_{%\sigma_104,%gam_132,%eta_113}
+#   *e_{i_3,%eta_113}(p_1)_u*e_{k_3,%gam_132}(p_2)_v^(*)*mu_{l_3,%eta_112}(p_3)_u^(*)
+#   *mu_{j_5,%gam_131}(p_4)_v/(m_e^2 + s_12 + 1/2*reg_prop)
+# A '%' marks a dummy index, '+' an upper one.  External fields carry first a
+# spin/polarisation label (dropped: our syntax has none), then colour, then
+# Dirac or Lorentz indices.  "^(*)" conjugates: u^(*) is ubar, v^(*) is vbar.
+
+_AMP_TOKEN_RE = re.compile(
+    r"\s*(?:"
+    r"(?P<tensor>[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*?)_\{(?P<indices>[^}]*)\}"
+    r"(?:\((?P<mom>p_\d+)\))?(?:_(?P<uv>[uv]))?(?P<conj>\^\(\*\))?"
+    r"|(?P<momentum>p_\d+)_(?P<momidx>\+?%[^\s*/+()^,]+)"
+    r"|(?P<int>\d+)"
+    r"|(?P<name>[A-Za-z][A-Za-z0-9_]*)"
+    r"|(?P<op>[-+*/^()])"
+    r")"
+)
+_INDEX_KINDS_OF = {
+    # tensor name -> kinds of its indices ("skip": a spin label, dropped)
+    "gamma": ("mu", "d", "d"),
+    "f": ("a", "a", "a"),
+    "g": ("mu", "mu"),
+}
+
+
+class _AmplitudeTranslator:
+    def __init__(self, text: str, leg_labels: set[str], vector_labels: set[str]):
+        self.text = text
+        self.tokens = self._tokenize(text)
+        self.pos = 0
+        self.leg_labels = leg_labels
+        self.vector_labels = vector_labels
+        self.index_names: dict[str, str] = {}
+        self.index_kinds: dict[str, str] = {}
+        self.counts: dict[str, int] = {}
+
+    def _tokenize(self, text: str) -> list[tuple[str, object]]:
+        out = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            m = _AMP_TOKEN_RE.match(text, pos)
+            if m is None or m.end() == pos:
+                raise MartyFailure(f"cannot read MARTY amplitude at position {pos}: {text[pos:pos + 40]!r}")
+            if m.group("tensor"):
+                out.append(("tensor", m.groupdict()))
+            elif m.group("momentum"):
+                out.append(("momentum", (m.group("momentum"), m.group("momidx"))))
+            elif m.group("int"):
+                out.append(("int", m.group("int")))
+            elif m.group("name"):
+                out.append(("name", m.group("name")))
+            else:
+                out.append(("op", m.group("op")))
+            pos = m.end()
+        return out
+
+    # -- indices
+    def index(self, raw: str, kind: str):
+        from .amplitude_syntax import Node
+
+        key = raw.lstrip("+").lstrip("%")
+        known = self.index_kinds.get(key)
+        if known is None:
+            self.index_kinds[key] = kind
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            self.index_names[key] = f"{kind}{self.counts[kind]}"
+        elif known != kind:
+            raise MartyFailure(f"MARTY index {key} used both as {known} and as {kind} index")
+        return Node("name", value=self.index_names[key])
+
+    # -- grammar: sum of products of powers
+    def peek(self):
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", None)
+
+    def take(self, value=None):
+        tok = self.peek()
+        if value is not None and tok != ("op", value):
+            raise MartyFailure(f"MARTY amplitude: expected {value!r}, found {tok[1]!r} in {self.text[:60]!r}")
+        self.pos += 1
+        return tok
+
+    def parse(self):
+        node = self.sum()
+        if self.pos != len(self.tokens):
+            raise MartyFailure(f"MARTY amplitude: unexpected {self.peek()[1]!r} in {self.text[:60]!r}")
+        return node
+
+    def sum(self):
+        from .amplitude_syntax import Node
+
+        terms = [self.signed_term()]
+        while self.peek() in (("op", "+"), ("op", "-")):
+            op = self.take()[1]
+            t = self.signed_term()
+            terms.append(t if op == "+" else Node("neg", (t,)))
+        return terms[0] if len(terms) == 1 else Node("+", tuple(terms))
+
+    def signed_term(self):
+        from .amplitude_syntax import Node
+
+        if self.peek() == ("op", "-"):
+            self.take()
+            return Node("neg", (self.signed_term(),))
+        return self.term()
+
+    def term(self):
+        from .amplitude_syntax import Node
+
+        factors = [self.power()]
+        while self.peek() in (("op", "*"), ("op", "/")):
+            op = self.take()[1]
+            rhs = self.power()
+            if op == "*":
+                factors.append(rhs)
+            else:
+                left = factors[0] if len(factors) == 1 else Node("*", tuple(factors))
+                factors = [Node("/", (left, rhs))]
+        return factors[0] if len(factors) == 1 else Node("*", tuple(factors))
+
+    def power(self):
+        from .amplitude_syntax import Node
+
+        base = self.atom()
+        if self.peek() == ("op", "^"):
+            self.take()
+            return Node("^", (base, self.atom()))
+        return base
+
+    def atom(self):
+        from fractions import Fraction
+
+        from .amplitude_syntax import Node
+
+        kind, val = self.peek()
+        if kind == "op" and val == "(":
+            self.take()
+            node = self.sum()
+            self.take(")")
+            return node
+        if kind == "op" and val == "-":  # "(-2)" and "^(-2)"
+            self.take()
+            inner = self.atom()
+            if inner.op == "num":
+                return Node("num", value=-inner.value)
+            return Node("neg", (inner,))
+        self.take()
+        if kind == "int":
+            return Node("num", value=Fraction(int(val)))
+        if kind == "name":
+            return Node("name", value=MARTY_TO_OURS.get(val, val))
+        if kind == "momentum":
+            mom, idx = val
+            return Node("call", (Node("name", value=mom), self.index(idx, "mu")), "mom")
+        if kind == "tensor":
+            return self.tensor(val)
+        raise MartyFailure(f"MARTY amplitude: unexpected {val!r} in {self.text[:60]!r}")
+
+    def tensor(self, t: dict):
+        from .amplitude_syntax import Node
+
+        name = t["tensor"]
+        raw = [x.strip() for x in t["indices"].split(",")]
+        mom = t["mom"]
+        conj = bool(t["conj"])
+        if mom is None:
+            if name.startswith("T_"):  # SU(3) generator, e.g. T_C_10
+                kinds = ("a", "c", "c")
+                obj = "T"
+            elif name in _INDEX_KINDS_OF:
+                kinds = _INDEX_KINDS_OF[name]
+                obj = "metric" if name == "g" else name
+            else:
+                raise MartyFailure(f"MARTY amplitude has a tensor we do not translate: {name}")
+            if len(raw) != len(kinds):
+                raise MartyFailure(f"MARTY tensor {name} has {len(raw)} indices, expected {len(kinds)}")
+            return Node("call", tuple(self.index(r, k) for r, k in zip(raw, kinds)), obj)
+        # An external field: spin label first, then [colour,] Dirac/Lorentz index.
+        label = MARTY_TO_OURS.get(name, name)
+        if label in self.vector_labels:
+            obj = "epsc" if conj else "eps"
+            inner = raw[1:]
+            kinds = ("a", "mu") if len(inner) == 2 else ("mu",)
+            colour = [self.index(inner[0], "a")] if len(inner) == 2 else []
+            lorentz = self.index(inner[-1], "mu")
+            args = (Node("name", value=label), Node("name", value=mom), lorentz, *colour)
+            return Node("call", args, obj)
+        if label not in self.leg_labels or t["uv"] is None:
+            raise MartyFailure(f"MARTY amplitude has an external field we do not know: {name}")
+        obj = {("u", False): "u", ("u", True): "ubar", ("v", False): "v", ("v", True): "vbar"}[(t["uv"], conj)]
+        inner = raw[1:]
+        colour = [self.index(inner[0], "c")] if len(inner) == 2 else []
+        dirac = self.index(inner[-1], "d")
+        return Node("call", (Node("name", value=label), Node("name", value=mom), dirac, *colour), obj)
+
+
+def _drop_regulator(node):
+    """Remove the ``reg_prop`` terms of every sum (the regulator is 0)."""
+    from .amplitude_syntax import Node
+
+    def has_regulator(n) -> bool:
+        return (n.op == "name" and n.value == REGULATOR) or any(has_regulator(a) for a in n.args)
+
+    if not node.args:
+        if node.op == "name" and node.value == REGULATOR:
+            raise MartyFailure("MARTY amplitude has the regulator outside a sum")
+        return node
+    if node.op == "+":
+        kept = [_drop_regulator(a) for a in node.args if not has_regulator(a)]
+        if not kept:
+            raise MartyFailure("MARTY amplitude has a sum made only of regulator terms")
+        return kept[0] if len(kept) == 1 else Node("+", tuple(kept))
+    return Node(node.op, tuple(_drop_regulator(a) for a in node.args), node.value)
+
+
+def _pull_signs(node):
+    """Move negative numbers and negations out of products: ``(-24)*i*x`` -> ``-(24*i*x)``."""
+    from .amplitude_syntax import Node
+
+    if not node.args:
+        if node.op == "num" and node.value < 0:
+            return Node("neg", (Node("num", value=-node.value),))
+        return node
+    args = tuple(_pull_signs(a) for a in node.args)
+    if node.op in ("*", "/"):
+        negative = False
+        plain = []
+        for i, a in enumerate(args):
+            if a.op == "neg" and (node.op == "*" or i == 0):
+                negative = not negative
+                a = a.args[0]
+            plain.append(a)
+        out = Node(node.op, tuple(plain), node.value)
+        return Node("neg", (out,)) if negative else out
+    if node.op == "neg" and args[0].op == "neg":
+        return args[0].args[0]
+    return Node(node.op, args, node.value)
+
+
+def translate_amplitude(text: str, leg_labels, vector_labels=("A", "G")) -> str:
+    """A MARTY amplitude in ``amplitude_syntax``, with canonical index names."""
+    from .amplitude_syntax import AmplitudeSyntaxError, canonicalize_indices, parse, to_string
+
+    tr = _AmplitudeTranslator(text, set(leg_labels), set(vector_labels))
+    node = canonicalize_indices(_pull_signs(_drop_regulator(tr.parse())))
+    out = to_string(node)
+    try:
+        parse(out)
+    except AmplitudeSyntaxError as exc:  # a bug here, not in MARTY: say so loudly
+        raise MartyFailure(f"translated amplitude does not parse back: {exc}") from None
+    return out
+
+
+def denominators(expr) -> list:
+    """The distinct bases raised to negative powers in a squared amplitude."""
+    import sympy
+
+    bases = {p.base for p in expr.atoms(sympy.Pow) if p.exp.is_negative}
+    return sorted(bases, key=sympy.default_sort_key)
+
+
+def match_diagrams(proc: Process, references: list[ReferenceDiagram], found: list[tuple[list[str], list]]) -> list[int]:
+    """For each MARTY diagram (mediator labels, denominators), the index of its FeynGraph twin.
+
+    Propagators are compared by value at a random physical point: MARTY writes
+    each k^2 - m^2 as ±1/2 or ±1 times ours, with its own choice of s_ij.
+    """
+    from .kinematics import evaluate, random_point
+
+    if len(found) != len(references):
+        raise MartyFailure(
+            f"MARTY found {len(found)} diagrams for '{proc}', FeynGraph {len(references)}"
+        )
+    point = random_point(proc.leg_masses(), proc.n_in, seed=7)
+    values = point.values()
+
+    def invariant(k, mass):
+        total = 0
+        for i, ci in enumerate(k):
+            for j, cj in enumerate(k):
+                if ci and cj:
+                    total += ci * cj * (point.dot(i, j))
+        return total - (values[mass] ** 2 if mass else 0)
+
+    ref_values = [[abs(invariant(k, m)) for k, m in zip(r.momenta, r.masses)] for r in references]
+
+    def same(a, b) -> bool:
+        return any(abs(a - f * b) <= 1e-20 * abs(a) for f in (1, 2, 0.5))
+
+    def fits(mediators, dens, ref_idx) -> bool:
+        ref = references[ref_idx]
+        if sorted(mediators) != sorted(ref.labels):
+            return False
+        got = [abs(evaluate(d, values)) for d in dens]
+        want = list(ref_values[ref_idx])
+        if len(got) != len(set(map(str, want))) and len(got) != len(want):
+            return False
+        return all(any(same(g, w) for w in want) for g in got) and all(any(same(g, w) for g in got) for w in want)
+
+    taken: set[int] = set()
+    order = []
+    for mediators, dens in found:
+        choice = next((r for r in range(len(references)) if r not in taken and fits(mediators, dens, r)), None)
+        if choice is None:
+            raise MartyFailure(
+                f"no FeynGraph diagram of '{proc}' matches MARTY's diagram with propagators {mediators}"
+            )
+        taken.add(choice)
+        order.append(choice)
+    return order
+
+
+def compute_marty(proc: Process, timeout: float = 600.0) -> ProcessResult:
+    """Diagrams, amplitudes and squares of one process, computed by MARTY in a worker process."""
+    import importlib.util
+
+    if importlib.util.find_spec("symba_marty") is None:
+        raise MartyUnavailable(f"MARTY backend not available (module symba_marty not installed); {INSTALL_HINT}")
+    check_process_square_supported(proc)
+    incoming, outgoing = marty_legs(proc)
+    raw = run_in_worker(proc.theory, incoming, outgoing, True, True, timeout)
+    model = proc.model
+    leg_labels = {model.particle(n).label for n in model.particles if model.particle(n).fermion}
+    references = reference_diagrams(proc)
+    squares = [read_square(d["squared"]) for d in raw["diagrams"]]
+    order = match_diagrams(proc, references, [(d["mediators"], dens) for d, (_, dens) in zip(raw["diagrams"], squares)])
+    results = [
+        DiagramResult(
+            index=ref,
+            propagators=references[ref].propagators,
+            amplitude=translate_amplitude(d["amplitude"], leg_labels),
+            squared_amplitude=sympy_to_text(sq),
+        )
+        for ref, d, (sq, _) in zip(order, raw["diagrams"], squares)
+    ]
+    results.sort(key=lambda r: r.index)
+    return ProcessResult(str(proc), proc.theory, "marty", results, translate_square(raw["squared"]))

@@ -540,3 +540,154 @@ class BruteForce:
             piece = np.multiply.outer(t.lorentz, t.colour)
             out[t.diagram] = piece if out[t.diagram] is None else out[t.diagram] + piece
         return out
+
+
+# ---------------------------------------------------------------- numeric contraction of amplitude strings
+_MASS_OF_LABEL = {**{k: v[0] for k, v in _LEPTONS.items()}, **{k: v[0] for k, v in _QUARKS.items()}}
+
+
+@dataclass
+class _Tensor:
+    data: np.ndarray
+    idx: tuple  # one name per axis; repeated names between factors are summed over
+
+
+def _product(factors: list[_Tensor]) -> _Tensor:
+    """Contract a product: an index named in two factors is summed over (Lorentz ones with g_{mu nu})."""
+    counts = Counter(n for f in factors for n in f.idx)
+    if any(c > 2 for c in counts.values()):
+        raise ValueError(f"an index appears more than twice in one product: {counts}")
+    labels: dict[str, int] = {}
+    label = lambda n: labels.setdefault(n, len(labels))  # noqa: E731
+    args, seen = [], set()
+    for f in factors:
+        names = []
+        for n in f.idx:
+            if n in seen and n.startswith("mu"):  # both upper: contract through g_{mu nu}
+                args += [METRIC, [label(n), label(n + "'")]]
+                n = n + "'"
+            seen.add(n)
+            names.append(n)
+        args += [f.data, [label(n) for n in names]]
+    out = tuple(n for n in dict.fromkeys(n for f in factors for n in f.idx) if counts[n] == 1)
+    return _Tensor(np.einsum(*args, [labels[n] for n in out], optimize="greedy"), out)
+
+
+def _add(terms: list[_Tensor]) -> _Tensor:
+    first = terms[0]
+    total = first.data.copy()
+    for t in terms[1:]:
+        if set(t.idx) != set(first.idx):
+            raise ValueError(f"adding tensors with indices {t.idx} and {first.idx}")
+        total = total + np.transpose(t.data, [t.idx.index(n) for n in first.idx])
+    return _Tensor(total, first.idx)
+
+
+class AmplitudeEvaluator:
+    """Numeric value of an amplitude string (grammar: symba.physics.amplitude_syntax).
+
+    The result has one axis per leg (its spin or polarisation, in the basis of
+    BruteForce.external_states) followed by one colour axis per coloured leg,
+    so it can be compared entry by entry with BruteForce.diagram_amplitudes.
+    """
+
+    def __init__(self, brute: BruteForce, kin: Kinematics, pols: str = "physical", overrides=None):
+        self.brute, self.kin = brute, kin
+        self.pols, self.overrides = pols, overrides or {}
+        self.n = len(brute.proc.legs)
+
+    def __call__(self, text: str) -> np.ndarray:
+        from symba.physics.amplitude_syntax import parse
+
+        value = self._eval(parse(text))
+        order = [f"H{k}" for k in range(self.n)] + [
+            f"C{k}" for k in range(self.n) if f"C{k}" in value.idx
+        ]
+        if set(order) != set(value.idx):
+            raise ValueError(f"amplitude leaves indices {value.idx} free")
+        return np.transpose(value.data, [value.idx.index(n) for n in order])
+
+    def _scalar(self, name: str):
+        if name == "i":
+            return 1j
+        if name in ("e", "g_s"):
+            return self.kin.couplings[name]
+        if name.startswith("m_"):
+            return self.kin.mass(name)
+        if name.startswith("s_") and len(name) == 4:
+            i, j = int(name[2]) - 1, int(name[3]) - 1
+            return self.kin.momenta[i] @ METRIC @ self.kin.momenta[j]
+        raise ValueError(f"unknown scalar {name!r}")
+
+    def _momentum(self, node) -> np.ndarray:
+        """A signed sum of physical momenta p_k."""
+        if node.op == "name" and node.value.startswith("p_"):
+            return self.kin.momenta[int(node.value[2:]) - 1]
+        if node.op == "+":
+            return sum((self._momentum(a) for a in node.args), np.zeros(4))
+        if node.op == "neg":
+            return -self._momentum(node.args[0])
+        if node.op == "*" and len(node.args) == 2 and node.args[0].op == "num":
+            return float(node.args[0].value) * self._momentum(node.args[1])
+        raise ValueError(f"not a sum of momenta: {node}")
+
+    def _eval(self, node) -> _Tensor:
+        op = node.op
+        if op == "num":
+            return _Tensor(np.array(float(node.value)), ())
+        if op == "name":
+            return _Tensor(np.array(self._scalar(node.value)), ())
+        if op == "neg":
+            t = self._eval(node.args[0])
+            return _Tensor(-t.data, t.idx)
+        if op == "+":
+            return _add([self._eval(a) for a in node.args])
+        if op == "*":
+            return _product([self._eval(a) for a in node.args])
+        if op == "/":
+            num, den = self._eval(node.args[0]), self._eval(node.args[1])
+            if den.idx:
+                raise ValueError("division by a tensor")
+            return _Tensor(num.data / den.data, num.idx)
+        if op == "^":
+            base, power = self._eval(node.args[0]), self._eval(node.args[1])
+            return _Tensor(base.data ** power.data, ())
+        return self._call(node)
+
+    def _call(self, node) -> _Tensor:
+        name, args = node.value, node.args
+        idx = lambda k: args[k].value  # noqa: E731  index names are plain names
+        if name in ("u", "v", "ubar", "vbar"):
+            leg = int(args[1].value[2:]) - 1
+            p, m = self.kin.momenta[leg], self.kin.mass(_MASS_OF_LABEL[args[0].value])
+            spin = {"u": lambda: spinors_u(p, m), "v": lambda: spinors_v(p, m),
+                    "ubar": lambda: bar(spinors_u(p, m)), "vbar": lambda: bar(spinors_v(p, m))}[name]()
+            t = _Tensor(spin, (f"H{leg}", idx(2)))
+            if len(args) == 4:
+                t = _Tensor(np.multiply.outer(t.data, np.eye(3)), t.idx + (f"C{leg}", idx(3)))
+            return t
+        if name in ("eps", "epsc"):
+            leg = int(args[1].value[2:]) - 1
+            if leg in self.overrides:
+                vecs = np.asarray(self.overrides[leg], dtype=complex)
+            elif self.pols == "feynman":
+                vecs = FEYNMAN_BASIS.astype(complex)
+            else:
+                vecs = transverse_polarisations(self.kin.momenta[leg]).astype(complex)
+            t = _Tensor(vecs.conj() if name == "epsc" else vecs, (f"H{leg}", idx(2)))
+            if len(args) == 4:
+                t = _Tensor(np.multiply.outer(t.data, np.eye(8)), t.idx + (f"C{leg}", idx(3)))
+            return t
+        tables = {
+            "gamma": lambda: GAMMA,
+            "slash": lambda: slash(self._momentum(args[0])),
+            "one": lambda: np.eye(4),
+            "metric": lambda: np.linalg.inv(METRIC),
+            "mom": lambda: self._momentum(args[0]),
+            "T": lambda: T_SU3,
+            "f": lambda: F_SU3,
+        }
+        if name not in tables:
+            raise ValueError(f"unknown tensor object {name!r}")
+        first_index = 1 if name in ("slash", "mom") else 0
+        return _Tensor(np.asarray(tables[name](), dtype=complex), tuple(idx(k) for k in range(first_index, len(args))))

@@ -25,7 +25,6 @@ from bruteforce import (
     spinors_v,
     transverse_polarisations,
 )
-from engine_cache import engine_result
 from symba.physics.kinematics import evaluate, random_point
 from symba.physics.process import parse_process
 
@@ -126,7 +125,7 @@ QCD_2TO3 = [
 QCD_SLOW = [("g g -> g g g", ())]
 
 
-def compare_with_engine(text, theory, zero_masses, seeds):
+def compare_with_engine(engine_result, text, theory, zero_masses, seeds):
     proc = parse_process(text, theory)
     brute = BruteForce(proc)
     result = engine_result(text, theory)
@@ -150,27 +149,27 @@ def compare_with_engine(text, theory, zero_masses, seeds):
 
 
 @pytest.mark.parametrize("text, zero", QED, ids=[c[0] for c in QED])
-def test_qed_2to2_against_bruteforce(text, zero):
-    compare_with_engine(text, "qed", zero, seeds=(21, 22, 23))
+def test_qed_2to2_against_bruteforce(text, zero, engine_result):
+    compare_with_engine(engine_result, text, "qed", zero, seeds=(21, 22, 23))
 
 
 @pytest.mark.parametrize("text, zero", QED_2TO3, ids=[c[0] for c in QED_2TO3])
-def test_qed_2to3_against_bruteforce(text, zero):
-    compare_with_engine(text, "qed", zero, seeds=(31, 32))
+def test_qed_2to3_against_bruteforce(text, zero, engine_result):
+    compare_with_engine(engine_result, text, "qed", zero, seeds=(31, 32))
 
 
 @pytest.mark.parametrize("text, zero", QCD, ids=[c[0] for c in QCD])
-def test_qcd_2to2_against_bruteforce(text, zero):
-    compare_with_engine(text, "qcd", zero, seeds=(41, 42, 43))
+def test_qcd_2to2_against_bruteforce(text, zero, engine_result):
+    compare_with_engine(engine_result, text, "qcd", zero, seeds=(41, 42, 43))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("text, zero", QCD_2TO3, ids=[c[0] for c in QCD_2TO3])
-def test_qcd_2to3_against_bruteforce(text, zero):
-    compare_with_engine(text, "qcd", zero, seeds=(51, 52))
+def test_qcd_2to3_against_bruteforce(text, zero, engine_result):
+    compare_with_engine(engine_result, text, "qcd", zero, seeds=(51, 52))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("text, zero", QCD_SLOW, ids=[c[0] for c in QCD_SLOW])
-def test_five_gluons_against_bruteforce(text, zero):
-    compare_with_engine(text, "qcd", zero, seeds=(61,))
+def test_five_gluons_against_bruteforce(text, zero, engine_result):
+    compare_with_engine(engine_result, text, "qcd", zero, seeds=(61,))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from bruteforce import BruteForce, kinematics_from_point
-from engine_cache import engine_result
 from symba.physics.kinematics import evaluate, random_point
 from symba.physics.process import generate_feyngraph_diagrams, parse_process
 
@@ -141,7 +140,7 @@ def test_bruteforce_matches_textbook(text, theory, zero, formula):
 
 
 @pytest.mark.parametrize("text, theory, zero, formula", CASES, ids=IDS)
-def test_engine_matches_textbook(text, theory, zero, formula):
+def test_engine_matches_textbook(text, theory, zero, formula, engine_result):
     proc = parse_process(text, theory)
     result = engine_result(text, theory)
     for seed in SEEDS:
@@ -201,7 +200,7 @@ def test_bruteforce_matches_worked_examples(text, zero, momentum, formula):
 
 
 @pytest.mark.parametrize("text, zero, momentum, formula", WORKED, ids=[w[0] for w in WORKED])
-def test_engine_matches_worked_examples(text, zero, momentum, formula):
+def test_engine_matches_worked_examples(text, zero, momentum, formula, engine_result):
     proc = parse_process(text, "qed")
     index = _diagram_index(proc, momentum)
     result = engine_result(text, "qed")

@@ -48,19 +48,11 @@ class UnphysicalSquare(ProcessError):
     """A whole-process square MARTY would get wrong (external gluon pairs without ghosts)."""
 
 
-def marty_available() -> bool:
-    try:
-        import symba_marty  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def bridge_installed() -> bool:
+    """Whether ``symba_marty`` can be imported (checked without loading MARTY here)."""
+    import importlib.util
 
-
-def require_marty() -> None:
-    try:
-        import symba_marty  # noqa: F401
-    except ImportError as exc:
-        raise MartyUnavailable(f"MARTY backend not available ({exc}); {INSTALL_HINT}") from None
+    return importlib.util.find_spec("symba_marty") is not None
 
 
 # ---------------------------------------------------------------------------
@@ -555,9 +547,7 @@ def match_diagrams(proc: Process, references: list[ReferenceDiagram], found: lis
 
 def compute_marty(proc: Process, timeout: float = 600.0) -> ProcessResult:
     """Diagrams, amplitudes and squares of one process, computed by MARTY in a worker process."""
-    import importlib.util
-
-    if importlib.util.find_spec("symba_marty") is None:
+    if not bridge_installed():
         raise MartyUnavailable(f"MARTY backend not available (module symba_marty not installed); {INSTALL_HINT}")
     check_process_square_supported(proc)
     incoming, outgoing = marty_legs(proc)

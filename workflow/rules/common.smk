@@ -44,15 +44,17 @@ def shard_paths(kind):
     return [f"{RESULTS}/{kind}/{theory}/{shard}.parquet" for theory, shards in SHARDS.items() for shard in shards]
 
 
+STAGES = ["dataset", "tokens", "model", "evaluation"]
+
+
 def final_targets():
-    targets = []
-    for target in config["targets"]:
-        if target == "dataset":
-            targets += shard_paths("dataset")
-        elif target == "tokens":
-            targets += shard_paths("tokens") + [rules.vocabulary.output.vocab, rules.length_report.output.json]
-        elif target == "model":
-            targets += rules.train.output
-        elif target == "evaluation":
-            targets += [rules.evaluate.output.metrics]
+    """Outputs of every stage up to the furthest one named in `targets:`."""
+    last = max(STAGES.index(target) for target in config["targets"])
+    targets = shard_paths("dataset")
+    if last >= STAGES.index("tokens"):
+        targets += shard_paths("tokens") + [rules.vocabulary.output.vocab, rules.length_report.output.json]
+    if last >= STAGES.index("model"):
+        targets += [rules.train.output.model]
+    if last >= STAGES.index("evaluation"):
+        targets += [rules.evaluate.output.metrics]
     return targets

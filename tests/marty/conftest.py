@@ -2,7 +2,14 @@ import pytest
 
 from symba.physics.marty import bridge_installed
 
-requires_marty = pytest.mark.skipif(
-    not bridge_installed(),
-    reason="MARTY bridge symba_marty not installed (see cpp/marty_bindings/README.md)",
-)
+SKIP_REASON = "MARTY bridge symba_marty not installed (see cpp/marty_bindings/README.md)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``marty`` need the bridge: skip them, with the reason, when it is absent."""
+    if bridge_installed():
+        return
+    skip = pytest.mark.skip(reason=SKIP_REASON)
+    for item in items:
+        if "marty" in item.keywords:
+            item.add_marker(skip)

@@ -8,8 +8,10 @@ from symba.tokenization.vocab import write_vocabulary
 
 
 @pytest.fixture(autouse=True)
-def _two_threads():
-    torch.set_num_threads(2)
+def _one_thread():
+    # Tiny matrices: a second thread only adds synchronisation, and on a loaded
+    # machine OpenMP spin-waits make it 10-100x slower.
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

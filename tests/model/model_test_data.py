@@ -34,6 +34,24 @@ def write_shard(path, rows, row_group_size=64) -> str:
     return str(path)
 
 
+def keyword_rows(vocab, n, split, seed, n_classes=8):
+    """Keyword task: the source is noise with one keyword somewhere; the target is a fixed
+    token sequence per keyword.  Learnable by content attention; a per-position majority
+    guess is mostly wrong."""
+    rng = random.Random(seed)
+    keywords = SOURCE_TOKENS[:n_classes]
+    table_rng = random.Random(0)  # the same targets in every split
+    targets = [[table_rng.choice(TARGET_TOKENS) for _ in range(table_rng.randint(3, 6))] for _ in keywords]
+    noise = ["p_1", "p_2", "p_3", "p_4", "m_c", "m_b"]
+    out = []
+    for _ in range(n):
+        c = rng.randrange(n_classes)
+        src = [rng.choice(noise) for _ in range(rng.randint(3, 6))]
+        src.insert(rng.randint(0, len(src)), keywords[c])
+        out.append(row(split, vocab.encode(src), vocab.encode(targets[c])))
+    return out
+
+
 def mapping_rows(vocab, n, split, seed, min_len=3, max_len=7):
     """Token-map task: learnable, and a per-position majority guess gets ~10% right."""
     rng = random.Random(seed)
@@ -64,5 +82,30 @@ def expression_rows(vocab, split):
     return rows
 
 
+TINY_TRAIN = {"num_threads": 1}  # see conftest.py
 TINY_MODEL = {"d_model": 32, "n_heads": 2, "n_encoder_layers": 1, "n_decoder_layers": 1, "d_ff": 64,
               "dropout": 0.0, "max_len": 32}
+
+
+# Two amplitude -> squared-amplitude pairs (s-channel photon; PHYSICS.md worked example).
+AMPLITUDES = {
+    "e- e+ -> mu- mu+": (
+        "-i*e^2*vbar(e,p_2,d1)*gamma(mu1,d1,d2)*u(e,p_1,d2)*ubar(mu,p_3,d3)*gamma(mu1,d3,d4)*v(mu,p_4,d4)"
+        "/(2*m_e^2 + 2*s_12)",
+        "2*e^4*(s_13*s_24 + s_14*s_23 + m_mu^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_mu^2) / (m_e^2 + s_12)^2",
+    ),
+    "e- e+ -> ta- ta+": (
+        "-i*e^2*vbar(e,p_2,d1)*gamma(mu1,d1,d2)*u(e,p_1,d2)*ubar(ta,p_3,d3)*gamma(mu1,d3,d4)*v(ta,p_4,d4)"
+        "/(2*m_e^2 + 2*s_12)",
+        "2*e^4*(s_13*s_24 + s_14*s_23 + m_tau^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_tau^2) / (m_e^2 + s_12)^2",
+    ),
+}
+
+
+def amplitude_rows(vocab, split):
+    from symba.tokenization.amplitude_tokens import tokenize_amplitude
+
+    return [
+        row(split, vocab.encode(tokenize_amplitude(amp, NOTATION)), vocab.encode(tokenize(sq, NOTATION)), sq, process)
+        for process, (amp, sq) in AMPLITUDES.items()
+    ]

@@ -9,7 +9,7 @@ from symba.model.data import Specials, load_vocab, training_stream
 from symba.model.evaluate import run_evaluation
 from symba.model.train import Trainer, lr_at, make_optimizer, run_training
 
-from model_test_data import TINY_MODEL, expression_rows, mapping_rows, write_shard
+from model_test_data import TINY_MODEL, TINY_TRAIN, keyword_rows, expression_rows, mapping_rows, write_shard
 
 
 def test_unknown_config_key_is_named():
@@ -60,7 +60,7 @@ def test_batches_are_bucketed_and_cover_an_epoch(vocab_path, tmp_path):
 
 def _train_cfg(**extra):
     return {"model": {**TINY_MODEL, "dropout": 0.1}, "max_steps": 8, "warmup_steps": 2, "batch_tokens": 80,
-            "checkpoint_every": 4, "log_every": 2, "valid_every": 4, "buffer_rows": 32, "lr": 3e-3, **extra}
+            "checkpoint_every": 4, "log_every": 2, "valid_every": 4, "buffer_rows": 32, "lr": 3e-3, **TINY_TRAIN, **extra}
 
 
 def test_resume_after_kill_continues_identically(vocab_path, tmp_path):
@@ -105,12 +105,12 @@ def test_overfits_a_handful_of_pairs_end_to_end(vocab_path, tmp_path):
     shard = write_shard(tmp_path / "a.parquet", rows)
     out = tmp_path / "run"
     config = {"model": TINY_MODEL, "max_steps": 150, "warmup_steps": 10, "lr": 1e-2, "batch_tokens": 200,
-              "checkpoint_every": 50, "log_every": 10, "valid_every": 0, "final_lr_ratio": 0.1}
+              "checkpoint_every": 50, "log_every": 10, "valid_every": 0, "final_lr_ratio": 0.1, **TINY_TRAIN}
     run_training(config, [shard], vocab_path, str(out / "model.pt"), str(out / "ck"), str(out / "metrics.csv"),
                  str(out / "lr.png"), str(out / "curves.png"))
     for name in ("model.pt", "metrics.csv", "lr.png", "curves.png"):
         assert (out / name).stat().st_size > 0
-    result = run_evaluation(str(out / "model.pt"), [shard], vocab_path, {"beam_size": 2, "numeric_points": 2},
+    result = run_evaluation(str(out / "model.pt"), [shard], vocab_path, {"beam_size": 2, "numeric_points": 2, "num_threads": 1},
                             str(out / "metrics.json"), str(out / "cal.png"), str(out / "len.png"))
     assert result["n_test"] == 4
     assert result["sequence_accuracy"] == 1.0
@@ -121,3 +121,35 @@ def test_overfits_a_handful_of_pairs_end_to_end(vocab_path, tmp_path):
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["numeric_accuracy"] == 1.0
     assert (out / "cal.png").stat().st_size > 0 and (out / "len.png").stat().st_size > 0
+
+
+def test_learnable_task_clearly_beats_a_trivial_baseline(vocab_path, tmp_path):
+    from collections import Counter
+
+    vocab = load_vocab(vocab_path)
+    train_rows, test_rows = keyword_rows(vocab, 300, "train", 11), keyword_rows(vocab, 40, "test", 12)
+    shard = write_shard(tmp_path / "a.parquet", train_rows + test_rows)
+    # Baseline: the most frequent training token at each target position (EOS past the end).
+    eos = vocab.eos_id
+    by_position = {}
+    for r in train_rows:
+        for k, t in enumerate(list(r["squared_ids"]) + [eos]):
+            by_position.setdefault(k, Counter())[t] += 1
+    hits = total = 0
+    for r in test_rows:
+        truth = list(r["squared_ids"]) + [eos]
+        hits += sum(by_position[k].most_common(1)[0][0] == t for k, t in enumerate(truth) if k in by_position)
+        total += len(truth)
+    baseline = hits / total
+
+    out = tmp_path / "run"
+    config = {"model": TINY_MODEL, "max_steps": 250, "warmup_steps": 20, "lr": 1e-2, "batch_tokens": 320,
+              "checkpoint_every": 100, "log_every": 20, "valid_every": 0, **TINY_TRAIN}
+    run_training(config, [shard], vocab_path, str(out / "model.pt"), str(out / "ck"), str(out / "metrics.csv"),
+                 str(out / "lr.png"), str(out / "curves.png"))
+    result = run_evaluation(str(out / "model.pt"), [shard], vocab_path, {"beam_size": 1, "num_threads": 1},
+                            str(out / "metrics.json"), str(out / "cal.png"), str(out / "len.png"))
+    assert result["n_test"] == 40
+    assert baseline < 0.4
+    assert result["token_accuracy"] > baseline + 0.3, (result["token_accuracy"], baseline)
+    assert result["sequence_accuracy"] > 0.3  # a majority guess gets no whole sequence right

@@ -8,9 +8,11 @@ explicit SU(3) tensors numerically and rationalising (their denominators are
 small powers of 2 and 3).  Everything runs in one FORM call per process.
 
 Vector polarisation sums are -g_{mu nu}, except in the whole-process square
-of a process with two or more external gluons, where each gluon x gets the
-physical sum -g + (k n + n k)/(k.n), with n the momentum of another external
-gluon: then the result is gauge invariant without ghosts.
+of a process with two or more external gluons, where every gluon x but the
+last gets the physical sum -g + (k n + n k)/(k.n), with n the momentum of
+another external gluon.  With all other gluons physical, the Ward identity
+k.M = 0 holds for the last one, so -g is exact there: the result is gauge
+invariant without ghosts.
 """
 
 from __future__ import annotations
@@ -313,7 +315,8 @@ def square(
     if physical_references is None:
         physical_references = {}
         if len(gluons) >= 2:
-            physical_references = {g: gluons[(k + 1) % len(gluons)] for k, g in enumerate(gluons)}
+            # Once all other gluons are physical, k.M = 0 for the last one, so -g suffices there.
+            physical_references = {g: gluons[k + 1] for k, g in enumerate(gluons[:-1])}
 
     norm = _normalisation(proc, legs)
     den_symbol: dict[str, str] = {}

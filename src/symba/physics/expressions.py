@@ -34,6 +34,8 @@ def parse_expression(text: str) -> sympy.Expr:
     pos = 0
     text = text.strip()
     while pos < len(text):
+        while text[pos].isspace():
+            pos += 1
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
             raise ExpressionSyntaxError(f"unexpected character {text[pos]!r} at position {pos}")

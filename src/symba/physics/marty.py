@@ -527,9 +527,7 @@ def match_diagrams(proc: Process, references: list[ReferenceDiagram], found: lis
         if sorted(mediators) != sorted(ref.labels):
             return False
         got = [abs(evaluate(d, values)) for d in dens]
-        want = list(ref_values[ref_idx])
-        if len(got) != len(set(map(str, want))) and len(got) != len(want):
-            return False
+        want = ref_values[ref_idx]
         return all(any(same(g, w) for w in want) for g in got) and all(any(same(g, w) for g in got) for w in want)
 
     taken: set[int] = set()

@@ -25,10 +25,10 @@ def test_agrees_with_sympify(text):
 
 
 def test_huge_flat_sum_parses():
-    # sympify recurses once per '+' and fails long before this size
-    text = "+".join(f"{k}*s_12^{k}*m_e^2" for k in range(1, 20001))
+    # sympify recurses once per "+" and fails at about 3,000 terms
+    text = "+".join(f"{k}*s_12^{k}*m_e^2" for k in range(1, 5001))
     expr = parse_expression(text)
-    assert isinstance(expr, sympy.Add) and len(expr.args) == 20000
+    assert isinstance(expr, sympy.Add) and len(expr.args) == 5000
 
 
 @pytest.mark.parametrize("bad, where", [("s_12 +* 2", "position 6"), ("(s_12", "expected ')'"), ("s_12 $ 2", "'$'"), ("", "empty")])

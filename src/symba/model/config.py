@@ -110,7 +110,3 @@ def model_config_from_dict(d: dict) -> ModelConfig:
 
 def to_dict(cfg) -> dict:
     return asdict(cfg)
-
-
-def replace_model(cfg: ModelConfig, **changes) -> ModelConfig:
-    return replace(cfg, **changes)

@@ -10,15 +10,16 @@ import csv
 import math
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .config import TrainConfig, replace_model, train_config
-from .data import Example, Specials, collate, examples, iter_rows, load_vocab, training_stream, vocab_notation, TRAIN_COLUMNS
+from .config import TrainConfig, train_config
+from . import data
+from .data import TRAIN_COLUMNS, Example, Specials, collate, examples, iter_rows, training_stream, vocab_notation
 from .transformer import Seq2SeqTransformer
 
 MODEL_FORMAT = "symba-seq2seq-1"
@@ -85,13 +86,14 @@ class Trainer:
         mcfg = cfg.model
         if mcfg.vocab_size not in (0, len(vocab)):
             raise ValueError(f"train.model.vocab_size is {mcfg.vocab_size} but the vocabulary has {len(vocab)} tokens")
-        self.model_cfg = replace_model(mcfg, vocab_size=len(vocab), pad_id=self.specials.pad)
-        self.cfg = cfg = replace_model_in_train(cfg, self.model_cfg)
+        self.model_cfg = replace(mcfg, vocab_size=len(vocab), pad_id=self.specials.pad)
+        self.cfg = cfg = replace(cfg, model=self.model_cfg)
         torch.manual_seed(cfg.seed)
         self.model = Seq2SeqTransformer(self.model_cfg).to(self.device)
         self.optimizer = make_optimizer(self.model, cfg)
         self.step, self.position = 0, None  # position: (epoch, index) of the last batch done
         self.window = self._empty_window()
+        self.tokens_processed = 0  # in this process (benchmarks); not part of a checkpoint
         self.rows: list[dict] = []
         self._resume()
         self.train_model = self.model
@@ -273,7 +275,9 @@ class Trainer:
             w["loss"] += loss.item() * n_tok
             w["correct"] += correct.item()
             w["tokens"] += n_tok
-            w["all_tokens"] += int((src != self.specials.pad).sum().item()) + n_tok
+            all_tokens = int((src != self.specials.pad).sum().item()) + n_tok
+            w["all_tokens"] += all_tokens
+            self.tokens_processed += all_tokens
             w["seconds"] += time.perf_counter() - t0
             w["steps"] += 1
             if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
@@ -299,12 +303,6 @@ class Trainer:
             "train_config": asdict(self.cfg),
             "steps": self.step,
         }
-
-
-def replace_model_in_train(cfg: TrainConfig, model_cfg) -> TrainConfig:
-    from dataclasses import replace
-
-    return replace(cfg, model=model_cfg)
 
 
 def load_model(path: str, device: str = "cpu") -> tuple[Seq2SeqTransformer, dict]:
@@ -369,7 +367,7 @@ def run_training(config: dict, shard_paths: list[str], vocab_path: str, model_ou
     """Train (resuming from ``checkpoint_dir`` if a checkpoint is there) and write the model,
     the metrics CSV and the plots.  ``config`` is the ``train:`` section of config.yaml."""
     cfg = train_config(config)
-    vocab = load_vocab(vocab_path)
+    vocab = data.load_vocab(vocab_path)
     trainer = Trainer(cfg, shard_paths, vocab, vocab_path, checkpoint_dir, metrics_csv)
     try:
         trainer.run()

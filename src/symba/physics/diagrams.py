@@ -15,7 +15,11 @@ Feynman rules (Feynman gauge), all momenta of a vertex incoming:
 
 The relative sign of a diagram is the parity of the permutation that takes
 the external fermions from leg order to the order in which the chains read
-them (barred spinor, then unbarred spinor, chain after chain).
+them (barred spinor, then unbarred spinor, chain after chain).  FeynGraph's
+own ``sign()`` is recorded (``feyngraph_sign``) but not used: with chains
+written this way it gives Bhabha's s- and t-channel the same sign, and varies
+between diagrams of a single quark line, where no relative sign exists; the
+textbook and brute-force tests pin down the convention used here.
 """
 
 from __future__ import annotations

@@ -360,6 +360,9 @@ def square(
     for d, text in enumerate(per_diagram_text):
         out.append(f"Local E{d} = {text};")
     out.append(f"Local T = {'+'.join(total_parts) or '0'};")
+    # Sorting before the traces merges the many expanded terms that share one
+    # gamma string, so each distinct trace is taken once.
+    out.append(".sort")
     out += [f"trace4,{ln};" for ln in range(1, max_lines + 1)]
     for i in range(n):
         m = leg_masses[i]

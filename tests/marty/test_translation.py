@@ -167,3 +167,24 @@ def test_missing_marty_gives_one_clear_error(monkeypatch):
     monkeypatch.setattr(marty, "bridge_installed", lambda: False)
     with pytest.raises(marty.MartyUnavailable, match="MARTY backend not available.*pip install ./cpp/marty_bindings"):
         engine.compute_process("e- e+ -> mu- mu+", "qed", backend="marty")
+
+
+def test_diagram_matching_uses_momentum_conservation_and_field_sets():
+    proc = parse_process("e- e+ -> mu- mu+ a", "qed")
+    refs = marty.reference_diagrams(proc)
+    assert [r.propagators for r in refs] == [
+        ["A(p_1+p_2)", "mu(p_1+p_2-p_3)"],
+        ["A(p_1+p_2)", "mu(p_1+p_2-p_4)"],
+        ["e(-p_2+p_3+p_4)", "A(p_3+p_4)"],
+        ["e(p_1-p_3-p_4)", "A(p_3+p_4)"],
+    ]
+    t = symbol_table()
+    s = lambda ij: t[f"s_{ij}"]  # noqa: E731
+    # MARTY writes (p_1+p_2-p_3)^2 - m_mu^2 = 2*s_45 as s_45, (p_1-p_3-p_4)^2 - m_e^2 = -2*s_25 as s_25.
+    found = [
+        (["e", "A"], [s(25), t["m_mu"] ** 2 + s(34)]),
+        (["A", "mu"], [t["m_e"] ** 2 + s(12), s(35)]),
+        (["e", "A"], [s(15), t["m_mu"] ** 2 + s(34)]),
+        (["A", "mu"], [t["m_e"] ** 2 + s(12), s(45)]),
+    ]
+    assert marty.match_diagrams(proc, refs, found) == [3, 1, 2, 0]

@@ -122,3 +122,12 @@ def test_length_report(tmp_path):
     assert report["notations"]["prefix"]["amplitude"]["max"] == 5  # "mul i mul e s_12"
     assert report["squared_median_ratio_prefix_over_hybrid_short"] == 3.5
     assert (tmp_path / "lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "split" not in report  # a dataset shard has no split yet
+
+    from symba.tokenization.dataset import tokenize_shard
+
+    tokenized = tmp_path / "tokens.parquet"
+    tokenize_shard(shard, tokenized, split="random")
+    with_split = length_report([tokenized], tmp_path / "l2.json", tmp_path / "l2.png")
+    assert sum(with_split["split"]["rows_per_side"].values()) == 2
+    assert len(with_split["split"]["empty_sides"]) >= 1  # two pairs cannot fill three sides

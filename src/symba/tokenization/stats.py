@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
 from .dataset import SKIPPED_STATUSES
 from .notations import NOTATIONS, parse_expression, tokenize
+from .splits import SIDES as SPLIT_SIDES
 
 LENGTH_LIMIT = 350  # the seed's anchor: share of pairs with both sides under 350 tokens
 SIDES = ("amplitude", "squared")
@@ -31,11 +32,23 @@ def _summary(lengths: list[int]) -> dict:
     }
 
 
-def shard_lengths(path) -> tuple[dict, dict]:
-    """Token lengths per (notation, side) for one shard, and per multiplicity; dedupes pairs within it."""
+def _column_or_none(path, name: str, n: int):
+    """A column of a tokenized shard, or nulls for a dataset shard without it."""
+    import pyarrow as pa
+
+    if name in pq.read_schema(path).names:
+        return pq.read_table(path, columns=[name]).column(name)
+    return pa.nulls(n, pa.string())
+
+
+def shard_lengths(path) -> tuple[dict, list, list]:
+    """Token lengths per (notation, side), multiplicities and (split, group) of the usable unique pairs of one shard."""
     table = pq.read_table(path, columns=["multiplicity", "amplitude", "squared", "status", "backend"])
+    table = table.append_column("split", _column_or_none(path, "split", table.num_rows))
+    table = table.append_column("group", _column_or_none(path, "group", table.num_rows))
     lengths = {n: {s: [] for s in SIDES} for n in NOTATIONS}
     multiplicities = []
+    splits = []
     seen = set()
     for row in table.to_pylist():
         if row["status"] in SKIPPED_STATUSES:
@@ -56,19 +69,31 @@ def shard_lengths(path) -> tuple[dict, dict]:
             lengths[n]["amplitude"].append(a)
             lengths[n]["squared"].append(s)
         multiplicities.append(row["multiplicity"])
-    return lengths, multiplicities
+        if row["split"] is not None:
+            splits.append((row["split"], row["group"]))
+    return lengths, multiplicities, splits
 
 
 def length_report(shard_paths, json_out, png_out) -> dict:
-    """Median and p95 lengths per notation and side over shards read one at a time; JSON plus one PNG."""
+    """Median and p95 lengths per notation and side over shards read one at a time; JSON plus one PNG.
+
+    Dataset shards and tokenized shards both work; for tokenized shards the
+    JSON also counts rows and groups per split side and lists empty sides
+    (a template split with few templates can leave one empty).
+    """
     lengths = {n: {s: [] for s in SIDES} for n in NOTATIONS}
     multiplicities: list[str] = []
+    rows_per_side: Counter = Counter()
+    groups_per_side: dict[str, set] = defaultdict(set)
     for path in shard_paths:
-        shard, mult = shard_lengths(path)
+        shard, mult, splits = shard_lengths(path)
         for n in NOTATIONS:
             for s in SIDES:
                 lengths[n][s].extend(shard[n][s])
         multiplicities.extend(mult)
+        for side, group in splits:
+            rows_per_side[side] += 1
+            groups_per_side[side].add(group)
     report: dict = {"notations": {}, "by_multiplicity": {}, "length_limit": LENGTH_LIMIT}
     for n in NOTATIONS:
         amp, sq = np.asarray(lengths[n]["amplitude"]), np.asarray(lengths[n]["squared"])
@@ -81,6 +106,12 @@ def length_report(shard_paths, json_out, png_out) -> dict:
     for m, idx in sorted(groups.items()):
         report["by_multiplicity"][m] = {
             n: {s: _summary([lengths[n][s][k] for k in idx]) for s in SIDES} for n in NOTATIONS
+        }
+    if rows_per_side:  # tokenized shards: is every side of the split populated?
+        report["split"] = {
+            "rows_per_side": {side: rows_per_side.get(side, 0) for side in SPLIT_SIDES},
+            "groups_per_side": {side: len(groups_per_side[side]) for side in SPLIT_SIDES},
+            "empty_sides": [side for side in SPLIT_SIDES if not rows_per_side.get(side)],
         }
     sq_prefix = report["notations"]["prefix"]["squared"].get("median")
     sq_short = report["notations"]["hybrid-short"]["squared"].get("median")

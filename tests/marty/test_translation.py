@@ -117,7 +117,8 @@ def test_rename_symbols_touches_whole_names_only():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("e^2*i*s_12", "imaginary unit does not cancel"),
+        ("e^2*i*s_12", "not real: it is i times"),
+        ("e^2*(s_12 + i*s_13)", "not real: the imaginary unit does not cancel"),
         ("0.5*e^2", "floating-point"),
         ("e^2*Nc", "unknown symbol"),
         ("", "empty"),

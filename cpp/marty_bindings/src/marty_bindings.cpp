@@ -105,6 +105,9 @@ auto guarded(Fn &&fn) -> decltype(fn())
     catch (std::exception const &exc) {
         throw MartyFailure(describe_failure("exception", exc.what(), streams));
     }
+    catch (...) {  // MARTY also throws other bare values; never let one escape into Python
+        throw MartyFailure(describe_failure("error", "unknown exception", streams));
+    }
 }
 
 std::string print_expr(csl::Expr const &expr)

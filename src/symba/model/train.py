@@ -254,8 +254,8 @@ class Trainer:
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.is_main, desc="train",
                    unit="step", mininterval=2.0, dynamic_ncols=True)
         self.model.train()
+        t0 = time.perf_counter()  # tokens/s counts reading and batching too, not validation
         for epoch, index, batch in stream:
-            t0 = time.perf_counter()
             lr = lr_at(self.step, cfg)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
@@ -289,6 +289,7 @@ class Trainer:
                 self.save_checkpoint()
             if self.step >= cfg.max_steps or (stop_after_step is not None and self.step >= stop_after_step):
                 break
+            t0 = time.perf_counter()
         bar.close()
 
     def model_record(self) -> dict:

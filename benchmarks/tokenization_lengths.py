@@ -3,7 +3,7 @@
 Run by hand, e.g.::
 
     python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->2 --simplify factor
-    python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->3 --max-processes 40
+    python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->3 --every 10 --simplify factor
     python benchmarks/tokenization_lengths.py --shards results/data/*.parquet
 
 Without ``--shards`` the expressions come from the builtin engine.  With
@@ -28,11 +28,11 @@ from symba.tokenization.notations import NOTATIONS, parse_expression, tokenize
 from symba.tokenization.stats import LENGTH_LIMIT, length_report
 
 
-def engine_rows(theory: str, multiplicity: str, max_processes: int | None, timeout: float) -> list[dict]:
+def engine_rows(theory: str, multiplicity: str, max_processes: int | None, timeout: float, every: int = 1) -> list[dict]:
     from symba.physics.engine import ENGINE_VERSION, compute_process
     from symba.physics.process import enumerate_processes
 
-    processes = enumerate_processes(theory, (multiplicity,))[: max_processes or None]
+    processes = enumerate_processes(theory, (multiplicity,))[::every][: max_processes or None]
     rows = []
     for k, proc in enumerate(processes):
         try:
@@ -105,13 +105,14 @@ def main(argv=None) -> int:
     ap.add_argument("--theory", default="qed")
     ap.add_argument("--multiplicity", default="2->2")
     ap.add_argument("--max-processes", type=int, default=None)
+    ap.add_argument("--every", type=int, default=1, help="take every k-th process (a spread-out sample)")
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--simplify", choices=("none", "factor", "cancel"), default="none",
                     help="simplify each squared amplitude first, as the workflow's simplify rule does")
     ap.add_argument("--json", help="also write the length report JSON here")
     ap.add_argument("--png", help="also write the length comparison PNG here")
     args = ap.parse_args(argv)
-    rows = shard_rows(args.shards) if args.shards else engine_rows(args.theory, args.multiplicity, args.max_processes, args.timeout)
+    rows = shard_rows(args.shards) if args.shards else engine_rows(args.theory, args.multiplicity, args.max_processes, args.timeout, args.every)
     if not rows:
         print("no rows", file=sys.stderr)
         return 1

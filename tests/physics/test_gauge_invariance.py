@@ -75,7 +75,8 @@ def test_ward_check_has_teeth():
     assert np.max(np.abs(diagrams[0] + diagrams[1])) < WARD_TOL * physical_scale
 
 
-@pytest.mark.parametrize("text, theory", PROCESSES, ids=IDS)
+# Five gluons: the squared sum is cheap on the brute force (colour matrix), the dense amplitude is not.
+@pytest.mark.parametrize("text, theory", PROCESSES + [("g g -> g g g", "qcd")], ids=IDS + ["g g -> g g g"])
 def test_reference_vector_independence_bruteforce(text, theory):
     brute, kin = _setup(text, theory, seed=72)
     default = brute.squared_process(kin)

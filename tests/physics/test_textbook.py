@@ -9,6 +9,8 @@ s = (p1+p2)^2, t = (p1-p3)^2, u = (p1-p4)^2.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bruteforce import BruteForce, kinematics_from_point
@@ -208,3 +210,38 @@ def test_engine_matches_worked_examples(text, zero, momentum, formula, engine_re
         pt = Point(proc, seed, zero)
         got = float(evaluate(result.diagrams[index].squared_amplitude, pt.values))
         assert got == pytest.approx(formula(pt), rel=1e-9)
+
+
+# ---------------------------------------------------------------- five gluons (brute force only)
+def parke_taylor_sum(momenta, gs, n_colours=3):
+    """Sum over colours and helicities of |M(g...g)|^2, all momenta outgoing.
+
+    Parke & Taylor, PRL 56 (1986) 2459; Mangano & Parke, Phys. Rep. 200 (1991) 301, sec. 3:
+    g^{2n-4} N^{n-2} (N^2-1) sum_{i<j} s_ij^4 sum_{orderings in S_n/Z_n} 1/(s_12 s_23 ... s_n1),
+    s_ij = 2 k_i.k_j, exact at leading colour for n <= 5.  Each MHV term comes with its
+    parity conjugate for n = 5 (factor 2); for n = 4 the two coincide.
+    """
+    n = len(momenta)
+    s = [[2 * float(a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3]) for b in momenta] for a in momenta]
+    numerator = sum(s[i][j] ** 4 for i in range(n) for j in range(i + 1, n))
+    denominator = 0.0
+    for rest in itertools.permutations(range(1, n)):
+        order = (0,) + rest
+        product = 1.0
+        for k in range(n):
+            product *= s[order[k]][order[(k + 1) % n]]
+        denominator += 1 / product
+    helicity_copies = 2 if n == 5 else 1
+    return gs ** (2 * n - 4) * n_colours ** (n - 2) * (n_colours**2 - 1) * helicity_copies * numerator * denominator
+
+
+@pytest.mark.parametrize("text", ["g g -> g g", "g g -> g g g"])
+def test_bruteforce_matches_parke_taylor(text):
+    # The engine is not compared here: g g -> g g g costs it many minutes.
+    proc = parse_process(text, "qcd")
+    brute = BruteForce(proc)
+    for seed in SEEDS[:2]:
+        pt = Point(proc, seed)
+        outgoing = [[-x for x in p] if k < proc.n_in else p for k, p in enumerate(pt.raw.momenta)]
+        summed = brute.squared_process(kinematics_from_point(pt.raw, proc.n_in)) / brute.average_factor()
+        assert summed == pytest.approx(parke_taylor_sum(outgoing, pt.gs), rel=1e-9)

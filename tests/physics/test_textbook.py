@@ -115,6 +115,23 @@ def qq_to_qq(pt):
     return pt.gs**4 * (4 / 9 * ((s**2 + u**2) / t**2 + (s**2 + t**2) / u**2) - 8 / 27 * s**2 / (u * t)) / 2
 
 
+# Heavy-quark pair production, Ellis, Stirling & Webber Table 10.1 (Combridge, Nucl. Phys. B151
+# (1979) 429), averaged: tau1 = 2 p1.p3/s, tau2 = 2 p2.p3/s, rho = 4 m^2/s, light quarks massless.
+def _heavy(pt):
+    s, _, _ = pt.mandelstam()
+    return 2 * pt.d(1, 3) / s, 2 * pt.d(2, 3) / s, 4 * pt.masses["m_t"] ** 2 / s
+
+
+def qqbar_to_heavy(pt):
+    t1, t2, rho = _heavy(pt)
+    return pt.gs**4 * 4 / 9 * (t1**2 + t2**2 + rho / 2)
+
+
+def gg_to_heavy(pt):
+    t1, t2, rho = _heavy(pt)
+    return pt.gs**4 * (1 / (6 * t1 * t2) - 3 / 8) * (t1**2 + t2**2 + rho - rho**2 / (4 * t1 * t2))
+
+
 CASES = [
     # process, theory, masses set to zero, formula
     ("e- e+ -> mu- mu+", "qed", (), ee_to_mumu),
@@ -127,6 +144,8 @@ CASES = [
     ("u g -> u g", "qcd", ("m_u",), qg_to_qg),
     ("g g -> g g", "qcd", (), gg_to_gg),
     ("u u -> u u", "qcd", ("m_u",), qq_to_qq),
+    ("u u~ -> t t~", "qcd", ("m_u",), qqbar_to_heavy),
+    ("g g -> t t~", "qcd", (), gg_to_heavy),
 ]
 IDS = [c[0] for c in CASES]
 

@@ -24,6 +24,7 @@ class Prediction:
     alternatives: list[tuple[str | None, float, float]] = field(default_factory=list)  # (text, sum, mean)
     source: str = "model"  # "model" | "engine"
     note: str = ""
+    tokens: list[str] = field(default_factory=list)  # the top beam's tokens
 
 
 def predict(model_path: str, amplitude: str, beam_size: int = 4, vocab_path: str | None = None,
@@ -52,7 +53,8 @@ def predict(model_path: str, amplitude: str, beam_size: int = 4, vocab_path: str
 
     top = hyps[0]
     return Prediction(text(top), top.logprob, top.mean_logprob,
-                      [(text(h), h.logprob, h.mean_logprob) for h in hyps[1:]])
+                      [(text(h), h.logprob, h.mean_logprob) for h in hyps[1:]],
+                      tokens=list(vocab.decode(top.ids)))
 
 
 def engine_result(process: str, theory: str, diagram: int | None) -> str:
@@ -73,13 +75,15 @@ def apply_fallback(pred: Prediction, threshold: float, process: str, theory: str
         return pred
     why = "unparseable" if pred.squared is None else f"certainty {pred.logprob_mean:.4f} below threshold {threshold}"
     exact = engine_result(process, theory, diagram)
+    said = pred.squared if pred.squared is not None else "tokens " + " ".join(pred.tokens)
     return Prediction(exact, pred.logprob_sum, pred.logprob_mean, pred.alternatives, "engine",
-                      f"model prediction rejected ({why}); exact engine result used instead "
-                      f"(model said: {pred.squared})")
+                      f"model prediction rejected ({why}); exact engine result used instead (model said: {said})",
+                      pred.tokens)
 
 
 def format_prediction(pred: Prediction) -> str:
-    lines = [f"squared amplitude: {pred.squared}"]
+    shown = pred.squared if pred.squared is not None else "(not a valid expression) " + " ".join(pred.tokens)
+    lines = [f"squared amplitude: {shown}"]
     if pred.source == "engine":
         lines.append(f"source: exact engine (fallback) -- {pred.note}")
     else:
@@ -89,5 +93,6 @@ def format_prediction(pred: Prediction) -> str:
     if pred.alternatives:
         lines.append("beam alternatives:")
         for i, (t, s, m) in enumerate(pred.alternatives, start=2):
-            lines.append(f"  {i}. {t}  (sum log-prob {s:.4f}, mean {m:.4f})")
+            lines.append(f"  {i}. {t if t is not None else '(not a valid expression)'}  "
+                         f"(sum log-prob {s:.4f}, mean {m:.4f})")
     return "\n".join(lines)

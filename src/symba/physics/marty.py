@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .diagrams import momentum_text
 from .engine import DiagramResult, ProcessResult
 from .process import Process, ProcessError
 
@@ -198,18 +199,6 @@ class ReferenceDiagram:
     @property
     def propagators(self) -> list[str]:
         return [f"{lab}({momentum_text(k)})" for lab, k in zip(self.labels, self.momenta)]
-
-
-def momentum_text(k: tuple[int, ...]) -> str:
-    """``(1, 1, 0, 0)`` -> ``p_1+p_2``: the propagator notation of DiagramResult."""
-    out = ""
-    for i, c in enumerate(k):
-        if c == 0:
-            continue
-        sign = "-" if c < 0 else ("+" if out else "")
-        mag = "" if abs(c) == 1 else f"{abs(c)}*"
-        out += f"{sign}{mag}p_{i + 1}"
-    return out or "0"
 
 
 def reference_diagrams(proc: Process) -> list[ReferenceDiagram]:

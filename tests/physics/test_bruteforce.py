@@ -119,7 +119,7 @@ QCD = [
 QCD_2TO3 = [
     ("u u~ -> d d~ g", ("m_u", "m_d")),
     ("u u -> u u g", ("m_u",)),
-    # One three-gluon process: the engine takes ~1 min on each (u u~ -> g g g passed too, by hand).
+    ("u u~ -> g g g", ("m_u",)),
     ("u g -> u g g", ("m_u",)),
 ]
 

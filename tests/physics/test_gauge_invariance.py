@@ -35,8 +35,8 @@ PROCESSES = [
     ("u u~ -> g g g", "qcd"),
 ]
 IDS = [p[0] for p in PROCESSES]
-# The engine's strings are contracted as dense tensors over all spins and colours: smaller processes only.
-ENGINE_PROCESSES = [p for p in PROCESSES if p[0] not in ("e- e- -> e- e- a", "u g -> u g g", "u u~ -> g g g")]
+# Engine results are cached per session (conftest.py), so these share test_bruteforce.py's engine calls.
+ENGINE_PROCESSES = PROCESSES
 
 
 def _setup(text, theory, seed):

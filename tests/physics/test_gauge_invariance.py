@@ -117,3 +117,15 @@ def test_ward_identity_engine_amplitudes(text, theory, engine_result):
         diagrams = [evaluate(d.amplitude) for d in result.diagrams]
         scale = max(np.max(np.abs(d)) for d in diagrams)
         assert np.max(np.abs(sum(diagrams))) < WARD_TOL * scale, f"{text}: leg {leg + 1}"
+
+
+def test_ward_identity_needs_the_three_gluon_vertex():
+    # Without the s-channel three-gluon diagram the quark-exchange diagrams alone violate the Ward identity.
+    brute, kin = _setup("u u~ -> g g", "qcd", seed=71)
+    physical_scale = np.max(np.abs(brute.amplitude(kin)))
+    diagrams = brute.diagram_amplitudes(kin, "physical", {2: _momentum_as_polarisation(kin, 2)})
+    gluon_exchange = [d for d, topo in enumerate(brute.topologies) if any(l.name == "g" and l.leg is None for l in topo.lines)]
+    assert len(gluon_exchange) == 1
+    quark_exchange = sum(a for d, a in enumerate(diagrams) if d not in gluon_exchange)
+    assert np.max(np.abs(quark_exchange)) > 1e-2 * physical_scale
+    assert np.max(np.abs(quark_exchange + diagrams[gluon_exchange[0]])) < WARD_TOL * physical_scale

@@ -107,3 +107,20 @@ def test_physical_squares_are_positive():
         point = random_point(proc.leg_masses(), proc.n_in, seed=3)
         assert point.physical
         assert evaluate(r.squared_amplitude, point.values()) > 0
+
+
+def test_masses_can_be_set_to_zero():
+    # Peskin & Schroeder (5.10) in the massless limit, per diagram = whole process here
+    r = compute_process("e- e+ -> mu- mu+", "qed", massless=["m_e", "m_mu"])
+    assert "m_" not in r.squared_amplitude and "m_" not in r.diagrams[0].amplitude
+    proc = parse_process("e- e+ -> mu- mu+", "qed").with_massless({"m_e", "m_mu"})
+    assert proc.leg_masses() == [None] * 4
+    assert numerically_equal(r.squared_amplitude, "2*e^4*(s_13*s_24 + s_14*s_23)/s_12^2", proc.leg_masses(), 2)
+    # only the named masses vanish
+    r = compute_process("e- e+ -> mu- mu+", "qed", massless=["m_e"])
+    assert "m_mu" in r.squared_amplitude and "m_e" not in r.squared_amplitude
+
+
+def test_unknown_massless_symbol_is_refused():
+    with pytest.raises(ValueError, match="unknown mass symbol 'm_x'"):
+        compute_process("e- e+ -> mu- mu+", "qed", massless=["m_x"])

@@ -12,6 +12,7 @@ rule amplitudes:
         backend=config["amplitudes"]["backend"],
         timeout=config["amplitudes"]["timeout"],
         on_error=config["amplitudes"]["on_error"],
+        massless=config["amplitudes"]["massless"],
     log:
         f"{RESULTS}/logs/amplitudes/{{theory}}/{{shard}}.log",
     benchmark:

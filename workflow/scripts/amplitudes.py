@@ -11,5 +11,6 @@ with rule_logging(snakemake) as log:
         backend=snakemake.params.backend,
         timeout=snakemake.params.timeout,
         on_error=snakemake.params.on_error,
+        massless=snakemake.params.massless,
     )
     log.info("amplitudes: %s", stats)

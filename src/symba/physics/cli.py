@@ -15,11 +15,13 @@ def register(sub) -> None:
     p.add_argument("--backend", default="builtin", choices=BACKENDS)
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds allowed for FORM")
+    p.add_argument("--massless", default="", help="comma-separated mass symbols set to zero, e.g. m_e,m_mu")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    result = compute_process(args.process, args.theory, backend=args.backend, timeout=args.timeout)
+    massless = [m.strip() for m in args.massless.split(",") if m.strip()]
+    result = compute_process(args.process, args.theory, backend=args.backend, timeout=args.timeout, massless=massless)
     if args.json:
         print(json.dumps(result.to_json()))
         return 0

@@ -207,7 +207,7 @@ def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
         if not (_is_leg(slots[0]) and slots[0].id() == leg_id):
             continue  # this leg is where a chain ends, not where it starts
         incoming = leg_id < n_in
-        start = Spinor("vbar" if incoming else "ubar", leg_id, particle.label, particle.mass)
+        start = Spinor("vbar" if incoming else "ubar", leg_id, particle.label, proc.mass_of(particle.name))
         elements: list = []
         gens: list[str] = []
         colour_start = fund_of(leg) if qcd else None
@@ -226,7 +226,7 @@ def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
             if _is_leg(nxt):
                 end_particle = model.particle(nxt.particle().name())
                 end_kind = "u" if nxt.id() < n_in else "v"
-                end = Spinor(end_kind, nxt.id(), end_particle.label, end_particle.mass)
+                end = Spinor(end_kind, nxt.id(), end_particle.label, proc.mass_of(end_particle.name))
                 colour_end = fund_of(nxt) if qcd else None
                 break
             src, dst = (x.id() for x in props[nxt.id()].vertices())
@@ -235,7 +235,7 @@ def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
                 k = tuple(-x for x in k)
                 src, dst = dst, src
             prop_particle = model.particle(nxt.particle().name())
-            elements.append(FermionPropagator(k, prop_particle.mass))
+            elements.append(FermionPropagator(k, proc.mass_of(prop_particle.name)))
             power_i += 1  # i
             v = vertices[src]
         chains.append(Chain(start, elements, end, colour_start, colour_end, gens))
@@ -265,7 +265,7 @@ def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
         p = props[pid]
         particle = model.particle(p.particle().name())
         k = momentum(p)
-        denominators.append((k, particle.mass))
+        denominators.append((k, proc.mass_of(particle.name)))
         prop_names.append(f"{particle.label}({momentum_text(k)})")
         if not particle.fermion:
             power_i += 3  # -i g_{mu nu}

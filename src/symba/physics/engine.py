@@ -42,17 +42,24 @@ def compute_process(
     theory: str = "qed",
     backend: str = "builtin",
     timeout: float = 600.0,
+    massless=(),
 ) -> ProcessResult:
     """Diagrams, amplitudes and squared amplitudes of one process.
 
-    Raises ProcessError (a ValueError) for a process that cannot be computed.
+    ``massless`` names mass symbols set to zero (e.g. ``["m_e"]``); all masses
+    are symbolic otherwise.  Raises ProcessError (a ValueError) for a process
+    that cannot be computed.
     """
     proc = process if isinstance(process, Process) else parse_process(process, theory)
+    if massless:
+        proc = proc.with_massless(set(massless) | proc.massless)
     if backend == "builtin":
         from .builtin import compute_builtin
 
         return compute_builtin(proc, timeout=timeout)
     if backend == "marty":
+        if proc.massless:
+            raise ValueError("the marty backend keeps every mass symbolic; drop the massless option")
         from .marty import compute_marty
 
         return compute_marty(proc, timeout=timeout)

@@ -25,6 +25,7 @@ class Process:
     theory: str
     incoming: tuple[str, ...]
     outgoing: tuple[str, ...]
+    massless: frozenset[str] = frozenset()  # mass symbols set to zero, e.g. {"m_e"}
 
     @property
     def legs(self) -> tuple[str, ...]:
@@ -54,9 +55,23 @@ class Process:
         """A file-name-safe identifier, e.g. ``e-_e+__mu-_mu+``."""
         return "_".join(self.incoming) + "__" + "_".join(self.outgoing)
 
+    def mass_of(self, particle_name: str) -> str | None:
+        """Mass symbol of a particle in this process; None when massless."""
+        mass = self.model.particle(particle_name).mass
+        return None if mass in self.massless else mass
+
     def leg_masses(self) -> list[str | None]:
-        m = self.model
-        return [m.particle(p).mass for p in self.legs]
+        return [self.mass_of(p) for p in self.legs]
+
+    def with_massless(self, masses) -> "Process":
+        """The same process with the given mass symbols set to zero."""
+        from .kinematics import ALL_MASSES
+
+        masses = frozenset(masses or ())
+        unknown = sorted(masses - set(ALL_MASSES))
+        if unknown:
+            raise ProcessError(f"unknown mass symbol {unknown[0]!r}; known: {' '.join(ALL_MASSES)}")
+        return Process(self.theory, self.incoming, self.outgoing, masses)
 
 
 def parse_process(text: str, theory: str = "qed", check: bool = True) -> Process:

@@ -60,6 +60,7 @@ def compute_amplitude_shard(
     backend: str = "builtin",
     timeout: float = 600.0,
     on_error: str = "fail",
+    massless: list[str] | tuple[str, ...] = (),
 ) -> dict:
     """Compute every process of a shard and write its rows.
 
@@ -75,7 +76,7 @@ def compute_amplitude_shard(
     for text in processes:
         try:
             proc = parse_process(text, theory)
-            result = compute_process(proc, theory=theory, backend=backend, timeout=timeout)
+            result = compute_process(proc, theory=theory, backend=backend, timeout=timeout, massless=massless)
         except Exception as exc:
             if on_error == "fail":
                 raise RuntimeError(f"process '{text}' ({theory}, {backend}) failed: {exc}") from exc

@@ -88,8 +88,7 @@ class Component:
 @dataclass
 class DiagramExpr:
     index: int
-    coefficient: complex  # exact: Fraction real/imag parts stored separately below
-    coef_re: Fraction
+    coef_re: Fraction  # the scalar prefactor is coef_re + i*coef_im (one of them zero)
     coef_im: Fraction
     coupling: str
     coupling_power: int
@@ -307,7 +306,6 @@ def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
     re, im = _mul_i(re, im, power_i)
     return DiagramExpr(
         index=index,
-        coefficient=complex(float(re), float(im)),
         coef_re=re,
         coef_im=im,
         coupling=model.coupling,

@@ -11,6 +11,7 @@ from symba.tokenization.notations import (
     NOTATIONS,
     TokenError,
     detokenize,
+    notation_tokens,
     parse_expression,
     tokenize,
 )
@@ -111,7 +112,96 @@ def test_token_forms_written_by_hand():
     assert tokenize("m_mu^2*s_12", "hybrid-short") == ["m_mu^2*s_12"]
     assert tokenize("m_mu^2*s_12", "prefix") == ["mul", "s_12", "pow", "m_mu", "INT+", "2"]
     assert tokenize("e^4", "hybrid-short") == ["e^4"]
-    assert tokenize("m_tau^3", "hybrid-short") == ["pow", "m_tau", "INT+", "3"]
+    assert tokenize("m_tau^3", "hybrid-short") == ["pow3", "m_tau"]
+    assert tokenize("m_tau^5", "hybrid-short") == ["pow", "m_tau", "INT+", "5"]
+
+
+# The brief's worked example (QED e- e+ -> mu- mu+ after sympy.factor), hybrid-short before
+# this shortening: mul( INT+ 2 e^4 pow add( s_12 m_e^2 ) INT- 2 add( m_mu^2*s_12 mul( s_13 s_24 )
+# mul( s_14 s_23 ) m_e^2*s_34 mul( INT+ 2 m_e^2 m_mu^2 ) ) ), 30 tokens against 52 in prefix.
+WORKED_FACTORED = "2*e^4*(2*m_e^2*m_mu^2 + m_e^2*s_34 + m_mu^2*s_12 + s_13*s_24 + s_14*s_23)/(m_e^2 + s_12)^2"
+
+
+def test_worked_example_uses_pair_coefficient_and_power_tokens():
+    tokens = tokenize(WORKED_FACTORED, "hybrid-short")
+    assert tokens == (
+        "2* mul( e^4 pow-2 add( s_12 m_e^2 ) "
+        "add( m_mu^2*s_12 s_13*s_24 s_14*s_23 m_e^2*s_34 2* m_e^2*m_mu^2 ) )"
+    ).split()
+    assert len(tokenize(WORKED_FACTORED, "prefix")) == 52
+    assert 2 * len(tokens) <= 52
+
+
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("s_13*s_24", ["s_13*s_24"]),
+        ("s_24*s_13", ["s_13*s_24"]),  # named in the fixed order of DOT_PRODUCTS
+        ("m_mu^2*m_e^2", ["m_e^2*m_mu^2"]),  # named in the fixed order of ALL_MASSES
+        ("m_e^4*m_tau^2", ["m_e^4*m_tau^2"]),
+        ("s_12^-2", ["s_12^-2"]),
+        ("s_56^4", ["s_56^4"]),
+        ("s_12^5", ["pow", "s_12", "INT+", "5"]),
+        ("1/(s_12 + s_13)", ["pow-1", "add(", "s_12", "s_13", ")"]),
+        ("(s_12 + s_13)^5", ["pow", "add(", "s_12", "s_13", ")", "INT+", "5"]),
+        ("2*m_e^2*m_mu^2", ["2*", "m_e^2*m_mu^2"]),
+        ("-9*s_12", ["-9*", "s_12"]),
+        ("10*s_12", ["mul(", "INT+", "1", "0", "s_12", ")"]),
+        ("-s_13*s_24", ["neg", "s_13*s_24"]),
+        ("s_12*s_13*s_14", ["mul(", "s_12*s_13", "s_14", ")"]),
+        ("s_12*s_13*s_14*s_15", ["mul(", "s_12*s_13", "s_14*s_15", ")"]),
+        ("m_e^2*m_mu^2*s_12*s_34", ["mul(", "m_e^2*s_12", "m_mu^2*s_34", ")"]),
+        ("m_e^6*m_mu^2", ["mul(", "m_e^6", "m_mu^2", ")"]),  # 6 is not in FUSED_POWERS
+        ("-4*e^2*s_12^2*s_34", ["-4*", "mul(", "s_34", "e^2", "s_12^2", ")"]),  # SymPy's factor order
+    ],
+)
+def test_new_hybrid_short_tokens_written_by_hand(text, tokens):
+    assert tokenize(text, "hybrid-short") == tokens
+    assert detokenize(tokens, "hybrid-short") == parse_expression(text)
+
+
+def test_hybrid_short_vocabulary_sizes_and_names():
+    vocab = build_vocabulary("hybrid-short")
+    squared = notation_tokens("hybrid-short")
+    assert len(squared) == len(set(squared))
+    families = {
+        "s_ij*s_kl": [t for t in squared if t.count("s_") == 2],
+        "m_X^a*m_Y^b": [t for t in squared if t.count("m_") == 2],
+        "s_ij^n": [t for t in squared if t.startswith("s_") and "^" in t and "*" not in t],
+        "c*": [t for t in squared if t.endswith("*")],
+        "pow<n>": [t for t in squared if t.startswith("pow") and t != "pow"],
+    }
+    # 15 s_ij (legs 1..6): C(15, 2) pairs; 9 masses: C(9, 2) pairs times 2x2 powers;
+    # 7 powers -4..4 of each s_ij; coefficients +-2..+-9; pow-4..pow4 without 0, 1
+    assert {k: len(v) for k, v in families.items()} == {
+        "s_ij*s_kl": 105, "m_X^a*m_Y^b": 144, "s_ij^n": 105, "c*": 16, "pow<n>": 7,
+    }  # fmt: skip
+    for token in ("s_13*s_24", "s_56*s_12", "m_e^2*m_mu^2", "m_b^4*m_t^2", "s_12^-2", "2*", "-9*", "pow-2", "pow4"):
+        assert (token in vocab) == (token not in ("s_56*s_12",)), token
+    hybrid = build_vocabulary("hybrid")
+    assert not any(t in hybrid for t in ("s_13*s_24", "m_e^2*m_mu^2", "s_12^-2", "2*", "pow-2"))
+
+
+# products and powers with the structures that hybrid-short fuses
+_DOTS = st.sampled_from([sympy.Symbol(n) for n in DOT_PRODUCTS])
+_MASS_POWERS = st.tuples(st.sampled_from(ALL_MASSES), st.sampled_from([2, 4, 6])).map(
+    lambda mp: sympy.Symbol(mp[0]) ** mp[1]
+)
+_MONOMIALS = st.tuples(
+    st.integers(-12, 12).filter(lambda c: c != 0),
+    st.lists(_DOTS, max_size=4),
+    st.lists(_MASS_POWERS, max_size=3),
+    st.lists(st.tuples(_DOTS, st.integers(-5, 5)), max_size=2),
+).map(lambda t: sympy.Mul(t[0], *t[1], *t[2], *(d**n for d, n in t[3])))
+_FUSABLE = st.lists(_MONOMIALS, min_size=1, max_size=5).flatmap(
+    lambda terms: st.integers(-5, 5).map(lambda n: sympy.Add(*terms) ** n * terms[0])
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_FUSABLE)
+def test_products_and_powers_of_dots_and_masses_round_trip_exactly(expr):
+    _round_trip(expr)
 
 
 def test_e_is_the_coupling_and_i_the_imaginary_unit():
@@ -142,6 +232,12 @@ def test_hybrid_short_is_shorter_than_prefix_on_the_worked_example():
         ("7", "hybrid", "position 0"),
         ("m_e^2", "hybrid", "position 0"),
         ("add( s_12 s_13 )", "prefix", "position 0"),
+        ("s_13*s_24", "hybrid", "position 0"),
+        ("2* s_12", "hybrid", "position 0"),
+        ("add( s_12 pow-2 )", "hybrid-short", "position 3"),
+        ("mul( 2* s_12 )", "hybrid-short", "position 3"),
+        ("pow-2", "hybrid-short", "position 1"),
+        ("-2* s_12 s_13", "hybrid-short", "position 2"),
     ],
 )
 def test_malformed_tokens_name_the_position(tokens, notation, position):

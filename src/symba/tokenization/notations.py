@@ -9,17 +9,31 @@ Notations (``NOTATIONS``):
     ``add(`` and ``mul(`` take any number (>= 2) of operands and close with ``)``;
     ``pow`` and ``neg`` stay fixed-arity prefix.
 ``hybrid-short``
-    ``hybrid`` plus mass-token shortening: ``m_X^n`` (n in ``MASS_POWERS``) is one
-    token, and inside a product one factor ``m_X^n`` (n in ``FUSED_POWERS``)
-    together with one factor ``s_ij`` becomes the single token ``m_X^n*s_ij``.
+    ``hybrid`` plus shortening, each a closed list of tokens that stand for one
+    SymPy structure (sizes for the 9 masses and the 15 ``s_ij`` of legs 1..6):
+
+    - ``m_X^n`` (n in ``MASS_POWERS``, 36), ``e^n``/``g_s^n`` (``COUPLING_POWERS``, 8)
+      and ``s_ij^n`` (n in ``DOT_POWERS``, -4..4, 105) for a power of a symbol;
+    - inside a product, pairs of factors become one token (the first factor's place):
+      ``m_X^n*s_ij`` (n in ``FUSED_POWERS``, 270), then ``s_ij*s_kl`` (105), then
+      ``m_X^a*m_Y^b`` (a, b in ``FUSED_POWERS``, 144); a product that is exactly
+      one such pair is that token alone;
+    - ``c*`` (c in ``COEFFICIENTS``, +-2..+-9, 16) is a unary operator like ``neg``:
+      the integer coefficient c times the rest of the product;
+    - ``pow<n>`` (n in ``OPERATOR_POWERS``, -4..4, 7) is a unary operator: its
+      operand to the power n (``pow-2 add( s_12 m_e^2 )``).
+
+    So ``2*m_e^2*m_mu^2`` is ``2* m_e^2*m_mu^2`` and ``1/(s_12 + m_e^2)^2`` is
+    ``pow-2 add( s_12 m_e^2 )``.
 
 Numbers use a small closed vocabulary: a sign token and decimal digits
 (``INT+ 1 2`` is 12, ``INT- 3`` is -3); a rational is ``rat`` followed by two
 integers (``rat INT- 1 INT+ 2`` is -1/2).  ``neg x`` is SymPy's ``-x``
 (``Mul(-1, x)``).
 
-The tokens mirror SymPy's own expression tree, and SymPy rebuilds a canonical
-expression from the same arguments, so ``detokenize(tokenize(x), n) == x``
+The tokens mirror SymPy's own expression tree (a fused token is a sub-product
+that SymPy's Mul flattens back), and SymPy rebuilds a canonical expression
+from the same arguments, so ``detokenize(tokenize(x), n) == x``
 holds structurally, not only after simplification.
 """
 
@@ -43,8 +57,13 @@ IMAGINARY_UNIT = "i"
 SYMBOL_TOKENS = (*COUPLINGS, *ALL_MASSES, *DOT_PRODUCTS, REGULATOR)
 
 MASS_POWERS = (2, 4, 6, 8)  # m_X^n as one token in hybrid-short
-FUSED_POWERS = (2, 4)  # m_X^n*s_ij as one token in hybrid-short
+FUSED_POWERS = (2, 4)  # m_X^n*s_ij and m_X^a*m_Y^b as one token in hybrid-short
 COUPLING_POWERS = (2, 4, 6, 8)  # e^n, g_s^n as one token in hybrid-short
+DOT_POWERS = (-4, -3, -2, -1, 2, 3, 4)  # s_ij^n as one token in hybrid-short
+# c* is a unary operator like neg: c times the rest of a product (hybrid-short)
+COEFFICIENTS = (*range(-9, -1), *range(2, 10))
+# pow<n> is a unary operator: its operand to the power n (hybrid-short), e.g. pow-2 add( s_12 m_e^2 )
+OPERATOR_POWERS = (-4, -3, -2, -1, 2, 3, 4)
 
 INT_POS, INT_NEG, RATIONAL = "INT+", "INT-", "rat"
 DIGITS = tuple(str(d) for d in range(10))
@@ -65,10 +84,42 @@ def fused_token(mass: str, power: int, dot: str) -> str:
     return f"{mass}^{power}*{dot}"
 
 
+def coefficient_token(value: int) -> str:
+    return f"{value}*"
+
+
+def power_operator_token(power: int) -> str:
+    return f"pow{power}"
+
+
+def dot_pair_token(first: str, second: str) -> str:
+    return f"{first}*{second}"
+
+
+def mass_pair_token(first: str, first_power: int, second: str, second_power: int) -> str:
+    return f"{first}^{first_power}*{second}^{second_power}"
+
+
 # token -> (mass, power) / (mass, power, dot): the shortened tokens and what they stand for
 _MASS_POWER_TOKENS = {mass_power_token(m, n): (m, n) for m in ALL_MASSES for n in MASS_POWERS}
 _MASS_POWER_TOKENS.update({mass_power_token(g, n): (g, n) for g in COUPLINGS for n in COUPLING_POWERS})
+_MASS_POWER_TOKENS.update({mass_power_token(s, n): (s, n) for s in DOT_PRODUCTS for n in DOT_POWERS})
 _FUSED_TOKENS = {fused_token(m, n, s): (m, n, s) for m in ALL_MASSES for n in FUSED_POWERS for s in DOT_PRODUCTS}
+# products of two different factors, named in the fixed order of DOT_PRODUCTS / ALL_MASSES
+_DOT_PAIR_TOKENS = {
+    dot_pair_token(a, b): (a, b) for k, a in enumerate(DOT_PRODUCTS) for b in DOT_PRODUCTS[k + 1 :]
+}
+_MASS_PAIR_TOKENS = {
+    mass_pair_token(a, p, b, q): (a, p, b, q)
+    for k, a in enumerate(ALL_MASSES)
+    for b in ALL_MASSES[k + 1 :]
+    for p in FUSED_POWERS
+    for q in FUSED_POWERS
+}
+_COEFFICIENT_TOKENS = {coefficient_token(c): sympy.Integer(c) for c in COEFFICIENTS}
+_POWER_OPERATOR_TOKENS = {power_operator_token(n): sympy.Integer(n) for n in OPERATOR_POWERS}
+_DOT_ORDER = {name: k for k, name in enumerate(DOT_PRODUCTS)}
+_MASS_ORDER = {name: k for k, name in enumerate(ALL_MASSES)}
 
 
 def notation_tokens(notation: str) -> list[str]:
@@ -77,7 +128,7 @@ def notation_tokens(notation: str) -> list[str]:
     ops = [NEG, POW] + ([ADD2, MUL2] if notation == "prefix" else [ADDN, MULN, CLOSE])
     tokens = ops + [INT_POS, INT_NEG, RATIONAL, *DIGITS, IMAGINARY_UNIT, *SYMBOL_TOKENS]
     if notation == "hybrid-short":
-        tokens += list(_MASS_POWER_TOKENS) + list(_FUSED_TOKENS)
+        tokens += list(_COEFFICIENT_TOKENS) + list(_POWER_OPERATOR_TOKENS) + list(_MASS_POWER_TOKENS) + list(_FUSED_TOKENS) + list(_DOT_PAIR_TOKENS) + list(_MASS_PAIR_TOKENS)
     return tokens
 
 
@@ -158,11 +209,15 @@ def _expand(x, notation: str) -> tuple[list[str], list[object]]:
             token = mass_power_token(base.name, int(exp))
             if token in _MASS_POWER_TOKENS:  # m_X^n, e^n, g_s^n with n in the closed lists
                 return [token], []
+        if notation == "hybrid-short" and exp.is_Integer and int(exp) in OPERATOR_POWERS:
+            return [power_operator_token(int(exp))], [base]
         return [POW], [base, exp]
     if x.is_Mul:
         args = list(x.args)
         if args[0] == sympy.S.NegativeOne:  # SymPy's -y is Mul(-1, y)
             return [NEG], [_Chain("mul", args[1:])]
+        if notation == "hybrid-short" and args[0].is_Integer and int(args[0]) in COEFFICIENTS:
+            return [coefficient_token(int(args[0]))], [_Chain("mul", args[1:])]
         return _nary("mul", args, notation)
     if x.is_Add:
         return _nary("add", list(x.args), notation)
@@ -171,32 +226,69 @@ def _expand(x, notation: str) -> tuple[list[str], list[object]]:
 
 def _nary(kind: str, args: list, notation: str) -> tuple[list[str], list[object]]:
     if notation == "hybrid-short" and kind == "mul":
-        fused, args = _fuse_mass_dot(args)
-        if fused is not None:
-            if len(args) == 1:
-                return [fused], []
-            return [MULN], [*args, CLOSE]
+        args = _fuse_factors(args)
+        if len(args) == 1:  # the whole product is one fused token
+            return [args[0]], []
     if notation == "prefix":
         # right-nested chain: a*b*c -> mul a mul b c
         return [MUL2 if kind == "mul" else ADD2], [args[0], _Chain(kind, args[1:])]
     return [MULN if kind == "mul" else ADDN], [*args, CLOSE]
 
 
-def _fuse_mass_dot(args: list) -> tuple[str | None, list]:
-    """Take the first m_X^n factor (n in FUSED_POWERS) and the first s_ij factor as one token."""
-    mass_at = dot_at = None
-    for k, a in enumerate(args):
-        if mass_at is None and a.is_Pow and a.base.is_Symbol and a.base.name in _MASS_SET:
-            if a.exp.is_Integer and int(a.exp) in FUSED_POWERS:
-                mass_at = k
-        if dot_at is None and a.is_Symbol and a.name in _DOT_SET:
-            dot_at = k
-    if mass_at is None or dot_at is None:
-        return None, args
-    m = args[mass_at]
-    token = fused_token(m.base.name, int(m.exp), args[dot_at].name)
-    # the fused token takes the place of the mass factor, so a coefficient stays first
-    return token, [token if k == mass_at else a for k, a in enumerate(args) if k != dot_at]
+def _is_dot(a) -> bool:
+    return not isinstance(a, str) and a.is_Symbol and a.name in _DOT_SET
+
+
+def _fusable_mass(a) -> bool:
+    return (
+        not isinstance(a, str)
+        and a.is_Pow
+        and a.base.is_Symbol
+        and a.base.name in _MASS_SET
+        and a.exp.is_Integer
+        and int(a.exp) in FUSED_POWERS
+    )
+
+
+def _fuse_factors(args: list) -> list:
+    """Factors of a product with fusable pairs replaced by one token each (a str).
+
+    Pairs, in this order: ``m_X^n`` with ``s_ij``, then two ``s_ij``, then two
+    ``m_X^n``.  A fused token takes the place of its first factor, so a numeric
+    coefficient stays first.  SymPy's Mul flattens the fused factors back into
+    the same canonical product, which keeps the round trip exact.
+    """
+    out = list(args)
+
+    def fuse(first_ok, second_ok, name):
+        while True:
+            i = next((k for k, a in enumerate(out) if first_ok(a)), None)
+            if i is None:
+                return
+            j = next((k for k, a in enumerate(out) if k != i and second_ok(out[i], a)), None)
+            if j is None:
+                return
+            i, j = min(i, j), max(i, j)
+            out[i] = name(out[i], out[j])
+            del out[j]
+
+    def mass_dot(x, y):
+        m, d = (x, y) if _fusable_mass(x) else (y, x)
+        return fused_token(m.base.name, int(m.exp), d.name)
+
+    def dot_pair(x, y):
+        a, b = sorted((x.name, y.name), key=_DOT_ORDER.__getitem__)
+        return dot_pair_token(a, b)
+
+    def mass_pair(x, y):
+        a, b = sorted((x, y), key=lambda m: _MASS_ORDER[m.base.name])
+        return mass_pair_token(a.base.name, int(a.exp), b.base.name, int(b.exp))
+
+    # distinct symbols only: an unevaluated x*x or m^2*m^4 has no token (SymPy would combine them)
+    fuse(_fusable_mass, lambda first, a: _is_dot(a), mass_dot)
+    fuse(_is_dot, lambda first, a: _is_dot(a) and a != first, dot_pair)
+    fuse(_fusable_mass, lambda first, a: _fusable_mass(a) and a.base != first.base, mass_pair)
+    return out
 
 
 # ---------------------------------------------------------------- detokenize
@@ -215,6 +307,9 @@ def detokenize(tokens, notation: str = DEFAULT_NOTATION) -> sympy.Expr:
     if not tokens:
         raise TokenError("empty token sequence")
     fixed = {NEG: 1, POW: 2}
+    if notation == "hybrid-short":
+        fixed.update(dict.fromkeys(_COEFFICIENT_TOKENS, 1))
+        fixed.update(dict.fromkeys(_POWER_OPERATOR_TOKENS, 1))
     if notation == "prefix":
         fixed.update({ADD2: 2, MUL2: 2})
         nary = {}
@@ -274,6 +369,10 @@ def _build_fixed(op: str, operands: list) -> sympy.Expr:
         return -operands[0]
     if op == POW:
         return sympy.Pow(*operands)
+    if op in _POWER_OPERATOR_TOKENS:
+        return sympy.Pow(operands[0], _POWER_OPERATOR_TOKENS[op])
+    if op in _COEFFICIENT_TOKENS:
+        return sympy.Mul(_COEFFICIENT_TOKENS[op], operands[0])
     if op == ADD2:
         return sympy.Add(*operands)
     return sympy.Mul(*operands)
@@ -325,4 +424,8 @@ def _leaf_table(notation: str) -> dict[str, sympy.Expr]:
             table[tok] = _SYMBOLS[m] ** p
         for tok, (m, p, s) in _FUSED_TOKENS.items():
             table[tok] = _SYMBOLS[m] ** p * _SYMBOLS[s]
+        for tok, (a, b) in _DOT_PAIR_TOKENS.items():
+            table[tok] = _SYMBOLS[a] * _SYMBOLS[b]
+        for tok, (a, p, b, q) in _MASS_PAIR_TOKENS.items():
+            table[tok] = _SYMBOLS[a] ** p * _SYMBOLS[b] ** q
     return table

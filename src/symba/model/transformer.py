@@ -119,10 +119,14 @@ class Seq2SeqTransformer(nn.Module):
         self.enc_norm = nn.LayerNorm(cfg.d_model)
         self.dec_norm = nn.LayerNorm(cfg.d_model)
         self.apply(self._init)
-        # Embeddings ~ N(0, 1/d): scaled by sqrt(d) they enter at unit size, and the tied
-        # output layer starts with logits of order one .
-        for emb in [self.embed] + ([self.src_pos, self.tgt_pos] if cfg.positions == "learned" else []):
-            nn.init.normal_(emb.weight, std=cfg.d_model**-0.5)
+        # Token embeddings ~ N(0, 1/d): scaled by sqrt(d) they enter at unit size, and the tied
+        # output layer starts with logits of order one.  Learned positions are not scaled, so
+        # they start at unit size too: at 1/sqrt(d) the encoder saw a near bag of tokens and
+        # mixed up which mass goes where.
+        nn.init.normal_(self.embed.weight, std=cfg.d_model**-0.5)
+        if cfg.positions == "learned":
+            for emb in (self.src_pos, self.tgt_pos):
+                nn.init.normal_(emb.weight, std=1.0)
         # Residual output projections start smaller (GPT-2), so deep stacks start near identity.
         for name, p in self.named_parameters():
             if name.endswith("out.weight") or name.endswith("down.weight"):

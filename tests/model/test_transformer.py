@@ -89,3 +89,15 @@ def test_beam_hypotheses_carry_their_log_probability():
     # beams of one source are distinct
     for hyps in results:
         assert len({tuple(h.ids) for h in hyps}) == len(hyps)
+
+
+def test_positions_enter_at_the_scale_of_tokens():
+    # At 1/sqrt(d) of the token scale the encoder starts as a near bag of tokens and a CPU
+    # run could not tell which particle sits at which momentum.
+    for positions in ("learned", "sinusoidal"):
+        model = tiny(positions)
+        d = model.cfg.d_model
+        tokens = model.embed.weight[3:] * d**0.5
+        pos = model._positions("src", 0, model.cfg.max_len, tokens.device)
+        ratio = (pos.pow(2).mean() / tokens.pow(2).mean()).sqrt().item()
+        assert 0.5 < ratio < 2.0, (positions, ratio)

@@ -48,6 +48,7 @@ from .notations import (
     RATIONAL,
     SYMBOL_TOKENS,
     TokenError,
+    parse_prefix,
     check_notation,
     mass_power_token,
     number_tokens,
@@ -204,48 +205,27 @@ def detokenize_amplitude_tree(tokens, notation: str = DEFAULT_NOTATION) -> Node:
     if not tokens:
         raise TokenError("empty token sequence")
     fixed, nary, leaves = _grammar(notation)
-    stack: list[list] = []  # frames: [operator token, position, operands]
-    pos, n = 0, len(tokens)
-    while True:
-        if pos >= n:
-            if stack:
-                op, at, _ = stack[-1]
-                raise TokenError(f"unexpected end of tokens at position {n}: {op!r} opened at position {at} is incomplete")
-            raise TokenError(f"unexpected end of tokens at position {n}")
+
+    def read_operand(tokens, pos):
         tok = tokens[pos]
-        if tok in fixed or tok in nary:
-            stack.append([tok, pos, []])
-            pos += 1
-            continue
-        if tok == CLOSE:
-            if not stack or stack[-1][0] not in nary:
-                raise TokenError(f"unexpected {CLOSE!r} at position {pos}")
-            op, at, operands = stack.pop()
-            value = _build_nary(op, at, pos, operands, nary[op])
-            pos += 1
-        elif tok in (INT_POS, INT_NEG, RATIONAL):
-            value, pos = _read_number(tokens, pos)
-        elif tok in leaves:
-            value = leaves[tok]
-            pos += 1
-        elif tok.startswith("idx:") and tok[4:] in INDEX_KINDS:
-            value, pos = _read_index(tokens, pos)
-        elif tok in DIGITS:
+        if tok in (INT_POS, INT_NEG, RATIONAL):
+            return _read_number(tokens, pos)
+        if tok in leaves:
+            return leaves[tok], pos + 1
+        if tok.startswith("idx:") and tok[4:] in INDEX_KINDS:
+            return _read_index(tokens, pos)
+        if tok in DIGITS:
             raise TokenError(f"digit {tok!r} at position {pos} outside a number")
-        else:
-            raise TokenError(f"unknown token {tok!r} at position {pos} for amplitude notation {notation}")
-        while True:  # hand the finished operand to the enclosing operators
-            if not stack:
-                if pos != n:
-                    raise TokenError(f"extra tokens from position {pos}: {' '.join(tokens[pos:pos + 5])!r}")
-                return value
-            frame = stack[-1]
-            frame[2].append(value)
-            if frame[0] in fixed and len(frame[2]) == fixed[frame[0]][1]:
-                stack.pop()
-                value = _build_fixed(fixed[frame[0]][0], frame[2])
-                continue
-            break
+        raise TokenError(f"unknown token {tok!r} at position {pos} for amplitude notation {notation}")
+
+    return parse_prefix(
+        tokens,
+        {tok: arity for tok, (_kind, arity) in fixed.items()},
+        nary,
+        read_operand,
+        lambda op, operands: _build_fixed(fixed[op][0], operands),
+        lambda op, at, close_at, operands: _build_nary(op, at, close_at, operands, nary[op]),
+    )
 
 
 @lru_cache(maxsize=None)

@@ -316,10 +316,34 @@ def detokenize(tokens, notation: str = DEFAULT_NOTATION) -> sympy.Expr:
     else:
         nary = {ADDN: sympy.Add, MULN: sympy.Mul}
     leaves = _leaf_table(notation)
-    # frames: [operator token, position, operands]
-    stack: list[list] = []
-    pos = 0
-    n = len(tokens)
+
+    def read_operand(tokens, pos):
+        tok = tokens[pos]
+        if tok in (INT_POS, INT_NEG, RATIONAL):
+            return _read_number(tokens, pos)
+        if tok in leaves:
+            return leaves[tok], pos + 1
+        if tok in DIGITS:
+            raise TokenError(f"digit {tok!r} at position {pos} outside a number")
+        raise TokenError(f"unknown token {tok!r} at position {pos} for notation {notation}")
+
+    def build_nary(op, at, close_at, operands):
+        if len(operands) < 2:
+            raise TokenError(f"{op!r} at position {at} closed at position {close_at} with {len(operands)} operand(s); needs at least 2")
+        return nary[op](*operands)
+
+    return parse_prefix(tokens, fixed, nary, read_operand, _build_fixed, build_nary)
+
+
+def parse_prefix(tokens: list[str], fixed: dict, nary, read_operand, build_fixed, build_nary):
+    """The stack machine shared by every prefix-style notation.
+
+    ``fixed`` maps operator tokens to their arity; tokens in ``nary`` collect
+    operands until ``)``; ``read_operand(tokens, pos) -> (value, next_pos)``
+    reads anything else.  Errors name the position.
+    """
+    stack: list[list] = []  # frames: [operator token, position, operands]
+    pos, n = 0, len(tokens)
     while True:
         if pos >= n:
             if stack:
@@ -335,31 +359,20 @@ def detokenize(tokens, notation: str = DEFAULT_NOTATION) -> sympy.Expr:
             if not stack or stack[-1][0] not in nary:
                 raise TokenError(f"unexpected {CLOSE!r} at position {pos}")
             op, at, operands = stack.pop()
-            if len(operands) < 2:
-                raise TokenError(f"{op!r} at position {at} closed at position {pos} with {len(operands)} operand(s); needs at least 2")
-            value = nary[op](*operands)
+            value = build_nary(op, at, pos, operands)
             pos += 1
-        elif tok in (INT_POS, INT_NEG, RATIONAL):
-            value, pos = _read_number(tokens, pos)
-        elif tok in leaves:
-            value = leaves[tok]
-            pos += 1
-        elif tok in DIGITS:
-            raise TokenError(f"digit {tok!r} at position {pos} outside a number")
         else:
-            raise TokenError(f"unknown token {tok!r} at position {pos} for notation {notation}")
-        # hand the finished operand to the enclosing operators
-        while True:
+            value, pos = read_operand(tokens, pos)
+        while True:  # hand the finished operand to the enclosing operators
             if not stack:
                 if pos != n:
                     raise TokenError(f"extra tokens from position {pos}: {' '.join(tokens[pos:pos + 5])!r}")
                 return value
             frame = stack[-1]
             frame[2].append(value)
-            op = frame[0]
-            if op in fixed and len(frame[2]) == fixed[op]:
+            if frame[0] in fixed and len(frame[2]) == fixed[frame[0]]:
                 stack.pop()
-                value = _build_fixed(op, frame[2])
+                value = build_fixed(frame[0], frame[2])
                 continue
             break
 

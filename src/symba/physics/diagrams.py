@@ -137,7 +137,6 @@ def build_diagrams(proc: Process) -> list[DiagramExpr]:
 
 
 def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
-    n = len(proc.legs)
     n_in = proc.n_in
     idx = _Indices()
     qcd = model.name == "qcd"

@@ -11,7 +11,7 @@ Charges are those of the particle (the antiparticle carries the opposite one).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 

@@ -18,6 +18,8 @@ from symba.physics.kinematics import symbol_table
         "i*e^2*(1 - 2*i)",
         "(2*m_e^2 + 2*s_12)^-2*e^4*(16*m_e^2*m_mu^2+8*s_34*m_e^2)",
         "a^b^c",
+        "-(e + g_s)*(e + m_e)",
+        "-2*s_12^2/m_e - -s_13",
     ],
 )
 def test_agrees_with_sympify(text):

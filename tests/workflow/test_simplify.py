@@ -12,7 +12,8 @@ RAW = (
 )
 FACTORED = "2*e^4*(s_13*s_24 + s_14*s_23 + m_mu^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_mu^2) / (m_e^2 + s_12)^2"
 # Expanding this takes SymPy far longer than the tiny timeouts below.
-SLOW = "expand((s_12 + s_13 + s_14 + s_23 + s_24 + m_e + m_mu)**40)"
+# factor must expand the power before it can factor the sum: minutes of SymPy work
+SLOW = "(s_12 + s_13 + s_14 + s_23 + s_24 + m_e + m_mu)^40 + 1"
 
 
 def parse(text):
@@ -39,7 +40,7 @@ def test_duplicates_are_simplified_once_and_keep_input_order():
 def test_malformed_expression_is_kept_with_status_error():
     outcomes, stats = simplify_expressions(["1/(s_12", RAW], SimplifyOptions(retries=0))
     assert outcomes[0].status == "error" and outcomes[0].text == "1/(s_12"
-    assert "SympifyError" in outcomes[0].message
+    assert "expected ')' at position 7" in outcomes[0].message
     assert outcomes[1].status == "ok"
 
 

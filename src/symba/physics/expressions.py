@@ -60,12 +60,9 @@ def parse_expression(text: str) -> sympy.Expr:
 
     def expr():
         nonlocal i
-        terms = []
-        sign = 1
-        if peek()[1] in "+-" and peek()[0] == "op":
-            sign = -1 if peek()[1] == "-" else 1
-            i += 1
-        terms.append(term() * sign if sign < 0 else term())
+        # A leading sign belongs to the first factor (unary() reads it), as in
+        # Python, so that results equal sympify's structurally, not just in value.
+        terms = [term()]
         while peek()[0] == "op" and peek()[1] in "+-":
             op = peek()[1]
             i += 1

@@ -43,7 +43,7 @@ from functools import lru_cache
 
 import sympy
 
-from symba.physics.kinematics import ALL_MASSES, symbol_table
+from symba.physics.kinematics import ALL_MASSES
 
 NOTATIONS = ("prefix", "hybrid", "hybrid-short")
 DEFAULT_NOTATION = "hybrid-short"
@@ -138,10 +138,16 @@ def check_notation(notation: str) -> None:
 
 
 def parse_expression(text: str) -> sympy.Expr:
-    """Parse a squared amplitude written with ``^`` or ``**`` in the symbols of PHYSICS.md."""
+    """Parse a squared amplitude written with ``^`` or ``**`` in the symbols of PHYSICS.md.
+
+    Uses the engine's recursion-free parser: ``sympify`` fails on sums of a few
+    thousand terms, which QCD 2->3 squares exceed.
+    """
+    from symba.physics.expressions import parse_expression as parse
+
     try:
-        return sympy.sympify(text.replace("^", "**"), locals=dict(symbol_table()))
-    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+        return parse(text)
+    except ValueError as exc:
         raise ValueError(f"cannot parse expression {text[:60]!r}: {exc}") from None
 
 

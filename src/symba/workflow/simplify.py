@@ -59,9 +59,9 @@ def simplify_text(text: str, method: str) -> str:
     """Simplify one expression in this process (no timeout); returns text that sympify parses back."""
     import sympy
 
-    from symba.physics.kinematics import symbol_table
+    from symba.physics.expressions import parse_expression
 
-    expr = sympy.sympify(text, locals=symbol_table())
+    expr = parse_expression(text)  # sympify recurses per term and fails on large sums
     route = {"factor": sympy.factor, "cancel": sympy.cancel, "together": sympy.together, "simplify": sympy.simplify}
     return sympy.sstr(route[method](expr))
 

@@ -19,6 +19,8 @@ from symba.physics.kinematics import symbol_table
         "(2*m_e^2 + 2*s_12)^-2*e^4*(16*m_e^2*m_mu^2+8*s_34*m_e^2)",
         "a^b^c",
         "-(e + g_s)*(e + m_e)",
+        "2*(e + g_s)*(e + m_e)",
+        "s_12/2/(m_e + s_13)*3",
         "-2*s_12^2/m_e - -s_13",
     ],
 )

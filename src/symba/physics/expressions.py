@@ -71,16 +71,15 @@ def parse_expression(text: str) -> sympy.Expr:
         return sympy.Add(*terms) if len(terms) > 1 else terms[0]
 
     def term():
+        # Left to right, one factor at a time, as Python does: 2*(a + b)*c
+        # distributes the 2 first, and the result must equal sympify's exactly.
         nonlocal i
-        num = [unary()]
-        den = []
+        out = unary()
         while peek()[0] == "op" and peek()[1] in "*/":
             op = peek()[1]
             i += 1
-            (num if op == "*" else den).append(unary())
-        out = sympy.Mul(*num) if len(num) > 1 else num[0]
-        if den:
-            out = out / (sympy.Mul(*den) if len(den) > 1 else den[0])
+            rhs = unary()
+            out = out * rhs if op == "*" else out / rhs
         return out
 
     def unary():

@@ -48,6 +48,7 @@ from .notations import (
     RATIONAL,
     SYMBOL_TOKENS,
     TokenError,
+    emit_prefix,
     parse_prefix,
     check_notation,
     mass_power_token,
@@ -122,17 +123,7 @@ def tokenize_amplitude(text: str, notation: str = DEFAULT_NOTATION, syntax: str 
     if syntax != "symba":
         raise ValueError(f"unknown amplitude syntax {syntax!r}; choose one of {', '.join(AMPLITUDE_SYNTAXES)}")
     tree = parse(canonical(text))  # reparsed: the canonical string parses to a flat tree
-    out: list[str] = []
-    stack: list[object] = [tree]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        emitted, children = _expand(item, notation)
-        out.extend(emitted)
-        stack.extend(reversed(children))
-    return out
+    return emit_prefix(tree, lambda item: _expand(item, notation))
 
 
 def _expand(node: Node, notation: str) -> tuple[list[str], list[object]]:

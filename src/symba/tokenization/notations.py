@@ -169,18 +169,25 @@ def tokenize(expr, notation: str = DEFAULT_NOTATION) -> list[str]:
     check_notation(notation)
     if isinstance(expr, str):
         expr = parse_expression(expr)
-    expr = sympy.sympify(expr)
+    return emit_prefix(sympy.sympify(expr), lambda item: _expand(item, notation))
+
+
+def emit_prefix(root, expand) -> list[str]:
+    """Tokens of a tree in prefix order, shared by expressions and amplitudes.
+
+    ``expand(node) -> (tokens, children)``; children may mix nodes and literal
+    tokens (such as a closing ``)``).  An explicit stack, not recursion: long
+    sums make deep prefix chains.
+    """
     out: list[str] = []
-    # explicit stack instead of recursion: long sums make deep prefix chains
-    stack: list[object] = [expr]
+    stack: list[object] = [root]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             out.append(item)
             continue
-        emitted, children = _expand(item, notation)
+        emitted, children = expand(item)
         out.extend(emitted)
-        # children may mix expressions and literal closing tokens; push in reverse
         stack.extend(reversed(children))
     return out
 

@@ -124,7 +124,7 @@ def test_length_report(tmp_path):
     assert (tmp_path / "lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "split" not in report  # a dataset shard has no split yet
 
-    from symba.tokenization.dataset import tokenize_shard
+    from symba.tokenization.token_shards import tokenize_shard
 
     tokenized = tmp_path / "tokens.parquet"
     tokenize_shard(shard, tokenized, split="random")

@@ -86,7 +86,7 @@ def _detokenize(args) -> int:
 
 
 def _import(args) -> int:
-    from .importer import import_symba
+    from symba.sources.symba_text import import_symba
 
     stats = import_symba(args.files, args.output, theory=args.theory, reg_prop=args.reg_prop)
     extra = f", {stats['unmapped_process']} with process names kept as written" if stats.get("unmapped_process") else ""

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
-from .dataset import SKIPPED_STATUSES
+from .token_shards import SKIPPED_STATUSES
 from .notations import NOTATIONS, parse_expression, tokenize
 from .splits import SIDES as SPLIT_SIDES
 

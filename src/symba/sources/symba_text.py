@@ -32,8 +32,8 @@ from symba.dataset import SCHEMA, write_table_atomic
 from symba.physics.kinematics import symbol_table
 from symba.physics.process import parse_process
 
-from .marty_tokens import IMPORTED_BACKEND
-from .notations import REGULATOR, SYMBOL_TOKENS
+from symba.tokenization.marty_tokens import IMPORTED_BACKEND
+from symba.tokenization.notations import REGULATOR, SYMBOL_TOKENS
 
 BACKEND = IMPORTED_BACKEND
 ENGINE_VERSION = "symba-import-1"

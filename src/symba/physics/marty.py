@@ -128,14 +128,6 @@ def run_in_worker(theory: str, incoming, outgoing, diagram_squares: bool, proces
 # Squared amplitudes: MARTY text -> our symbols
 
 
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def rename_symbols(text: str) -> str:
-    """Rename MARTY's symbols to ours, whole names only (``g`` but not ``g_s`` or ``m_g``)."""
-    return _NAME_RE.sub(lambda m: MARTY_TO_OURS.get(m.group(0), m.group(0)), text)
-
-
 def translate_square(text: str) -> str:
     """A MARTY squared amplitude as a SymPy-parseable string in our symbols.
 
@@ -155,21 +147,17 @@ def read_square(text: str):
     """MARTY squared-amplitude text -> (real SymPy expression in our symbols, its denominators)."""
     import sympy
 
-    from .kinematics import symbol_table
+    from .expressions import ExpressionSyntaxError, known_symbols, parse_expression
 
     if not text or not text.strip():
         raise MartyFailure("MARTY returned an empty squared amplitude")
     if re.search(r"\d\.\d*|\d[eE][-+]?\d", text):
-        raise MartyFailure(f"MARTY squared amplitude has a floating-point number: {text[:80]}")
-    table = dict(symbol_table())
-    table[REGULATOR] = sympy.Integer(0)
-    try:
-        expr = sympy.sympify(rename_symbols(text).replace("^", "**"), locals=table, rational=True)
-    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+        raise MartyFailure(f"MARTY squared amplitude has a floating-point number: {text[:80]!r}")
+    symbols = {**known_symbols(), REGULATOR: sympy.Integer(0)}
+    try:  # MARTY's text is data: the project's bounded parser, never sympify (which evals)
+        expr = parse_expression(text, symbols=symbols, rename=MARTY_TO_OURS)
+    except ExpressionSyntaxError as exc:
         raise MartyFailure(f"cannot read MARTY's squared amplitude: {exc}") from None
-    unknown = sorted(s.name for s in expr.free_symbols if s.name not in table)
-    if unknown:
-        raise MartyFailure(f"MARTY squared amplitude has unknown symbol(s) {', '.join(unknown)}")
     dens = denominators(expr)  # before any expansion, which would multiply them out
     if expr.has(sympy.I):
         power, rest = _factor_out_i(expr)

@@ -85,6 +85,13 @@ def test_text_longer_than_the_limit_is_refused(monkeypatch):
         parse_expression("s_12 + s_13 + s_14")
 
 
+def test_distributing_numbers_into_a_sum_again_and_again_is_refused():
+    terms = "+".join(f"s_12^{a}*s_13^{b}" for a in range(1, 21) for b in range(1, 21))  # 400 terms
+    assert len(parse_expression(f"({terms})*(-1)*2").args) == 400  # twice is fine
+    with pytest.raises(ExpressionSyntaxError, match="rebuild more than 10 terms per character"):
+        parse_expression(f"({terms})" + "*(-1)" * 2000)
+
+
 def test_bounds_allow_the_largest_real_values():
     assert parse_expression("s_12^-64*9^64") == sympy.Symbol("s_12") ** -64 * sympy.Integer(9) ** 64
     assert parse_expression("1" * 300) == sympy.Integer("1" * 300)

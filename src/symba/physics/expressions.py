@@ -24,7 +24,10 @@ Bounds, so that hostile text fails fast with one line instead of hanging:
 * integers of at most ``MAX_NUMBER_DIGITS`` digits, also when computed
   (``9^64`` is folded, ``9^999999999`` is refused before SymPy computes it);
 * exponents are integers with absolute value at most ``MAX_EXPONENT``;
-* no division by zero (SymPy would make ``zoo``).
+* no division by zero (SymPy would make ``zoo``);
+* SymPy distributes a number into a sum (``(a + b)*2`` is ``2*a + 2*b``):
+  the terms so rebuilt may number at most ``WORK_PER_CHAR`` per character of
+  text, so ``(a + b + ...)*(-1)*(-1)*...`` cannot take quadratic time.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ MAX_NESTING = 100  # real squares nest about 10 deep; keeps well inside Python's
 MAX_EXPONENT = 64  # real squares have |powers| <= 8
 MAX_NUMBER_DIGITS = 300  # real coefficients have fewer than 30 digits
 _MAX_NUMBER_BITS = int(MAX_NUMBER_DIGITS * 3.33) + 1  # log2(10) ~ 3.32
+WORK_PER_CHAR = 10  # real text distributes a number into each sum about once
 REGULATOR = "reg_prop"  # MARTY's propagator regulator, kept by some imports
 
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))", re.ASCII)
@@ -101,6 +105,7 @@ class _Parser:
         self.symbols = symbols
         self.rename = rename
         self.depth = 0
+        self.work_left = WORK_PER_CHAR * len(text) + 10_000
         self.scan = 0  # where the next token starts
         self.token: tuple[str, str, int] = ("end", "", 0)
         self.advance()
@@ -204,10 +209,19 @@ class _Parser:
         found = "end of input" if kind == "end" else repr(val)
         raise ExpressionSyntaxError(f"unexpected {found} at position {at}")
 
-    @staticmethod
-    def bounded(expr: sympy.Expr, at: int, *operands: sympy.Expr) -> sympy.Expr:
-        """``expr`` if the numbers SymPy computed in it are within the bound (``x*1`` is ``x`` itself: nothing new)."""
-        if not any(expr is operand for operand in operands) and numbers_too_big(expr):
+    def bounded(self, expr: sympy.Expr, at: int, *operands: sympy.Expr) -> sympy.Expr:
+        """``expr`` if the numbers SymPy computed in it, and the work so far, are within the bounds.
+
+        ``x*1`` is ``x`` itself: nothing new to check."""
+        if any(expr is operand for operand in operands):
+            return expr
+        if expr.is_Add:  # a number was distributed into a sum: SymPy rebuilt every term
+            self.work_left -= len(expr.args)
+            if self.work_left < 0:
+                raise ExpressionSyntaxError(
+                    f"at position {at}: numbers multiplied into sums rebuild more than {WORK_PER_CHAR} terms per character of text"
+                )
+        if numbers_too_big(expr):
             raise ExpressionSyntaxError(f"number at position {at} would have more than {MAX_NUMBER_DIGITS} digits")
         return expr
 

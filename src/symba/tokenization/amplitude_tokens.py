@@ -246,12 +246,7 @@ def _grammar(notation: str):
 def _build_fixed(kind, operands: list) -> Node:
     if isinstance(kind, tuple):  # ("call", name)
         return Node("call", tuple(operands), kind[1])
-    if kind in ("+", "*"):
-        # undo the right-nested prefix chain: a op (b op c) -> op(a, b, c)
-        left, right = operands
-        rest = right.args if right.op == kind else (right,)
-        return Node(kind, (left, *rest))
-    return Node(kind, tuple(operands))
+    return Node(kind, tuple(operands))  # a prefix add/mul chain arrives whole: op(a, b, c)
 
 
 def _build_nary(op: str, at: int, close_at: int, operands: list, spec) -> Node:

@@ -49,8 +49,9 @@ def _items(arg: str):
         return
     for k, line in enumerate(sys.stdin, start=1):
         line = line.strip()
-        if line:
-            yield f"stdin line {k}", line
+        if not line:  # skipping it would shift every later output line against its input
+            raise ValueError(f"stdin line {k}: empty line; give one item per line")
+        yield f"stdin line {k}", line
 
 
 def _run(arg: str, fn) -> int:

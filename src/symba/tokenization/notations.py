@@ -363,13 +363,15 @@ def parse_prefix(tokens: list[str], fixed: dict, nary, read_operand, build_fixed
 
     ``fixed`` maps operator tokens to their arity; tokens in ``nary`` collect
     operands until ``)``; ``read_operand(tokens, pos) -> (value, next_pos)``
-    reads anything else.  Errors name the position.  Sequences longer than
+    reads anything else.  A binary ``add``/``mul`` chain reaches
+    ``build_fixed`` as one operator with all its operands.  Errors name the position.  Sequences longer than
     ``MAX_TOKENS`` or nesting deeper than ``MAX_TOKEN_NESTING`` are refused:
     the trees built here are printed and evaluated recursively later.
     """
     if len(tokens) > MAX_TOKENS:
         raise TokenError(f"sequence of {len(tokens):,} tokens is longer than the limit of {MAX_TOKENS:,}")
-    stack: list[list] = []  # frames: [operator token, position, operands, nesting level]
+    # frames: [operator token, position, operands, nesting level, operands still wanted]
+    stack: list[list] = []
     pos, n = 0, len(tokens)
     while True:
         if pos >= n:
@@ -378,19 +380,23 @@ def parse_prefix(tokens: list[str], fixed: dict, nary, read_operand, build_fixed
                 raise TokenError(f"unexpected end of tokens at position {n}: {op!r} opened at position {at} is incomplete")
             raise TokenError(f"unexpected end of tokens at position {n}")
         tok = tokens[pos]
+        if tok in (ADD2, MUL2) and stack and stack[-1][0] == tok and stack[-1][4] == 1:
+            # the tail of a binary chain "add a add b c" joins its head: one flat sum,
+            # built once (rebuilding a nested sum at every link takes quadratic time)
+            stack[-1][4] = fixed[tok]
+            pos += 1
+            continue
         if tok in fixed or tok in nary:
             level = stack[-1][3] + 1 if stack else 1
-            if stack and tok in (ADD2, MUL2) and stack[-1][0] == tok and len(stack[-1][2]) == fixed[tok] - 1:
-                level -= 1  # the tail of a binary chain "add a add b c": one flat sum
             if level > MAX_TOKEN_NESTING:
                 raise TokenError(f"{tok!r} at position {pos} nests deeper than {MAX_TOKEN_NESTING} levels")
-            stack.append([tok, pos, [], level])
+            stack.append([tok, pos, [], level, fixed.get(tok, -1)])
             pos += 1
             continue
         if tok == CLOSE:
             if not stack or stack[-1][0] not in nary:
                 raise TokenError(f"unexpected {CLOSE!r} at position {pos}")
-            op, at, operands, _ = stack.pop()
+            op, at, operands = stack.pop()[:3]
             value = build_nary(op, at, pos, operands)
             pos += 1
         else:
@@ -402,7 +408,8 @@ def parse_prefix(tokens: list[str], fixed: dict, nary, read_operand, build_fixed
                 return value
             frame = stack[-1]
             frame[2].append(value)
-            if frame[0] in fixed and len(frame[2]) == fixed[frame[0]]:
+            frame[4] -= 1
+            if frame[4] == 0:
                 stack.pop()
                 try:
                     value = build_fixed(frame[0], frame[2])

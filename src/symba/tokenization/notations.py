@@ -313,7 +313,7 @@ def _fuse_factors(args: list) -> list:
 
 # Bounds, so that a hostile or broken sequence (model output) fails fast with one line.
 MAX_TOKENS = 5_000_000  # a whole-process QCD 2->3 square is under a million tokens
-MAX_TOKEN_NESTING = 100  # operators open at once; a prefix add/mul chain counts once
+MAX_TOKEN_NESTING = 200  # operators open at once (an amplitude nests up to 5 per parenthesis); a chain counts once
 MAX_NUMBER_DIGITS = 300  # as symba.physics.expressions: also for numbers SymPy folds
 
 

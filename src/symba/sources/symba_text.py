@@ -32,9 +32,13 @@ import sympy
 
 from symba.dataset import SCHEMA
 from symba.files import atomic_write
-from symba.physics.expressions import REGULATOR, ExpressionSyntaxError, known_symbols, parse_expression
+from symba.physics.expressions import (
+    REGULATOR,
+    ExpressionSyntaxError,
+    known_symbols,
+    parse_expression,
+)
 from symba.physics.process import parse_process
-
 from symba.tokenization.marty_tokens import IMPORTED_BACKEND
 
 BACKEND = IMPORTED_BACKEND

@@ -22,11 +22,22 @@ from functools import lru_cache
 
 import sympy
 
+from symba.physics.amplitude_syntax import (
+    INDEX_RE,
+    TENSOR_OBJECTS,
+    Node,
+    canonical,
+    parse,
+    to_string,
+)
 from symba.physics.kinematics import ALL_MASSES
-from symba.physics.amplitude_syntax import INDEX_RE, TENSOR_OBJECTS, Node, canonical, parse, to_string
 from symba.physics.models import MODELS
 
-from .marty_tokens import IMPORTED_BACKEND, detokenize_marty_amplitude, tokenize_marty_amplitude
+from .marty_tokens import (
+    IMPORTED_BACKEND,
+    detokenize_marty_amplitude,
+    tokenize_marty_amplitude,
+)
 from .marty_tokens import MARKER as MARTY_MARKER
 from .notations import (
     ADD2,
@@ -48,11 +59,11 @@ from .notations import (
     RATIONAL,
     SYMBOL_TOKENS,
     TokenError,
-    emit_prefix,
-    parse_prefix,
     check_notation,
+    emit_prefix,
     mass_power_token,
     number_tokens,
+    parse_prefix,
 )
 
 DIV = "div"

@@ -70,7 +70,10 @@ def _too_big(value: sympy.Rational) -> bool:
 def power_problem(base: sympy.Expr, exponent: sympy.Expr) -> str | None:
     """Why ``base^exponent`` is outside the bounds (checked before SymPy folds it), or None."""
     if not exponent.is_Integer or abs(int(exponent)) > MAX_EXPONENT:
-        shown = str(exponent) if exponent.is_Integer and len(str(exponent)) <= 20 else "too large" if exponent.is_Integer else "not an integer"
+        if not exponent.is_Integer:
+            shown = "not an integer"
+        else:
+            shown = str(exponent) if abs(int(exponent)) < 10**20 else "too large"
         return f"exponent must be an integer from -{MAX_EXPONENT} to {MAX_EXPONENT} ({shown})"
     n = int(exponent)
     if n < 0 and base == 0:

@@ -110,8 +110,9 @@ def test_square_qcd_coupling_becomes_g_s():
     assert sympy.simplify(expr - t["g_s"] ** 4 * t["m_d"] ** 2 * t["m_u"] ** 2 / (9 * (t["m_u"] ** 2 + t["s_12"]) ** 2)) == 0
 
 
-def test_rename_symbols_touches_whole_names_only():
-    assert marty.rename_symbols("g^2*m_g + g_s*gg + (g)") == "g_s^2*m_g + g_s*gg + (g_s)"
+def test_coupling_rename_touches_whole_names_only():
+    t = symbol_table()
+    assert marty.read_square("g^2*g_s*(g + m_u)^2")[0] == t["g_s"] ** 3 * (t["g_s"] + t["m_u"]) ** 2
 
 
 @pytest.mark.parametrize(

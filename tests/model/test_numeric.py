@@ -36,7 +36,8 @@ def test_unparseable_prediction_is_wrong():
 
 
 def test_checker_times_out_in_a_process_and_recovers():
-    huge = "s_13*3^(10^8)"  # an exact integer power that takes minutes to build
+    # within the parser's bounds, but long: SymPy takes many seconds to build it
+    huge = "+".join(f"{k}*s_13^{k % 40 + 1}*s_14^{k // 40 % 40 + 1}*s_23^{k // 1600 + 1}" for k in range(1, 40001))
     with NumericChecker(timeout_s=2.0, n_points=2) as checker:
         assert checker.check(TRUTH, TRUTH, PROCESS, "qed")  # warm: worker started
         t0 = time.monotonic()

@@ -8,7 +8,7 @@ import sympy
 
 from symba.dataset import SCHEMA
 from symba.physics.kinematics import symbol_table
-from symba.tokenization.importer import SymbaFormatError, import_files, import_symba, map_particle, map_squared
+from symba.sources.symba_text import SymbaFormatError, import_files, import_symba, map_particle, map_squared
 from symba.tokenization.notations import NOTATIONS, detokenize, parse_expression, tokenize
 
 S = symbol_table()
@@ -160,7 +160,7 @@ def test_marty_amplitude_round_trip_to_canonical_text():
 
 def test_imported_rows_tokenize_and_decode(files):
     from symba.tokenization.amplitude_tokens import detokenize_amplitude
-    from symba.tokenization.dataset import tokenize_rows
+    from symba.tokenization.token_shards import tokenize_rows
     from symba.tokenization.marty_tokens import tokenize_marty_amplitude
     from symba.tokenization.vocab import build_vocabulary
 

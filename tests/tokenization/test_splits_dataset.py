@@ -9,7 +9,7 @@ import pytest
 from symba.dataset import SCHEMA, TOKEN_COLUMNS
 from symba.physics.amplitude_syntax import canonical
 from symba.tokenization.amplitude_tokens import detokenize_amplitude
-from symba.tokenization.dataset import tokenize_rows, tokenize_shard
+from symba.tokenization.token_shards import tokenize_rows, tokenize_shard
 from symba.tokenization.notations import detokenize, parse_expression
 from symba.tokenization.splits import check_fractions, group_id, side_of
 from symba.tokenization.vocab import build_vocabulary

@@ -62,9 +62,14 @@ def test_cli_tokenize_and_detokenize(capsys):
 def test_cli_reads_stdin(capsys, monkeypatch):
     import io
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("s_12\n\n-s_13\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("s_12\n-s_13\n"))
     assert main(["tokenize", "--notation", "hybrid", "-"]) == 0
     assert capsys.readouterr().out.splitlines() == ["s_12", "neg s_13"]
+    # a blank line is an error, not skipped: output line k always answers input line k
+    monkeypatch.setattr("sys.stdin", io.StringIO("s_12\n\n-s_13\n"))
+    assert main(["tokenize", "--notation", "hybrid", "-"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["s_12"] and "stdin line 2: empty line" in captured.err
     monkeypatch.setattr("sys.stdin", io.StringIO("s_12\nadd( s_12\n"))
     assert main(["detokenize", "--notation", "hybrid", "-"]) == 2
     captured = capsys.readouterr()
@@ -124,7 +129,7 @@ def test_length_report(tmp_path):
     assert (tmp_path / "lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "split" not in report  # a dataset shard has no split yet
 
-    from symba.tokenization.dataset import tokenize_shard
+    from symba.tokenization.token_shards import tokenize_shard
 
     tokenized = tmp_path / "tokens.parquet"
     tokenize_shard(shard, tokenized, split="random")

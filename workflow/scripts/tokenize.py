@@ -1,5 +1,5 @@
 # Token columns and split for one dataset shard.
-from symba.tokenization.dataset import tokenize_shard
+from symba.tokenization.token_shards import tokenize_shard
 from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake) as log:

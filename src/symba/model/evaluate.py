@@ -61,11 +61,13 @@ def token_matches(pred: list[int], truth: list[int], eos: int) -> tuple[int, int
     return sum(a == b for a, b in zip(p, t)), len(t)
 
 
-def _safe_detokenize(ids, vocab, notation) -> str | None:
+def _detokenize(ids, vocab, notation, checker: NumericChecker) -> str | None:
+    """Model output as text, or None: detokenized in the checker's worker, under its timeout."""
     try:
-        return data.detokenize_ids(ids, vocab, notation)
-    except Exception:  # a malformed token sequence has no expression: the prediction is wrong
+        tokens = vocab.decode(ids)
+    except ValueError:  # an id outside the vocabulary: no expression, the prediction is wrong
         return None
+    return checker.detokenize(tokens, notation or data.vocab_notation(vocab))
 
 
 def summarize(outcomes: list[Outcome]) -> dict:
@@ -216,7 +218,7 @@ def _score(ex: data.Example, hyps: list[Hypothesis], vocab, notation, specials, 
     process, theory = row.get("process"), row.get("theory")
     verdicts, texts = [], []
     for h in hyps:
-        text = _safe_detokenize(h.ids, vocab, notation)
+        text = _detokenize(h.ids, vocab, notation, checker)
         texts.append(text)
         if h.ids == truth_ids:
             verdicts.append(True)  # the very same tokens: the very same expression

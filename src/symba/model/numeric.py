@@ -1,21 +1,21 @@
 """Numeric equivalence of a predicted squared amplitude, with a process-level timeout.
 
-Checks run in a worker process: a pathological prediction (huge powers, deep
-nesting) can hang SymPy, and only killing a process stops that safely.  This module
-does not import torch, so the worker starts quickly.
+Model output is untrusted text: it is read only by the project's bounded parser
+(:func:`symba.physics.expressions.parse_expression`), never ``sympify``.  Even
+within the bounds a prediction can be slow (a sum of a hundred thousand terms),
+and SymPy cannot be interrupted, so detokenizing and checking both run in a
+worker process (:class:`symba.workers.LineWorker`) that is killed at the
+timeout.  This module does not import torch, so the worker starts quickly.
 """
 
 from __future__ import annotations
 
-import json
-import select
-import subprocess
 import sys
 from functools import lru_cache
 
-import sympy
+from symba.workers import LineWorker, WorkerDied, serve
 
-STARTUP_ALLOWANCE_S = 30.0
+WORKER_MEMORY_MB = 4096  # a check that needs more is a pathological prediction
 
 
 @lru_cache(maxsize=1024)
@@ -31,85 +31,78 @@ def numerically_equivalent(prediction: str, truth: str, process: str, theory: st
 
     Unparseable predictions, and ones with symbols the process does not have, are wrong.
     """
-    from symba.physics.kinematics import numerically_equal, symbol_table
+    from symba.physics.expressions import parse_expression
+    from symba.physics.kinematics import numerically_equal
 
     try:
-        sympy.sympify(prediction, locals=symbol_table())
+        predicted = parse_expression(prediction)
         leg_masses, n_in = _kinematics(process, theory)
-        return bool(numerically_equal(prediction, truth, list(leg_masses), n_in, n_points=n_points))
-    except Exception:  # any failure to parse or evaluate the prediction makes it wrong
+        return bool(numerically_equal(predicted, truth, list(leg_masses), n_in, n_points=n_points))
+    except (ValueError, ArithmeticError, TypeError):  # unparseable or not evaluable: wrong
         return False
 
 
-def _serve() -> None:
-    """Worker loop: one JSON task per stdin line, one JSON verdict per stdout line."""
-    for line in sys.stdin:
-        prediction, truth, process, theory, n_points = json.loads(line)
-        sys.stdout.write(json.dumps(numerically_equivalent(prediction, truth, process, theory, n_points)) + "\n")
-        sys.stdout.flush()
+def detokenized_text(tokens: list[str], notation: str) -> str | None:
+    """The expression text of a token sequence, or None if the tokens are not one."""
+    import sympy
+
+    from symba.tokenization.notations import detokenize
+
+    try:
+        return sympy.sstr(detokenize(list(tokens), notation))
+    except (ValueError, ArithmeticError, TypeError):  # a malformed sequence has no expression
+        return None
+
+
+def _handle(request: dict):
+    if request["op"] == "detokenize":
+        return {"text": detokenized_text(request["tokens"], request["notation"])}
+    return {"equivalent": numerically_equivalent(
+        request["prediction"], request["truth"], request["process"], request["theory"], request["n_points"])}
+
+
+def _warm_up() -> None:
+    import symba.physics.kinematics  # noqa: F401  (the slow imports, before the first timed request)
+    import symba.tokenization.notations  # noqa: F401
 
 
 class NumericChecker:
-    """Runs ``numerically_equivalent`` in one worker process, each call under a timeout.
+    """Detokenizes and checks predictions in one worker process, each request under ``timeout_s``.
 
-    The worker is a fresh interpreter (``python -m symba.model.numeric``), not a fork or
-    spawn of the caller, so it never re-runs the caller's main script (Snakemake
-    ``script:`` files have no main guard).  A check that times out counts as not
-    equivalent; the worker is killed and replaced.
+    The worker is a fresh interpreter (``python -m symba.model.numeric``), not a fork of
+    the caller, so it never re-runs the caller's main script (Snakemake ``script:`` files
+    have no main guard).  A request that times out counts as wrong (``timeouts`` counts
+    them); the worker is killed and restarted on the next request.
     """
 
     def __init__(self, timeout_s: float = 20.0, n_points: int = 4):
         self.timeout_s, self.n_points = timeout_s, n_points
         self.timeouts = 0
-        self._proc: subprocess.Popen | None = None
-        self._fresh = False
+        self._worker = LineWorker("symba.model.numeric", [str(WORKER_MEMORY_MB)])
 
-    def _start(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "symba.model.numeric"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, bufsize=1,
-        )
-        self._fresh = True  # its first answer also waits for its imports
-
-    def _kill(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            for stream in (self._proc.stdin, self._proc.stdout):
-                stream.close()
-        self._proc = None
+    def _ask(self, request: dict) -> dict | None:
+        if not self._worker.alive():
+            self._worker.kill()
+            self._worker.start()  # a worker that cannot start is an error, not a wrong prediction
+        try:
+            answer = self._worker.request(request, self.timeout_s)
+        except WorkerDied as exc:
+            self.timeouts += exc.timed_out
+            return None
+        return None if "error" in answer else answer
 
     def check(self, prediction: str, truth: str, process: str, theory: str) -> bool:
-        if self._proc is None or self._proc.poll() is not None:
-            self._kill()
-            self._start()
-        try:
-            self._proc.stdin.write(json.dumps([prediction, truth, process, theory, self.n_points]) + "\n")
-            self._proc.stdin.flush()
-        except BrokenPipeError:  # the worker died: restart it next time; this one is wrong
-            self._kill()
-            return False
-        wait = self.timeout_s + (STARTUP_ALLOWANCE_S if self._fresh else 0.0)
-        ready, _, _ = select.select([self._proc.stdout], [], [], wait)
-        if ready:
-            line = self._proc.stdout.readline()
-            if line:
-                self._fresh = False
-                return bool(json.loads(line))
-            self._kill()  # EOF: the worker died (e.g. out of memory)
-            return False
-        self.timeouts += 1
-        self._kill()
-        return False
+        answer = self._ask({"op": "check", "prediction": prediction, "truth": truth, "process": process,
+                            "theory": theory, "n_points": self.n_points})
+        return bool(answer and answer["equivalent"])
+
+    def detokenize(self, tokens: list[str], notation: str) -> str | None:
+        """The expression text of model output tokens, or None (malformed, or over the timeout)."""
+        answer = self._ask({"op": "detokenize", "tokens": list(tokens), "notation": notation})
+        return answer["text"] if answer else None
 
     def close(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            try:
-                self._proc.stdin.close()
-                self._proc.wait(timeout=5)
-            except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
-                pass
-        self._kill()
+        self._worker.close()
 
     def __enter__(self):
         return self
@@ -119,4 +112,4 @@ class NumericChecker:
 
 
 if __name__ == "__main__":
-    _serve()
+    serve(_handle, memory_mb=int(sys.argv[1]) if len(sys.argv) > 1 else 0, warm_up=_warm_up)

@@ -86,62 +86,109 @@ class Node:
         return to_string(self)
 
 
-def tokenize(text: str) -> list[tuple[str, str, int]]:
-    out = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN_RE.match(text, pos)
-        if m is None:  # only trailing whitespace is left
-            break
-        start = m.start(m.lastindex) if m.lastindex else pos
-        if m.group(1):
-            out.append(("int", m.group(1), start))
-        elif m.group(2):
-            out.append(("name", m.group(2), start))
-        else:
-            ch = m.group(3)
-            if ch not in "+-*/^(),":
-                raise AmplitudeSyntaxError(f"unexpected character {ch!r} at position {start}")
-            out.append(("op", ch, start))
+MAX_AMPLITUDE_CHARS = 10_000_000
+MAX_AMPLITUDE_NESTING = 40  # parentheses and calls open at once: up to 5 tree levels each, printed recursively
+
+Token = tuple  # (kind, value, position): kind "int", "name", "op", or a subclass's own kinds
+
+
+def lex(text: str, pattern: re.Pattern, token_of, fail) -> list[Token]:
+    """Tokens of ``text`` by repeated matches of ``pattern`` (whitespace between them is skipped).
+
+    ``token_of(match) -> (kind, value)``; ``fail(position)`` returns the error for
+    text no token matches.  Shared by our amplitude syntax and MARTY's.
+    """
+    if len(text) > MAX_AMPLITUDE_CHARS:
+        raise fail(0, f"amplitude of {len(text):,} characters is longer than the limit of {MAX_AMPLITUDE_CHARS:,}")
+    out, pos, end = [], 0, len(text.rstrip())
+    while True:
+        while pos < end and text[pos].isspace():
+            pos += 1
+        if pos >= end:
+            return out
+        m = pattern.match(text, pos)
+        if m is None or m.end() == pos:
+            raise fail(pos, None)
+        kind, value = token_of(m, pos)
+        out.append((kind, value, pos))
         pos = m.end()
-    return out
 
 
-class _Parser:
-    def __init__(self, text: str):
-        self.text = text
-        self.toks = tokenize(text)
-        self.i = 0
+class ProductParser:
+    """Recursive descent for a sum of products of powers, shared by our amplitude syntax and MARTY's::
 
-    def peek(self):
+        expr  := [signs] term (('+' | '-') [signs] term)*
+        term  := power (('*' | '/') power)*       ('/' takes everything to its left)
+        power := atom ['^' atom]
+
+    Subclasses give the tokens, ``atom`` and ``fail``; operators are ``("op", char, pos)``
+    tokens.  ``signed_terms``: MARTY writes signs before any term (``a + -b``), our
+    syntax one ``-`` before the first only.  Nesting is capped at ``MAX_AMPLITUDE_NESTING``.
+    """
+
+    signed_terms = False
+
+    def __init__(self, text: str, tokens: list[Token]):
+        self.text, self.toks, self.i, self.depth = text, tokens, 0, 0
+
+    def fail(self, message: str, pos: int) -> Exception:
+        """The error to raise for ``message`` about the token at ``pos``."""
+        return AmplitudeSyntaxError(f"{message} at position {pos}")
+
+    def peek(self) -> Token:
         return self.toks[self.i] if self.i < len(self.toks) else ("end", "", len(self.text))
 
-    def take(self, value=None):
+    def at(self, *ops: str) -> bool:
+        kind, value, _ = self.peek()
+        return kind == "op" and value in ops
+
+    def take(self, value: str | None = None) -> Token:
         tok = self.peek()
-        if value is not None and tok[1] != value:
+        if value is not None and not self.at(value):
             found = "end of input" if tok[0] == "end" else repr(tok[1])
-            raise AmplitudeSyntaxError(f"expected {value!r} at position {tok[2]}, found {found}")
+            raise self.fail(f"expected {value!r}, found {found}", tok[2])
         self.i += 1
         return tok
 
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_AMPLITUDE_NESTING:
+            raise self.fail(f"nesting deeper than {MAX_AMPLITUDE_NESTING} levels", self.peek()[2])
+
+    def leave(self) -> None:
+        self.depth -= 1
+
+    def parse(self) -> Node:
+        if not self.toks:
+            raise self.fail("empty amplitude", 0)
+        node = self.expr()
+        if self.i != len(self.toks):
+            raise self.fail(f"unexpected {self.peek()[1]!r}", self.peek()[2])
+        return node
+
     def expr(self) -> Node:
-        terms = []
-        if self.peek()[1] == "-":
-            self.take()
-            terms.append(Node("neg", (self.term(),)))
-        else:
-            terms.append(self.term())
-        while self.peek()[1] in ("+", "-"):
+        terms = [self.signed_term(first=True)]
+        while self.at("+", "-"):
             op = self.take()[1]
-            t = self.term()
+            t = self.signed_term(first=False)
             terms.append(t if op == "+" else Node("neg", (t,)))
         return terms[0] if len(terms) == 1 else Node("+", tuple(terms))
 
+    def signed_term(self, first: bool) -> Node:
+        if not (first or self.signed_terms):
+            return self.term()
+        negative = False
+        while self.at("-"):  # a loop, not recursion: "- - - x" is x with one sign
+            self.take()
+            negative = not negative
+            if not self.signed_terms:
+                break
+        node = self.term()
+        return Node("neg", (node,)) if negative else node
+
     def term(self) -> Node:
-        node = self.power()
-        factors = [node]
-        while self.peek()[1] in ("*", "/"):
+        factors = [self.power()]
+        while self.at("*", "/"):
             op = self.take()[1]
             rhs = self.power()
             if op == "*":
@@ -153,10 +200,44 @@ class _Parser:
 
     def power(self) -> Node:
         base = self.atom()
-        if self.peek()[1] == "^":
+        if self.at("^"):
             self.take()
             return Node("^", (base, self.atom()))
         return base
+
+    def parenthesized(self) -> Node:
+        """``'(' expr ')'``, the current token being the ``(``."""
+        self.enter()
+        self.take("(")
+        node = self.expr()
+        self.take(")")
+        self.leave()
+        return node
+
+    def atom(self) -> Node:
+        raise NotImplementedError
+
+
+def _token_of(m: re.Match, pos: int) -> tuple[str, str]:
+    if m.group(1):
+        return "int", m.group(1)
+    if m.group(2):
+        return "name", m.group(2)
+    ch = m.group(3)
+    if ch not in "+-*/^(),":
+        raise AmplitudeSyntaxError(f"unexpected character {ch!r} at position {pos}")
+    return "op", ch
+
+
+def tokenize(text: str) -> list[Token]:
+    return lex(text, _TOKEN_RE, _token_of, lambda pos, why: AmplitudeSyntaxError(why or f"cannot read position {pos}"))
+
+
+class _Parser(ProductParser):
+    """Our amplitude syntax: atoms are numbers, names, calls and parentheses."""
+
+    def __init__(self, text: str):
+        super().__init__(text, tokenize(text))
 
     def atom(self) -> Node:
         kind, val, pos = self.peek()
@@ -165,38 +246,30 @@ class _Parser:
             return Node("num", value=Fraction(int(val)))
         if kind == "name":
             self.take()
-            if self.peek()[1] == "(":
-                self.take("(")
-                args = [self.expr()]
-                while self.peek()[1] == ",":
-                    self.take()
-                    args.append(self.expr())
-                self.take(")")
-                if val in TENSOR_OBJECTS:
-                    lo, hi = TENSOR_OBJECTS[val]
-                    if not lo <= len(args) <= hi:
-                        raise AmplitudeSyntaxError(f"{val}() at position {pos} takes {lo} to {hi} arguments, got {len(args)}")
-                return Node("call", tuple(args), val)
-            return Node("name", value=val)
-        if val == "(":
-            self.take()
-            node = self.expr()
+            if not self.at("("):
+                return Node("name", value=val)
+            self.enter()
+            self.take("(")
+            args = [self.expr()]
+            while self.at(","):
+                self.take()
+                args.append(self.expr())
             self.take(")")
-            return node
+            self.leave()
+            if val in TENSOR_OBJECTS:
+                lo, hi = TENSOR_OBJECTS[val]
+                if not lo <= len(args) <= hi:
+                    raise AmplitudeSyntaxError(f"{val}() at position {pos} takes {lo} to {hi} arguments, got {len(args)}")
+            return Node("call", tuple(args), val)
+        if self.at("("):
+            return self.parenthesized()
         found = "end of input" if kind == "end" else repr(val)
-        raise AmplitudeSyntaxError(f"unexpected {found} at position {pos}")
+        raise self.fail(f"unexpected {found}", pos)
 
 
 def parse(text: str) -> Node:
     """Parse amplitude text into a tree; raises AmplitudeSyntaxError."""
-    p = _Parser(text)
-    if not p.toks:
-        raise AmplitudeSyntaxError("empty amplitude")
-    node = p.expr()
-    if p.i != len(p.toks):
-        kind, val, pos = p.peek()
-        raise AmplitudeSyntaxError(f"unexpected {val!r} at position {pos}")
-    return node
+    return _Parser(text).parse()
 
 
 _PREC = {"+": 1, "neg": 1, "*": 2, "/": 2, "^": 4, "num": 5, "name": 5, "call": 5}

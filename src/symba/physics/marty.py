@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .amplitude_syntax import ProductParser, lex
 from .diagrams import momentum_text
 from .engine import DiagramResult, ProcessResult
 from .process import Process, ProcessError
@@ -128,14 +129,6 @@ def run_in_worker(theory: str, incoming, outgoing, diagram_squares: bool, proces
 # Squared amplitudes: MARTY text -> our symbols
 
 
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def rename_symbols(text: str) -> str:
-    """Rename MARTY's symbols to ours, whole names only (``g`` but not ``g_s`` or ``m_g``)."""
-    return _NAME_RE.sub(lambda m: MARTY_TO_OURS.get(m.group(0), m.group(0)), text)
-
-
 def translate_square(text: str) -> str:
     """A MARTY squared amplitude as a SymPy-parseable string in our symbols.
 
@@ -155,21 +148,17 @@ def read_square(text: str):
     """MARTY squared-amplitude text -> (real SymPy expression in our symbols, its denominators)."""
     import sympy
 
-    from .kinematics import symbol_table
+    from .expressions import ExpressionSyntaxError, known_symbols, parse_expression
 
     if not text or not text.strip():
         raise MartyFailure("MARTY returned an empty squared amplitude")
     if re.search(r"\d\.\d*|\d[eE][-+]?\d", text):
-        raise MartyFailure(f"MARTY squared amplitude has a floating-point number: {text[:80]}")
-    table = dict(symbol_table())
-    table[REGULATOR] = sympy.Integer(0)
-    try:
-        expr = sympy.sympify(rename_symbols(text).replace("^", "**"), locals=table, rational=True)
-    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+        raise MartyFailure(f"MARTY squared amplitude has a floating-point number: {text[:80]!r}")
+    symbols = {**known_symbols(), REGULATOR: sympy.Integer(0)}
+    try:  # MARTY's text is data: the project's bounded parser, never sympify (which evals)
+        expr = parse_expression(text, symbols=symbols, rename=MARTY_TO_OURS)
+    except ExpressionSyntaxError as exc:
         raise MartyFailure(f"cannot read MARTY's squared amplitude: {exc}") from None
-    unknown = sorted(s.name for s in expr.free_symbols if s.name not in table)
-    if unknown:
-        raise MartyFailure(f"MARTY squared amplitude has unknown symbol(s) {', '.join(unknown)}")
     dens = denominators(expr)  # before any expansion, which would multiply them out
     if expr.has(sympy.I):
         power, rest = _factor_out_i(expr)
@@ -249,37 +238,41 @@ _INDEX_KINDS_OF = {
 }
 
 
-class _AmplitudeTranslator:
+def _amplitude_token(m: re.Match, pos: int) -> tuple[str, object]:
+    if m.group("tensor"):
+        return "tensor", m.groupdict()
+    if m.group("momentum"):
+        return "momentum", (m.group("momentum"), m.group("momidx"))
+    if m.group("int"):
+        return "int", m.group("int")
+    if m.group("name"):
+        return "name", m.group("name")
+    return "op", m.group("op")
+
+
+class _AmplitudeTranslator(ProductParser):
+    """MARTY's amplitude text -> an ``amplitude_syntax`` tree, on the shared sum-of-products parser.
+
+    MARTY's atoms are its own: tensors with index lists, momenta with an index,
+    and negative numbers in parentheses; a sign may start any term."""
+
+    signed_terms = True
+
     def __init__(self, text: str, leg_labels: set[str], vector_labels: set[str]):
-        self.text = text
-        self.tokens = self._tokenize(text)
-        self.pos = 0
+        text = text.strip()
+
+        def unreadable(pos, why):
+            return MartyFailure(why or f"cannot read MARTY amplitude at position {pos}: {text[pos:pos + 40]!r}")
+
+        super().__init__(text, lex(text, _AMP_TOKEN_RE, _amplitude_token, unreadable))
         self.leg_labels = leg_labels
         self.vector_labels = vector_labels
         self.index_names: dict[str, str] = {}
         self.index_kinds: dict[str, str] = {}
         self.counts: dict[str, int] = {}
 
-    def _tokenize(self, text: str) -> list[tuple[str, object]]:
-        out = []
-        pos = 0
-        text = text.strip()
-        while pos < len(text):
-            m = _AMP_TOKEN_RE.match(text, pos)
-            if m is None or m.end() == pos:
-                raise MartyFailure(f"cannot read MARTY amplitude at position {pos}: {text[pos:pos + 40]!r}")
-            if m.group("tensor"):
-                out.append(("tensor", m.groupdict()))
-            elif m.group("momentum"):
-                out.append(("momentum", (m.group("momentum"), m.group("momidx"))))
-            elif m.group("int"):
-                out.append(("int", m.group("int")))
-            elif m.group("name"):
-                out.append(("name", m.group("name")))
-            else:
-                out.append(("op", m.group("op")))
-            pos = m.end()
-        return out
+    def fail(self, message: str, pos: int) -> Exception:
+        return MartyFailure(f"MARTY amplitude: {message} at position {pos} in {self.text[:60]!r}")
 
     # -- indices
     def index(self, raw: str, kind: str):
@@ -295,92 +288,37 @@ class _AmplitudeTranslator:
             raise MartyFailure(f"MARTY index {key} used both as {known} and as {kind} index")
         return Node("name", value=self.index_names[key])
 
-    # -- grammar: sum of products of powers
-    def peek(self):
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", None)
-
-    def take(self, value=None):
-        tok = self.peek()
-        if value is not None and tok != ("op", value):
-            raise MartyFailure(f"MARTY amplitude: expected {value!r}, found {tok[1]!r} in {self.text[:60]!r}")
-        self.pos += 1
-        return tok
-
-    def parse(self):
-        node = self.sum()
-        if self.pos != len(self.tokens):
-            raise MartyFailure(f"MARTY amplitude: unexpected {self.peek()[1]!r} in {self.text[:60]!r}")
-        return node
-
-    def sum(self):
-        from .amplitude_syntax import Node
-
-        terms = [self.signed_term()]
-        while self.peek() in (("op", "+"), ("op", "-")):
-            op = self.take()[1]
-            t = self.signed_term()
-            terms.append(t if op == "+" else Node("neg", (t,)))
-        return terms[0] if len(terms) == 1 else Node("+", tuple(terms))
-
-    def signed_term(self):
-        from .amplitude_syntax import Node
-
-        if self.peek() == ("op", "-"):
-            self.take()
-            return Node("neg", (self.signed_term(),))
-        return self.term()
-
-    def term(self):
-        from .amplitude_syntax import Node
-
-        factors = [self.power()]
-        while self.peek() in (("op", "*"), ("op", "/")):
-            op = self.take()[1]
-            rhs = self.power()
-            if op == "*":
-                factors.append(rhs)
-            else:
-                left = factors[0] if len(factors) == 1 else Node("*", tuple(factors))
-                factors = [Node("/", (left, rhs))]
-        return factors[0] if len(factors) == 1 else Node("*", tuple(factors))
-
-    def power(self):
-        from .amplitude_syntax import Node
-
-        base = self.atom()
-        if self.peek() == ("op", "^"):
-            self.take()
-            return Node("^", (base, self.atom()))
-        return base
-
     def atom(self):
         from fractions import Fraction
 
         from .amplitude_syntax import Node
 
-        kind, val = self.peek()
-        if kind == "op" and val == "(":
+        kind, val, pos = self.peek()
+        if self.at("("):
+            return self.parenthesized()
+        if self.at("-"):  # "(-2)" and "^(-2)"
             self.take()
-            node = self.sum()
-            self.take(")")
-            return node
-        if kind == "op" and val == "-":  # "(-2)" and "^(-2)"
-            self.take()
+            self.enter()
             inner = self.atom()
+            self.leave()
             if inner.op == "num":
                 return Node("num", value=-inner.value)
             return Node("neg", (inner,))
-        self.take()
         if kind == "int":
+            self.take()
             return Node("num", value=Fraction(int(val)))
         if kind == "name":
+            self.take()
             return Node("name", value=MARTY_TO_OURS.get(val, val))
         if kind == "momentum":
+            self.take()
             mom, idx = val
             return Node("call", (Node("name", value=mom), self.index(idx, "mu")), "mom")
         if kind == "tensor":
+            self.take()
             return self.tensor(val)
-        raise MartyFailure(f"MARTY amplitude: unexpected {val!r} in {self.text[:60]!r}")
+        found = "end of input" if kind == "end" else repr(val)
+        raise self.fail(f"unexpected {found}", pos)
 
     def tensor(self, t: dict):
         from .amplitude_syntax import Node

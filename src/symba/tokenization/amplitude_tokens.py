@@ -22,11 +22,22 @@ from functools import lru_cache
 
 import sympy
 
+from symba.physics.amplitude_syntax import (
+    INDEX_RE,
+    TENSOR_OBJECTS,
+    Node,
+    canonical,
+    parse,
+    to_string,
+)
 from symba.physics.kinematics import ALL_MASSES
-from symba.physics.amplitude_syntax import INDEX_RE, TENSOR_OBJECTS, Node, canonical, parse, to_string
 from symba.physics.models import MODELS
 
-from .marty_tokens import IMPORTED_BACKEND, detokenize_marty_amplitude, tokenize_marty_amplitude
+from .marty_tokens import (
+    IMPORTED_BACKEND,
+    detokenize_marty_amplitude,
+    tokenize_marty_amplitude,
+)
 from .marty_tokens import MARKER as MARTY_MARKER
 from .notations import (
     ADD2,
@@ -48,11 +59,11 @@ from .notations import (
     RATIONAL,
     SYMBOL_TOKENS,
     TokenError,
-    emit_prefix,
-    parse_prefix,
     check_notation,
+    emit_prefix,
     mass_power_token,
     number_tokens,
+    parse_prefix,
 )
 
 DIV = "div"
@@ -246,12 +257,7 @@ def _grammar(notation: str):
 def _build_fixed(kind, operands: list) -> Node:
     if isinstance(kind, tuple):  # ("call", name)
         return Node("call", tuple(operands), kind[1])
-    if kind in ("+", "*"):
-        # undo the right-nested prefix chain: a op (b op c) -> op(a, b, c)
-        left, right = operands
-        rest = right.args if right.op == kind else (right,)
-        return Node(kind, (left, *rest))
-    return Node(kind, tuple(operands))
+    return Node(kind, tuple(operands))  # a prefix add/mul chain arrives whole: op(a, b, c)
 
 
 def _build_nary(op: str, at: int, close_at: int, operands: list, spec) -> Node:

@@ -49,8 +49,9 @@ def _items(arg: str):
         return
     for k, line in enumerate(sys.stdin, start=1):
         line = line.strip()
-        if line:
-            yield f"stdin line {k}", line
+        if not line:  # skipping it would shift every later output line against its input
+            raise ValueError(f"stdin line {k}: empty line; give one item per line")
+        yield f"stdin line {k}", line
 
 
 def _run(arg: str, fn) -> int:
@@ -86,7 +87,7 @@ def _detokenize(args) -> int:
 
 
 def _import(args) -> int:
-    from .importer import import_symba
+    from symba.sources.symba_text import import_symba
 
     stats = import_symba(args.files, args.output, theory=args.theory, reg_prop=args.reg_prop)
     extra = f", {stats['unmapped_process']} with process names kept as written" if stats.get("unmapped_process") else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .notations import DIGITS, DOT_PRODUCTS, INT_POS, MAX_LEGS, TokenError
+from .notations import DIGITS, DOT_PRODUCTS, INT_POS, MAX_LEGS, MAX_TOKENS, TokenError
 
 MARKER = "MARTY"
 IMPORTED_BACKEND = "symba-import"  # rows whose amplitude is MARTY text
@@ -96,6 +96,8 @@ def tokenize_marty_amplitude(text: str) -> list[str]:
 
 def detokenize_marty_amplitude(tokens) -> str:
     tokens = list(tokens)
+    if len(tokens) > MAX_TOKENS:
+        raise TokenError(f"sequence of {len(tokens):,} tokens is longer than the limit of {MAX_TOKENS:,}")
     if not tokens or tokens[0] != MARKER:
         raise TokenError(f"a MARTY amplitude starts with {MARKER!r} at position 0")
     parts = []

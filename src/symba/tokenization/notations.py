@@ -169,7 +169,11 @@ def tokenize(expr, notation: str = DEFAULT_NOTATION) -> list[str]:
     check_notation(notation)
     if isinstance(expr, str):
         expr = parse_expression(expr)
-    return emit_prefix(sympy.sympify(expr), lambda item: _expand(item, notation))
+    elif isinstance(expr, int):
+        expr = sympy.Integer(expr)
+    elif not isinstance(expr, sympy.Basic):  # never sympify: it evals strings
+        raise TypeError(f"expected a SymPy expression or text, got {type(expr).__name__}")
+    return emit_prefix(expr, lambda item: _expand(item, notation))
 
 
 def emit_prefix(root, expand) -> list[str]:
@@ -307,6 +311,12 @@ def _fuse_factors(args: list) -> list:
 # ---------------------------------------------------------------- detokenize
 
 
+# Bounds, so that a hostile or broken sequence (model output) fails fast with one line.
+MAX_TOKENS = 5_000_000  # a whole-process QCD 2->3 square is under a million tokens
+MAX_TOKEN_NESTING = 200  # operators open at once (an amplitude nests up to 5 per parenthesis); a chain counts once
+MAX_NUMBER_DIGITS = 300  # as symba.physics.expressions: also for numbers SymPy folds
+
+
 class TokenError(ValueError):
     """A malformed token sequence; the message names the position (0-based token index)."""
 
@@ -343,7 +353,7 @@ def detokenize(tokens, notation: str = DEFAULT_NOTATION) -> sympy.Expr:
     def build_nary(op, at, close_at, operands):
         if len(operands) < 2:
             raise TokenError(f"{op!r} at position {at} closed at position {close_at} with {len(operands)} operand(s); needs at least 2")
-        return nary[op](*operands)
+        return _bounded_numbers(nary[op](*operands)) if op == MULN else nary[op](*operands)
 
     return parse_prefix(tokens, fixed, nary, read_operand, _build_fixed, build_nary)
 
@@ -353,25 +363,40 @@ def parse_prefix(tokens: list[str], fixed: dict, nary, read_operand, build_fixed
 
     ``fixed`` maps operator tokens to their arity; tokens in ``nary`` collect
     operands until ``)``; ``read_operand(tokens, pos) -> (value, next_pos)``
-    reads anything else.  Errors name the position.
+    reads anything else.  A binary ``add``/``mul`` chain reaches
+    ``build_fixed`` as one operator with all its operands.  Errors name the position.  Sequences longer than
+    ``MAX_TOKENS`` or nesting deeper than ``MAX_TOKEN_NESTING`` are refused:
+    the trees built here are printed and evaluated recursively later.
     """
-    stack: list[list] = []  # frames: [operator token, position, operands]
+    if len(tokens) > MAX_TOKENS:
+        raise TokenError(f"sequence of {len(tokens):,} tokens is longer than the limit of {MAX_TOKENS:,}")
+    # frames: [operator token, position, operands, nesting level, operands still wanted]
+    stack: list[list] = []
     pos, n = 0, len(tokens)
     while True:
         if pos >= n:
             if stack:
-                op, at, _ = stack[-1]
+                op, at = stack[-1][:2]
                 raise TokenError(f"unexpected end of tokens at position {n}: {op!r} opened at position {at} is incomplete")
             raise TokenError(f"unexpected end of tokens at position {n}")
         tok = tokens[pos]
+        if tok in (ADD2, MUL2) and stack and stack[-1][0] == tok and stack[-1][4] == 1:
+            # the tail of a binary chain "add a add b c" joins its head: one flat sum,
+            # built once (rebuilding a nested sum at every link takes quadratic time)
+            stack[-1][4] = fixed[tok]
+            pos += 1
+            continue
         if tok in fixed or tok in nary:
-            stack.append([tok, pos, []])
+            level = stack[-1][3] + 1 if stack else 1
+            if level > MAX_TOKEN_NESTING:
+                raise TokenError(f"{tok!r} at position {pos} nests deeper than {MAX_TOKEN_NESTING} levels")
+            stack.append([tok, pos, [], level, fixed.get(tok, -1)])
             pos += 1
             continue
         if tok == CLOSE:
             if not stack or stack[-1][0] not in nary:
                 raise TokenError(f"unexpected {CLOSE!r} at position {pos}")
-            op, at, operands = stack.pop()
+            op, at, operands = stack.pop()[:3]
             value = build_nary(op, at, pos, operands)
             pos += 1
         else:
@@ -383,9 +408,13 @@ def parse_prefix(tokens: list[str], fixed: dict, nary, read_operand, build_fixed
                 return value
             frame = stack[-1]
             frame[2].append(value)
-            if frame[0] in fixed and len(frame[2]) == fixed[frame[0]]:
+            frame[4] -= 1
+            if frame[4] == 0:
                 stack.pop()
-                value = build_fixed(frame[0], frame[2])
+                try:
+                    value = build_fixed(frame[0], frame[2])
+                except TokenError as exc:  # a bound: name the operator's place
+                    raise TokenError(f"{frame[0]!r} at position {frame[1]}: {exc}") from None
                 continue
             break
 
@@ -394,14 +423,32 @@ def _build_fixed(op: str, operands: list) -> sympy.Expr:
     if op == NEG:
         return -operands[0]
     if op == POW:
-        return sympy.Pow(*operands)
+        return _bounded_power(*operands)
     if op in _POWER_OPERATOR_TOKENS:
-        return sympy.Pow(operands[0], _POWER_OPERATOR_TOKENS[op])
+        return _bounded_power(operands[0], _POWER_OPERATOR_TOKENS[op])
     if op in _COEFFICIENT_TOKENS:
-        return sympy.Mul(_COEFFICIENT_TOKENS[op], operands[0])
+        return _bounded_numbers(sympy.Mul(_COEFFICIENT_TOKENS[op], operands[0]))
     if op == ADD2:
         return sympy.Add(*operands)
-    return sympy.Mul(*operands)
+    return _bounded_numbers(sympy.Mul(*operands))
+
+
+def _bounded_power(base, exponent) -> sympy.Expr:
+    """``base^exponent`` within the bounds of :mod:`symba.physics.expressions` (raises TokenError)."""
+    from symba.physics.expressions import power_problem
+
+    problem = power_problem(base, exponent)
+    if problem:
+        raise TokenError(problem)
+    return _bounded_numbers(sympy.Pow(base, exponent))
+
+
+def _bounded_numbers(expr) -> sympy.Expr:
+    from symba.physics.expressions import numbers_too_big
+
+    if numbers_too_big(expr):
+        raise TokenError(f"a number would have more than {MAX_NUMBER_DIGITS} digits")
+    return expr
 
 
 def _read_integer(tokens, pos) -> tuple[int, int]:
@@ -416,6 +463,8 @@ def _read_integer(tokens, pos) -> tuple[int, int]:
         pos += 1
     if not digits:
         raise TokenError(f"integer at position {sign_at} has no digits")
+    if len(digits) > MAX_NUMBER_DIGITS:
+        raise TokenError(f"integer at position {sign_at} has more than {MAX_NUMBER_DIGITS} digits")
     if len(digits) > 1 and digits[0] == "0":
         raise TokenError(f"integer at position {sign_at} has a leading zero")
     value = int("".join(digits))

@@ -11,9 +11,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
-from .dataset import SKIPPED_STATUSES
 from .notations import NOTATIONS, parse_expression, tokenize
 from .splits import SIDES as SPLIT_SIDES
+from .token_shards import SKIPPED_STATUSES
 
 LENGTH_LIMIT = 350  # the seed's anchor: share of pairs with both sides under 350 tokens
 SIDES = ("amplitude", "squared")

@@ -15,8 +15,9 @@ and ``tt`` the top, in QCD files ``t`` is the top; ``g`` is our ``g_s``; ``i``
 is the imaginary unit; ``reg_prop`` (MARTY's propagator regulator) is kept as
 a symbol or set to zero.  The squared amplitude is rewritten in our symbols
 (column ``squared``; the text as read stays in ``squared_raw``).  The amplitude
-is kept as MARTY wrote it (its syntax is not ours); :mod:`.marty_tokens`
-tokenizes it by lexemes.
+is kept as MARTY wrote it (its syntax is not ours); :mod:`symba.tokenization.marty_tokens`
+tokenizes it by lexemes.  All of it is data: the squares are read by
+:func:`symba.physics.expressions.parse_expression`, never evaluated as code.
 """
 
 from __future__ import annotations
@@ -26,21 +27,25 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sympy
 
-from symba.dataset import SCHEMA, write_table_atomic
-from symba.physics.kinematics import symbol_table
+from symba.dataset import SCHEMA
+from symba.files import atomic_write
+from symba.physics.expressions import (
+    REGULATOR,
+    ExpressionSyntaxError,
+    known_symbols,
+    parse_expression,
+)
 from symba.physics.process import parse_process
-
-from .marty_tokens import IMPORTED_BACKEND
-from .notations import REGULATOR, SYMBOL_TOKENS
+from symba.tokenization.marty_tokens import IMPORTED_BACKEND
 
 BACKEND = IMPORTED_BACKEND
 ENGINE_VERSION = "symba-import-1"
 REG_PROP_MODES = ("keep", "zero")
 THEORIES = ("qed", "qcd")
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SQUARED_NAMES = {
     "qed": {"m_t": "m_tau", "m_tt": "m_t", "m_ta": "m_tau"},
     "qcd": {"g": "g_s"},
@@ -64,24 +69,18 @@ def map_squared(text: str, theory: str = "qed", reg_prop: str = "keep") -> str:
 
 
 def parse_squared(text: str, theory: str = "qed", reg_prop: str = "keep") -> sympy.Expr:
+    """The squared amplitude in our symbols, read by the project's parser (the text is data: never eval'd)."""
     if theory not in THEORIES:
         raise ValueError(f"unknown theory {theory!r}; choose one of {', '.join(THEORIES)}")
     if reg_prop not in REG_PROP_MODES:
         raise ValueError(f"unknown --reg-prop mode {reg_prop!r}; choose one of {', '.join(REG_PROP_MODES)}")
-    names = _SQUARED_NAMES[theory]
-    mapped = _IDENT.sub(lambda m: names.get(m.group(0), m.group(0)), text).replace("^", "**")
-    table = dict(symbol_table())
-    table[REGULATOR] = sympy.Symbol(REGULATOR)
-    try:
-        expr = sympy.sympify(mapped, locals=table)
-    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
-        raise ValueError(f"cannot parse squared amplitude {text[:60]!r}: {exc}") from None
+    symbols = known_symbols()
     if reg_prop == "zero":
-        expr = expr.xreplace({table[REGULATOR]: sympy.Integer(0)})
-    unknown = sorted(s.name for s in expr.free_symbols if s.name not in SYMBOL_TOKENS)
-    if unknown:
-        raise ValueError(f"unknown symbol(s) {', '.join(unknown)} in squared amplitude {text[:60]!r}")
-    return expr
+        symbols = {**symbols, REGULATOR: sympy.Integer(0)}
+    try:
+        return parse_expression(text, symbols=symbols, rename=_SQUARED_NAMES[theory])
+    except ExpressionSyntaxError as exc:
+        raise ValueError(f"cannot parse squared amplitude {text[:60]!r}: {exc}") from None
 
 
 def map_particle(name: str, theory: str) -> str:
@@ -158,12 +157,28 @@ def _multiplicity(process: str) -> str:
     return f"{len(lhs.split())}->{len(rhs.split())}"
 
 
-def read_labelled(path, theory: str = "qed", reg_prop: str = "keep", stats: Counter | None = None) -> list[dict]:
-    """Rows of a labelled-line file; the diagram index is the line order within each process."""
+def _read_lines(path) -> list[str]:
+    """The lines of a text file; a file that is not UTF-8 text is one error naming it."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SymbaFormatError(f"{path}:{line}: not UTF-8 text (byte {exc.start}); is it a SYMBA text file?") from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise SymbaFormatError(f"{path}:{line}: NUL character; is it a SYMBA text file?")
+    # split on newlines only, so line numbers match an editor's (str.splitlines also splits on \f, \x1c, ...)
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
+def read_labelled(path, theory: str = "qed", reg_prop: str = "keep", stats: Counter | None = None,
+                  lines: list[str] | None = None) -> list[dict]:
+    """Rows of a labelled-line file (``lines``: its lines, if already read); the diagram index is the line order within each process."""
     stats = stats if stats is not None else Counter()
     rows = []
     per_process: Counter = Counter()
-    for lineno, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    for lineno, line in enumerate(_read_lines(path) if lines is None else lines, start=1):
         line = line.strip()
         if not line:
             continue
@@ -187,10 +202,12 @@ def read_labelled(path, theory: str = "qed", reg_prop: str = "keep", stats: Coun
     return rows
 
 
-def read_pair(amplitude_path, squared_path, theory: str = "qed", reg_prop: str = "keep") -> list[dict]:
-    """Rows of a line-aligned (amplitudes, squared amplitudes) pair of files."""
-    amplitudes = [a.strip() for a in Path(amplitude_path).read_text().splitlines()]
-    squares = [s.strip() for s in Path(squared_path).read_text().splitlines()]
+def read_pair(amplitude_path, squared_path, theory: str = "qed", reg_prop: str = "keep",
+              texts: dict | None = None) -> list[dict]:
+    """Rows of a line-aligned (amplitudes, squared amplitudes) pair of files (``texts``: path -> lines already read)."""
+    texts = texts or {}
+    amplitudes = [a.strip() for a in texts.get(amplitude_path) or _read_lines(amplitude_path)]
+    squares = [s.strip() for s in texts.get(squared_path) or _read_lines(squared_path)]
     while amplitudes and not amplitudes[-1]:
         amplitudes.pop()
     while squares and not squares[-1]:
@@ -210,12 +227,9 @@ def read_pair(amplitude_path, squared_path, theory: str = "qed", reg_prop: str =
     return rows
 
 
-def _is_labelled(path) -> bool:
-    with open(path) as fh:
-        for line in fh:
-            if line.strip():
-                return line.lstrip().startswith("Interaction:")
-    return False
+def _is_labelled(lines: list[str]) -> bool:
+    first = next((line for line in lines if line.strip()), "")
+    return first.lstrip().startswith("Interaction:")
 
 
 def _pair_files(paths: list[Path]) -> list[tuple[Path, Path]]:
@@ -241,13 +255,14 @@ def import_files(paths, theory: str = "qed", reg_prop: str = "keep") -> tuple[li
     for p in paths:
         if not p.is_file():
             raise SymbaFormatError(f"{p}: no such file")
+    texts = {p: _read_lines(p) for p in paths}  # every file is text, or one error naming it
     stats: Counter = Counter()
     rows: list[dict] = []
-    labelled = [p for p in paths if _is_labelled(p)]
+    labelled = [p for p in paths if _is_labelled(texts[p])]
     for p in labelled:
-        rows += read_labelled(p, theory, reg_prop, stats)
+        rows += read_labelled(p, theory, reg_prop, stats, texts[p])
     for amp, sq in _pair_files([p for p in paths if p not in labelled]):
-        rows += read_pair(amp, sq, theory, reg_prop)
+        rows += read_pair(amp, sq, theory, reg_prop, texts)
     stats["rows"] = len(rows)
     return rows, dict(stats)
 
@@ -256,5 +271,5 @@ def import_symba(paths, out_path, theory: str = "qed", reg_prop: str = "keep") -
     """Import SYMBA files into one Parquet file in ``SCHEMA`` (written atomically); return counts."""
     rows, stats = import_files(paths, theory, reg_prop)
     table = pa.table({name: [r[name] for r in rows] for name in SCHEMA.names}, schema=SCHEMA)
-    write_table_atomic(table, out_path)
+    atomic_write(out_path, lambda tmp: pq.write_table(table, tmp))  # whole or not at all
     return stats

@@ -1,0 +1,1 @@
+"""Data input from outside the project: the public SYMBA/MARTY text datasets."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .diagrams import amplitude_text, build_diagrams
-from .engine import DiagramResult, ProcessResult
+from .results import DiagramResult, ProcessResult
 from .process import Process
 from .squaring import square
 

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from .diagrams import momentum_text
-from .engine import DiagramResult, ProcessResult
+from .results import DiagramResult, ProcessResult
 from .process import Process, ProcessError
 
 INSTALL_HINT = (

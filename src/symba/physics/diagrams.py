@@ -139,7 +139,7 @@ def build_diagrams(proc: Process) -> list[DiagramExpr]:
 def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
     n_in = proc.n_in
     idx = _Indices()
-    qcd = model.name == "qcd"
+    qcd = model.coloured
 
     legs = {leg.id(): leg for leg in list(d.incoming()) + list(d.outgoing())}
     props = {p.id(): p for p in d.propagators()}

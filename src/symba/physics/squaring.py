@@ -30,18 +30,10 @@ from functools import lru_cache
 import numpy as np
 
 from .diagrams import Chain, DiagramExpr, FermionPropagator, Gamma, chain_colour_atoms, denominator_text
+from .models import ALL_MASSES
 
-FORM_MASS = {
-    "m_e": "Me",
-    "m_mu": "Mmu",
-    "m_tau": "Mtau",
-    "m_u": "Mu",
-    "m_d": "Md",
-    "m_s": "Ms",
-    "m_c": "Mc",
-    "m_b": "Mb",
-    "m_t": "Mt",
-}
+# FORM names of the mass symbols: "m_mu" -> "Mmu" (FORM symbols cannot contain "_").
+FORM_MASS = {m: "M" + m.removeprefix("m_") for m in ALL_MASSES}
 MASS_FROM_FORM = {v: k for k, v in FORM_MASS.items()}
 
 
@@ -308,8 +300,8 @@ def square(
     legs = [model.particle(n) for n in proc.legs]
     leg_masses = proc.leg_masses()
     n = len(legs)
-    colour_legs = [i for i, p in enumerate(legs) if p.colour != 1] if model.name == "qcd" else []
-    colour = colour_factors(diagrams, colour_legs) if model.name == "qcd" else None
+    colour_legs = [i for i, p in enumerate(legs) if p.colour != 1] if model.coloured else []
+    colour = colour_factors(diagrams, colour_legs) if model.coloured else None
 
     gluons = [i for i, p in enumerate(legs) if p.colour == 8]
     if physical_references is None:

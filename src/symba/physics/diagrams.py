@@ -28,7 +28,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .models import Model
-from .process import Process, generate_feyngraph_diagrams
+from .process import Process, ProcessError, feyngraph_guard, generate_feyngraph_diagrams
+
+# Squaring is quadratic in the diagrams: beyond this many, refuse rather than run for days.
+MAX_DIAGRAMS = 5000
 
 Momentum = tuple[int, ...]  # coefficients of p_1..p_n (physical momenta)
 
@@ -133,182 +136,98 @@ def permutation_parity(seq: list[int]) -> int:
 
 def build_diagrams(proc: Process) -> list[DiagramExpr]:
     model = proc.model
-    return [_build(model, proc, i, d) for i, d in enumerate(generate_feyngraph_diagrams(proc))]
+    generated = generate_feyngraph_diagrams(proc)
+    if len(generated) > MAX_DIAGRAMS:
+        raise ProcessError(f"process '{proc}' has {len(generated)} tree diagrams; at most {MAX_DIAGRAMS} are supported")
+    with feyngraph_guard(proc):
+        return [_build(model, proc, i, d) for i, d in enumerate(generated)]
 
 
-def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
-    n_in = proc.n_in
-    idx = _Indices()
-    qcd = model.name == "qcd"
+@dataclass
+class _Prefactor:
+    """The scalar prefactor being accumulated: (re + i im) * i^power_i * coupling^coupling_power."""
 
-    legs = {leg.id(): leg for leg in list(d.incoming()) + list(d.outgoing())}
-    props = {p.id(): p for p in d.propagators()}
-    vertices = {v.id(): v for v in d.vertices()}
+    re: Fraction = Fraction(1)
+    im: Fraction = Fraction(0)
+    power_i: int = 0
+    coupling_power: int = 0
 
-    # One Lorentz index (and adjoint colour index) per vector line, one colour
-    # index per quark line: propagators' metric and deltas are contracted away.
-    line_lorentz: dict[tuple[str, int], str] = {}
-    line_adj: dict[tuple[str, int], str] = {}
-    line_fund: dict[tuple[str, int], str] = {}
+    def scale(self, factor) -> None:
+        self.re, self.im = self.re * factor, self.im * factor
 
-    def key(line) -> tuple[str, int]:
-        return ("L" if _is_leg(line) else "P", line.id())
 
-    def lorentz_of(line) -> str:
-        k = key(line)
-        if k not in line_lorentz:
-            line_lorentz[k] = idx.new("mu")
-        return line_lorentz[k]
+class _DiagramReader:
+    """Lines, vertices and index names of one FeynGraph diagram.
 
-    def adj_of(line) -> str:
-        k = key(line)
-        if k not in line_adj:
-            line_adj[k] = idx.new("a")
-        return line_adj[k]
+    One Lorentz index (and adjoint colour index) per vector line, one colour
+    index per quark line: propagators' metric and deltas are contracted away.
+    Indices are named in the order first asked for, so callers keep a fixed order.
+    """
 
-    def fund_of(line) -> str:
-        k = key(line)
-        if k not in line_fund:
-            line_fund[k] = idx.new("c")
-        return line_fund[k]
+    def __init__(self, model: Model, proc: Process, d):
+        self.model, self.proc, self.n_in = model, proc, proc.n_in
+        self.legs = {leg.id(): leg for leg in list(d.incoming()) + list(d.outgoing())}
+        self.props = {p.id(): p for p in d.propagators()}
+        self.vertices = {v.id(): v for v in d.vertices()}
+        self.indices = _Indices()
+        self._names: dict[tuple[str, str, int], str] = {}
 
-    def momentum(line) -> Momentum:
+    def _index(self, kind: str, line) -> str:
+        key = (kind, "L" if _is_leg(line) else "P", line.id())
+        if key not in self._names:
+            self._names[key] = self.indices.new(kind)
+        return self._names[key]
+
+    def lorentz_of(self, line) -> str:
+        return self._index("mu", line)
+
+    def adj_of(self, line) -> str:
+        return self._index("a", line)
+
+    def fund_of(self, line) -> str:
+        return self._index("c", line)
+
+    def particle(self, line):
+        return self.model.particle(line.particle().name())
+
+    def momentum(self, line) -> Momentum:
         """Momentum in the diagram's own orientation (legs: physical p_i; propagators:
         vertices()[0] -> vertices()[1]).  Objects reached through a vertex report
         momenta oriented into that vertex, so always look the line up by id."""
-        glob = legs[line.id()] if _is_leg(line) else props[line.id()]
+        glob = self.legs[line.id()] if _is_leg(line) else self.props[line.id()]
         return tuple(int(x) for x in glob.momentum())
 
-    def incoming_momentum(line, vertex_id: int) -> Momentum:
+    def incoming_momentum(self, line, vertex_id: int) -> Momentum:
         """Momentum of a line flowing into the given vertex."""
+        k = self.momentum(line)
         if _is_leg(line):
-            k = momentum(line)
-            return k if line.id() < n_in else tuple(-x for x in k)
-        k = momentum(line)
-        src, dst = (v.id() for v in props[line.id()].vertices())
-        return k if dst == vertex_id else tuple(-x for x in k)
+            return k if line.id() < self.n_in else _neg(k)
+        _src, dst = (v.id() for v in self.props[line.id()].vertices())
+        return k if dst == vertex_id else _neg(k)
 
-    re, im = Fraction(1), Fraction(0)
-    power_i = 0
-    coupling_power = 0
 
-    # Fermion chains.
-    chains: list[Chain] = []
-    fermion_order: list[int] = []
-    for leg_id in sorted(legs):
-        leg = legs[leg_id]
-        particle = model.particle(leg.particle().name())
-        if not particle.fermion:
-            continue
-        v = vertices[leg.vertex().id()]
-        slots = v.propagators_ordered()
-        if not (_is_leg(slots[0]) and slots[0].id() == leg_id):
-            continue  # this leg is where a chain ends, not where it starts
-        incoming = leg_id < n_in
-        start = Spinor("vbar" if incoming else "ubar", leg_id, particle.label, proc.mass_of(particle.name))
-        elements: list = []
-        gens: list[str] = []
-        colour_start = fund_of(leg) if qcd else None
-        while True:
-            rule = model.vertex_by_name[v.interaction().name()]
-            slots = v.propagators_ordered()
-            vec = slots[2]
-            mu = lorentz_of(vec)
-            elements.append(Gamma(mu))
-            re, im = re * rule.factor, im * rule.factor
-            power_i += 3  # -i
-            coupling_power += 1
-            if qcd:
-                gens.append(adj_of(vec))
-            nxt = slots[1]
-            if _is_leg(nxt):
-                end_particle = model.particle(nxt.particle().name())
-                end_kind = "u" if nxt.id() < n_in else "v"
-                end = Spinor(end_kind, nxt.id(), end_particle.label, proc.mass_of(end_particle.name))
-                colour_end = fund_of(nxt) if qcd else None
-                break
-            src, dst = (x.id() for x in props[nxt.id()].vertices())
-            k = momentum(nxt)
-            if dst != v.id():  # FeynGraph's momentum runs src -> dst; we need it along the flow into v
-                k = tuple(-x for x in k)
-                src, dst = dst, src
-            prop_particle = model.particle(nxt.particle().name())
-            elements.append(FermionPropagator(k, proc.mass_of(prop_particle.name)))
-            power_i += 1  # i
-            v = vertices[src]
-        chains.append(Chain(start, elements, end, colour_start, colour_end, gens))
-        fermion_order += [start.leg, end.leg]
+def _neg(k: Momentum) -> Momentum:
+    return tuple(-x for x in k)
 
+
+def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
+    reader = _DiagramReader(model, proc, d)
+    pre = _Prefactor()
+    chains = _fermion_chains(reader, pre)
+    fermion_order = [leg for chain in chains for leg in (chain.start.leg, chain.end.leg)]
     fermion_legs = sorted(fermion_order)
     fermion_sign = permutation_parity([fermion_legs.index(x) for x in fermion_order])
-    re, im = re * fermion_sign, im * fermion_sign
-
-    # External vector bosons.
-    vectors: list[ExternalVector] = []
-    for leg_id in sorted(legs):
-        leg = legs[leg_id]
-        particle = model.particle(leg.particle().name())
-        if particle.fermion:
-            continue
-        vectors.append(
-            ExternalVector(
-                leg_id, leg_id < n_in, particle.label, lorentz_of(leg), adj_of(leg) if particle.colour == 8 else None
-            )
-        )
-
-    # Vector propagators and pure-gauge vertices.
-    denominators: list[tuple[Momentum, str | None]] = []
-    prop_names: list[str] = []
-    for pid in sorted(props):
-        p = props[pid]
-        particle = model.particle(p.particle().name())
-        k = momentum(p)
-        denominators.append((k, proc.mass_of(particle.name)))
-        prop_names.append(f"{particle.label}({momentum_text(k)})")
-        if not particle.fermion:
-            power_i += 3  # -i g_{mu nu}
-
-    components = [Component([], [])]
-    for vid in sorted(vertices):
-        v = vertices[vid]
-        rule = model.vertex_by_name[v.interaction().name()]
-        slots = v.propagators_ordered()
-        if rule.kind == "vvv":
-            coupling_power += 1
-            re, im = -re, -im  # -g_s
-            (a, b, c) = (adj_of(x) for x in slots)
-            (m1, m2, m3) = (lorentz_of(x) for x in slots)
-            (k1, k2, k3) = (incoming_momentum(x, vid) for x in slots)
-            lsum = [
-                (1, [("metric", m1, m2), ("mom", _sub(k1, k2), m3)]),
-                (1, [("metric", m2, m3), ("mom", _sub(k2, k3), m1)]),
-                (1, [("metric", m3, m1), ("mom", _sub(k3, k1), m2)]),
-            ]
-            for comp in components:
-                comp.colour.append(("f", a, b, c))
-                comp.lorentz.append(lsum)
-        elif rule.kind == "vvvv":
-            coupling_power += 2
-            power_i += 3  # -i g_s^2
-            (a, b, c, dd) = (adj_of(x) for x in slots)
-            (m1, m2, m3, m4) = (lorentz_of(x) for x in slots)
-            e_idx = idx.new("a")
-            terms = [
-                ([("f", a, b, e_idx), ("f", c, dd, e_idx)], [(1, [("metric", m1, m3), ("metric", m2, m4)]), (-1, [("metric", m1, m4), ("metric", m2, m3)])]),
-                ([("f", a, c, e_idx), ("f", b, dd, e_idx)], [(1, [("metric", m1, m2), ("metric", m3, m4)]), (-1, [("metric", m1, m4), ("metric", m2, m3)])]),
-                ([("f", a, dd, e_idx), ("f", b, c, e_idx)], [(1, [("metric", m1, m2), ("metric", m3, m4)]), (-1, [("metric", m1, m3), ("metric", m2, m4)])]),
-            ]
-            components = [
-                Component(comp.colour + col, comp.lorentz + [lor]) for comp in components for col, lor in terms
-            ]
-
-    re, im = _mul_i(re, im, power_i)
+    pre.scale(fermion_sign)
+    vectors = _external_vectors(reader)
+    denominators, prop_names = _propagators(reader, pre)
+    components = _gauge_vertices(reader, pre)
+    re, im = _mul_i(pre.re, pre.im, pre.power_i)
     return DiagramExpr(
         index=index,
         coef_re=re,
         coef_im=im,
         coupling=model.coupling,
-        coupling_power=coupling_power,
+        coupling_power=pre.coupling_power,
         chains=chains,
         vectors=vectors,
         components=components,
@@ -317,6 +236,134 @@ def _build(model: Model, proc: Process, index: int, d) -> DiagramExpr:
         fermion_sign=fermion_sign,
         feyngraph_sign=int(d.sign()),
     )
+
+
+def _fermion_chains(reader: _DiagramReader, pre: _Prefactor) -> list[Chain]:
+    """Every fermion line as a chain, started at the leg FeynGraph puts in a vertex's first slot."""
+    chains: list[Chain] = []
+    for leg_id in sorted(reader.legs):
+        leg = reader.legs[leg_id]
+        if not reader.particle(leg).fermion:
+            continue
+        slots = reader.vertices[leg.vertex().id()].propagators_ordered()
+        if not (_is_leg(slots[0]) and slots[0].id() == leg_id):
+            continue  # this leg is where a chain ends, not where it starts
+        chains.append(_follow_chain(reader, leg, pre))
+    return chains
+
+
+def _follow_chain(reader: _DiagramReader, leg, pre: _Prefactor) -> Chain:
+    """Walk one fermion line from its barred end, vertex by vertex, against the fermion flow."""
+    model, proc, coloured = reader.model, reader.proc, reader.model.coloured
+    particle = reader.particle(leg)
+    start_kind = "vbar" if leg.id() < reader.n_in else "ubar"
+    start = Spinor(start_kind, leg.id(), particle.label, proc.mass_of(particle.name))
+    elements: list = []
+    generators: list[str] = []
+    colour_start = reader.fund_of(leg) if coloured else None
+    v = reader.vertices[leg.vertex().id()]
+    while True:
+        rule = model.vertex_by_name[v.interaction().name()]
+        slots = v.propagators_ordered()
+        vec = slots[2]
+        elements.append(Gamma(reader.lorentz_of(vec)))
+        pre.scale(rule.factor)
+        pre.power_i += 3  # -i
+        pre.coupling_power += 1
+        if coloured:
+            generators.append(reader.adj_of(vec))
+        nxt = slots[1]
+        if _is_leg(nxt):
+            end_particle = reader.particle(nxt)
+            end_kind = "u" if nxt.id() < reader.n_in else "v"
+            end = Spinor(end_kind, nxt.id(), end_particle.label, proc.mass_of(end_particle.name))
+            colour_end = reader.fund_of(nxt) if coloured else None
+            return Chain(start, elements, end, colour_start, colour_end, generators)
+        src, dst = (x.id() for x in reader.props[nxt.id()].vertices())
+        k = reader.momentum(nxt)
+        if dst != v.id():  # FeynGraph's momentum runs src -> dst; we need it along the flow into v
+            k = _neg(k)
+            src, dst = dst, src
+        elements.append(FermionPropagator(k, proc.mass_of(reader.particle(nxt).name)))
+        pre.power_i += 1  # i
+        v = reader.vertices[src]
+
+
+def _external_vectors(reader: _DiagramReader) -> list[ExternalVector]:
+    vectors: list[ExternalVector] = []
+    for leg_id in sorted(reader.legs):
+        leg = reader.legs[leg_id]
+        particle = reader.particle(leg)
+        if particle.fermion:
+            continue
+        lorentz = reader.lorentz_of(leg)
+        colour = reader.adj_of(leg) if particle.colour == 8 else None
+        vectors.append(ExternalVector(leg_id, leg_id < reader.n_in, particle.label, lorentz, colour))
+    return vectors
+
+
+def _propagators(reader: _DiagramReader, pre: _Prefactor) -> tuple[list[tuple[Momentum, str | None]], list[str]]:
+    """Denominators (k, m) and printed names of the internal lines; -i g_{mu nu} of vector ones."""
+    denominators: list[tuple[Momentum, str | None]] = []
+    names: list[str] = []
+    for pid in sorted(reader.props):
+        p = reader.props[pid]
+        particle = reader.particle(p)
+        k = reader.momentum(p)
+        denominators.append((k, reader.proc.mass_of(particle.name)))
+        names.append(f"{particle.label}({momentum_text(k)})")
+        if not particle.fermion:
+            pre.power_i += 3  # -i g_{mu nu}
+    return denominators, names
+
+
+def _gauge_vertices(reader: _DiagramReader, pre: _Prefactor) -> list[Component]:
+    """Colour and Lorentz structure of the three- and four-gluon vertices, one Component per colour term."""
+    components = [Component([], [])]
+    for vid in sorted(reader.vertices):
+        v = reader.vertices[vid]
+        rule = reader.model.vertex_by_name[v.interaction().name()]
+        slots = v.propagators_ordered()
+        if rule.kind == "vvv":
+            pre.coupling_power += 1
+            pre.scale(-1)  # -g_s
+            colour, lorentz = _three_vector_vertex(reader, vid, slots)
+            for comp in components:
+                comp.colour.append(colour)
+                comp.lorentz.append(lorentz)
+        elif rule.kind == "vvvv":
+            pre.coupling_power += 2
+            pre.power_i += 3  # -i g_s^2
+            terms = _four_vector_vertex(reader, slots)
+            components = [
+                Component(comp.colour + col, comp.lorentz + [lor]) for comp in components for col, lor in terms
+            ]
+    return components
+
+
+def _three_vector_vertex(reader: _DiagramReader, vid: int, slots):
+    """f^{abc} and g^{mu nu}(k1-k2)^rho + cyclic, momenta into the vertex."""
+    (a, b, c) = (reader.adj_of(x) for x in slots)
+    (m1, m2, m3) = (reader.lorentz_of(x) for x in slots)
+    (k1, k2, k3) = (reader.incoming_momentum(x, vid) for x in slots)
+    lsum = [
+        (1, [("metric", m1, m2), ("mom", _sub(k1, k2), m3)]),
+        (1, [("metric", m2, m3), ("mom", _sub(k2, k3), m1)]),
+        (1, [("metric", m3, m1), ("mom", _sub(k3, k1), m2)]),
+    ]
+    return ("f", a, b, c), lsum
+
+
+def _four_vector_vertex(reader: _DiagramReader, slots):
+    """The three (colour, Lorentz) terms of the four-gluon vertex."""
+    (a, b, c, dd) = (reader.adj_of(x) for x in slots)
+    (m1, m2, m3, m4) = (reader.lorentz_of(x) for x in slots)
+    e_idx = reader.indices.new("a")
+    return [
+        ([("f", a, b, e_idx), ("f", c, dd, e_idx)], [(1, [("metric", m1, m3), ("metric", m2, m4)]), (-1, [("metric", m1, m4), ("metric", m2, m3)])]),
+        ([("f", a, c, e_idx), ("f", b, dd, e_idx)], [(1, [("metric", m1, m2), ("metric", m3, m4)]), (-1, [("metric", m1, m4), ("metric", m2, m3)])]),
+        ([("f", a, dd, e_idx), ("f", b, c, e_idx)], [(1, [("metric", m1, m2), ("metric", m3, m4)]), (-1, [("metric", m1, m3), ("metric", m2, m4)])]),
+    ]
 
 
 def _sub(a: Momentum, b: Momentum) -> Momentum:
@@ -373,35 +420,6 @@ def denominator_text(k: Momentum, mass: str | None, leg_masses: list[str | None]
     return linear_text(terms)
 
 
-def coefficient_text(re: Fraction, im: Fraction, coupling: str, power: int) -> str:
-    """Scalar prefactor, e.g. ``-2/3*i*e^3``; exactly one of re, im is non-zero."""
-    value, unit = (re, "") if im == 0 else (im, "i*")
-    sign = "-" if value < 0 else ""
-    mag = abs(value)
-    num = "" if mag == 1 else (f"{mag.numerator}*" if mag.denominator == 1 else f"{mag.numerator}/{mag.denominator}*")
-    cpl = coupling if power == 1 else f"{coupling}^{power}"
-    return f"{sign}{num}{unit}{cpl}"
-
-
-def _lorentz_sum_text(lsum) -> str:
-    terms = []
-    for coef, atoms in lsum:
-        parts = []
-        for atom in atoms:
-            if atom[0] == "metric":
-                parts.append(f"metric({atom[1]},{atom[2]})")
-            else:
-                parts.append(f"mom({momentum_text(atom[1])},{atom[2]})")
-        text = "*".join(parts)
-        terms.append(("- " if coef < 0 else "+ ") + (f"{abs(coef)}*" if abs(coef) != 1 else "") + text)
-    out = " ".join(terms)
-    return "(" + (out[2:] if out.startswith("+ ") else "-" + out[2:]) + ")"
-
-
-def _colour_text(atoms) -> list[str]:
-    return [f"{a[0]}({','.join(a[1:])})" for a in atoms]
-
-
 def chain_colour_atoms(chain: Chain, fresh) -> list[tuple]:
     """T-matrix string of a quark chain, with fresh internal triplet indices."""
     if chain.colour_start is None:
@@ -413,50 +431,3 @@ def chain_colour_atoms(chain: Chain, fresh) -> list[tuple]:
         atoms.append(("T", a, left, right))
         left = right
     return atoms
-
-
-def amplitude_text(diag: DiagramExpr, leg_masses: list[str | None]) -> str:
-    """The diagram's amplitude in the syntax of ``amplitude_syntax`` (canonical indices)."""
-    from .amplitude_syntax import canonical
-
-    counter = {"d": 0, "c": 1000}
-
-    def fresh(kind: str) -> str:
-        counter[kind] += 1
-        return f"{kind}{counter[kind]}"
-
-    factors = [coefficient_text(diag.coef_re, diag.coef_im, diag.coupling, diag.coupling_power)]
-    colour_atoms: list[tuple] = []
-    for chain in diag.chains:
-        d_left = fresh("d")
-        col = f",{chain.colour_start}" if chain.colour_start else ""
-        factors.append(f"{chain.start.kind}({chain.start.label},p_{chain.start.leg + 1},{d_left}{col})")
-        for el in chain.elements:
-            d_right = fresh("d")
-            if isinstance(el, Gamma):
-                factors.append(f"gamma({el.lorentz},{d_left},{d_right})")
-            else:
-                mass = f" + {el.mass}*one({d_left},{d_right})" if el.mass else ""
-                factors.append(f"(slash({momentum_text(el.momentum)},{d_left},{d_right}){mass})")
-            d_left = d_right
-        col = f",{chain.colour_end}" if chain.colour_end else ""
-        factors.append(f"{chain.end.kind}({chain.end.label},p_{chain.end.leg + 1},{d_left}{col})")
-        colour_atoms += chain_colour_atoms(chain, fresh)
-    for vec in diag.vectors:
-        col = f",{vec.colour}" if vec.colour else ""
-        factors.append(f"{'eps' if vec.incoming else 'epsc'}({vec.label},p_{vec.leg + 1},{vec.lorentz}{col})")
-    factors += _colour_text(colour_atoms)
-    comp_texts = []
-    for comp in diag.components:
-        parts = _colour_text(comp.colour) + [_lorentz_sum_text(s) for s in comp.lorentz]
-        comp_texts.append("*".join(parts))
-    comp_texts = [c for c in comp_texts if c]
-    if len(comp_texts) == 1:
-        factors.append(comp_texts[0])
-    elif comp_texts:
-        factors.append("(" + " + ".join(comp_texts) + ")")
-    text = "*".join(factors)
-    if diag.denominators:
-        dens = [f"({denominator_text(k, m, leg_masses)})" for k, m in diag.denominators]
-        text += "/" + (dens[0] if len(dens) == 1 else "(" + "*".join(dens) + ")")
-    return canonical(text)

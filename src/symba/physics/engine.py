@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 from .process import Process, parse_process
+from .results import DiagramResult, ProcessResult  # noqa: F401  (re-exported)
 
 BACKENDS = ("builtin", "marty")
 # Bump when a change alters the engine's output; the workflow keys its caches on it.
 ENGINE_VERSION = "1"
-
-
-@dataclass
-class DiagramResult:
-    index: int
-    propagators: list[str]  # e.g. ["A(p_1+p_2)"]: field label and momentum of each internal line
-    amplitude: str  # amplitude_syntax text
-    squared_amplitude: str  # |M_d|^2, SymPy-parseable, symbols of PHYSICS.md
-
-
-@dataclass
-class ProcessResult:
-    process: str
-    theory: str
-    backend: str
-    diagrams: list[DiagramResult] = field(default_factory=list)
-    squared_amplitude: str = "0"  # |sum_d M_d|^2 with interference
-
-    def to_json(self) -> dict:
-        return {
-            "process": self.process,
-            "theory": self.theory,
-            "backend": self.backend,
-            "diagrams": [asdict(d) for d in self.diagrams],
-            "squared_amplitude": self.squared_amplitude,
-        }
 
 
 def compute_process(

@@ -16,9 +16,12 @@ from functools import lru_cache
 import mpmath
 import sympy
 
+from .models import ALL_COUPLINGS, ALL_MASSES
+
 PRECISION_DIGITS = 50
 _S_RE = re.compile(r"^s_(\d)(\d)$")
-ALL_MASSES = ("m_e", "m_mu", "m_tau", "m_u", "m_d", "m_s", "m_c", "m_b", "m_t")
+# Test values of the couplings in tenths: e = 0.3, g_s = 1.1, then further ones 0.8 apart.
+_COUPLING_TENTHS = {c: 3 + 8 * k for k, c in enumerate(ALL_COUPLINGS)}
 
 
 class KinematicsError(ValueError):
@@ -43,7 +46,7 @@ class PhaseSpacePoint:
             for j in range(i + 1, n):
                 vals[f"s_{i + 1}{j + 1}"] = self.dot(i, j)
         vals.update(self.masses)
-        vals.update({"e": mpmath.mpf("0.3"), "g_s": mpmath.mpf("1.1")})
+        vals.update({c: mpmath.mpf(tenths) / 10 for c, tenths in _COUPLING_TENTHS.items()})
         if couplings:
             vals.update({k: mpmath.mpf(v) for k, v in couplings.items()})
         return vals
@@ -171,7 +174,7 @@ def _numeric(expr: sympy.Expr, values: dict):
 @lru_cache(maxsize=1)
 def symbol_table() -> dict[str, sympy.Symbol]:
     """The symbols of PHYSICS.md, so that e.g. ``e`` and ``i`` mean our symbols, not E or I."""
-    names = ["e", "g_s", *ALL_MASSES] + [f"s_{i}{j}" for i in range(1, 7) for j in range(i + 1, 7)]
+    names = [*ALL_COUPLINGS, *ALL_MASSES] + [f"s_{i}{j}" for i in range(1, 7) for j in range(i + 1, 7)]
     table = {n: sympy.Symbol(n) for n in names}
     table["i"] = sympy.I
     return table

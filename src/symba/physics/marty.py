@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from .amplitude_syntax import ProductParser, lex
 from .diagrams import momentum_text
-from .engine import DiagramResult, ProcessResult
+from .results import DiagramResult, ProcessResult
 from .process import Process, ProcessError
 
 INSTALL_HINT = (

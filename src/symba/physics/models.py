@@ -11,9 +11,13 @@ Charges are those of the particle (the antiparticle carries the opposite one).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
+
+# Mass symbols are "m_" plus letters/digits, so that each has a FORM name ("M" + the rest).
+MASS_SYMBOL_RE = re.compile(r"m_[A-Za-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,12 @@ class Field:
     lepton_flavour: str | None = None  # "e", "mu", "ta" for leptons
     baryon: Fraction = Fraction(0)
     pdg: int = 0
+
+    def __post_init__(self):
+        if self.mass is not None and not MASS_SYMBOL_RE.fullmatch(self.mass):
+            raise ValueError(f"field {self.name}: mass symbol {self.mass!r} is not of the form m_<letters/digits>")
+        if self.colour not in (1, 3, 8):
+            raise ValueError(f"field {self.name}: colour must be 1, 3 or 8, not {self.colour}")
 
     @property
     def fermion(self) -> bool:
@@ -151,6 +161,16 @@ class Model:
     def vertex_by_name(self) -> dict[str, VertexRule]:
         return {v.name: v for v in self.vertices}
 
+    @cached_property
+    def mass_symbols(self) -> tuple[str, ...]:
+        """Mass symbols of the model's fields, each once, in field order."""
+        return tuple(dict.fromkeys(f.mass for f in self.fields if f.mass))
+
+    @cached_property
+    def coloured(self) -> bool:
+        """Whether any field carries SU(3) colour (then amplitudes carry colour indices)."""
+        return any(f.colour != 1 for f in self.fields)
+
 
 F = Fraction
 _LEPTONS = [
@@ -196,6 +216,9 @@ def _qcd() -> Model:
 
 
 MODELS: dict[str, Model] = {"qed": _qed(), "qcd": _qcd()}
+# Every mass symbol and coupling of every model, each once, in a fixed order (tokens are named in it).
+ALL_MASSES: tuple[str, ...] = tuple(dict.fromkeys(m for model in MODELS.values() for m in model.mass_symbols))
+ALL_COUPLINGS: tuple[str, ...] = tuple(dict.fromkeys(model.coupling for model in MODELS.values()))
 
 
 def get_model(theory: str) -> Model:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
 from .models import Model, get_model
 
 MULTIPLICITIES = ("1->2", "2->1", "2->2", "2->3", "3->2", "3->3")
+# Size bounds, checked before FeynGraph runs: its time and memory grow factorially with the legs.
+MAX_PROCESS_CHARS = 200
+MIN_LEGS, MAX_LEGS = 3, 8
 
 
 class ProcessError(ValueError):
@@ -65,7 +69,7 @@ class Process:
 
     def with_massless(self, masses) -> "Process":
         """The same process with the given mass symbols set to zero."""
-        from .kinematics import ALL_MASSES
+        from .models import ALL_MASSES
 
         masses = frozenset(masses or ())
         unknown = sorted(masses - set(ALL_MASSES))
@@ -77,12 +81,19 @@ class Process:
 def parse_process(text: str, theory: str = "qed", check: bool = True) -> Process:
     """Parse ``"e- e+ -> mu- mu+"`` and check it can be computed at tree level."""
     model = get_model(theory)
-    if not isinstance(text, str) or text.count("->") != 1:
+    if not isinstance(text, str):
+        raise ProcessError(f"a process is text like 'e- e+ -> mu- mu+', not {type(text).__name__}")
+    if len(text) > MAX_PROCESS_CHARS:
+        raise ProcessError(
+            f"process text has {len(text)} characters ({text[:40]!r}...); at most {MAX_PROCESS_CHARS} are accepted"
+        )
+    if text.count("->") != 1:
         raise ProcessError(f"malformed process {text!r}: expected 'IN... -> OUT...', e.g. 'e- e+ -> mu- mu+'")
     lhs, rhs = text.split("->")
     incoming, outgoing = tuple(lhs.split()), tuple(rhs.split())
     if not incoming or not outgoing:
         raise ProcessError(f"malformed process {text!r}: both sides of '->' need at least one particle")
+    check_size(incoming, outgoing)
     for name in incoming + outgoing:
         if name not in model.particles:
             raise ProcessError(
@@ -94,6 +105,18 @@ def parse_process(text: str, theory: str = "qed", check: bool = True) -> Process
         if not has_tree_diagram(proc):
             raise ProcessError(f"process '{proc}' has no tree-level diagram in {model.name}")
     return proc
+
+
+def check_size(incoming, outgoing) -> None:
+    """Refuse processes outside MIN_LEGS..MAX_LEGS external particles (before any diagram is generated)."""
+    n = len(incoming) + len(outgoing)
+    if n < MIN_LEGS:
+        raise ProcessError(
+            f"process '{' '.join(incoming)} -> {' '.join(outgoing)}' has {n} external particles; "
+            f"a tree-level diagram needs at least {MIN_LEGS}"
+        )
+    if n > MAX_LEGS:
+        raise ProcessError(f"process has {n} external particles ({len(incoming)} -> {len(outgoing)}); at most {MAX_LEGS} are supported")
 
 
 def _crossed_totals(proc: Process):
@@ -113,7 +136,7 @@ def _crossed_totals(proc: Process):
 def check_conservation(proc: Process) -> None:
     model = proc.model
     parts, sign, charge, baryon, lepton = _crossed_totals(proc)
-    if model.name == "qed" and charge != 0:
+    if charge != 0:  # a model whose fields carry no charge (QCD here) passes trivially
         qin = sum((p.charge for p in parts[: proc.n_in]), Fraction(0))
         qout = sum((p.charge for p in parts[proc.n_in :]), Fraction(0))
         raise ProcessError(f"process '{proc}' breaks charge conservation: Q_in = {qin}, Q_out = {qout}")
@@ -129,10 +152,24 @@ def check_conservation(proc: Process) -> None:
         raise ProcessError(f"process '{proc}' breaks colour conservation")
 
 
+@contextmanager
+def feyngraph_guard(proc: Process):
+    """Turn a panic inside FeynGraph (Rust, a BaseException) into a one-line ProcessError."""
+    try:
+        yield
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":
+            raise
+        message = (str(exc).strip().splitlines() or ["no message"])[0]
+        raise ProcessError(f"FeynGraph failed on process '{proc}': {message}") from None
+
+
 def generate_feyngraph_diagrams(proc: Process):
     import feyngraph
 
-    return feyngraph.generate_diagrams(list(proc.incoming), list(proc.outgoing), 0, model=proc.model.feyngraph_model)
+    check_size(proc.incoming, proc.outgoing)
+    with feyngraph_guard(proc):
+        return feyngraph.generate_diagrams(list(proc.incoming), list(proc.outgoing), 0, model=proc.model.feyngraph_model)
 
 
 def has_tree_diagram(proc: Process) -> bool:

@@ -30,23 +30,37 @@ from functools import lru_cache
 import numpy as np
 
 from .diagrams import Chain, DiagramExpr, FermionPropagator, Gamma, chain_colour_atoms, denominator_text
+from .models import ALL_MASSES
 
-FORM_MASS = {
-    "m_e": "Me",
-    "m_mu": "Mmu",
-    "m_tau": "Mtau",
-    "m_u": "Mu",
-    "m_d": "Md",
-    "m_s": "Ms",
-    "m_c": "Mc",
-    "m_b": "Mb",
-    "m_t": "Mt",
-}
+# FORM names of the mass symbols: "m_mu" -> "Mmu" (FORM symbols cannot contain "_").
+FORM_MASS = {m: "M" + m.removeprefix("m_") for m in ALL_MASSES}
 MASS_FROM_FORM = {v: k for k, v in FORM_MASS.items()}
 
 
 class FormError(RuntimeError):
     """FORM failed; the message carries FORM's own output."""
+
+
+class FormTimeout(FormError):
+    """FORM ran past its time limit and was killed."""
+
+
+def _die_with_parent() -> None:
+    """In a child before exec: get SIGKILL when the parent dies, so a killed worker takes FORM with it (Linux)."""
+    if _PRCTL is not None:
+        _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
+def _load_prctl():
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_PRCTL = _load_prctl()
 
 
 # ---------------------------------------------------------------- colour
@@ -260,9 +274,11 @@ def run_form(program: str, timeout: float) -> dict[str, str]:
             fh.write(program)
         cmd = [form_command[0], "-q", "-t", tmp, "-ts", tmp, path]
         try:
-            res = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout)
+            res = subprocess.run(
+                cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout, preexec_fn=_die_with_parent
+            )
         except subprocess.TimeoutExpired:
-            raise FormError(f"FORM timed out after {timeout:g} s") from None
+            raise FormTimeout(f"FORM timed out after {timeout:g} s") from None
     out = res.stdout
     if res.returncode != 0:
         lines = [ln.strip() for ln in (out + res.stderr).splitlines() if ln.strip()]
@@ -308,8 +324,8 @@ def square(
     legs = [model.particle(n) for n in proc.legs]
     leg_masses = proc.leg_masses()
     n = len(legs)
-    colour_legs = [i for i, p in enumerate(legs) if p.colour != 1] if model.name == "qcd" else []
-    colour = colour_factors(diagrams, colour_legs) if model.name == "qcd" else None
+    colour_legs = [i for i, p in enumerate(legs) if p.colour != 1] if model.coloured else []
+    colour = colour_factors(diagrams, colour_legs) if model.coloured else None
 
     gluons = [i for i, p in enumerate(legs) if p.colour == 8]
     if physical_references is None:
@@ -375,11 +391,29 @@ def square(
     out.append("Bracket " + ",".join(list(den_symbol.values()) + [coupling]) + ";")
     out += ["Print;", ".end", ""]
     results = run_form("\n".join(out), timeout)
+    _check_form_results(proc, results, [f"E{d}" for d in range(len(diagrams))] + ["T"])
 
     back = {sym: f"({text})" for text, sym in den_symbol.items()}
     back[coupling] = diagrams[0].coupling if diagrams else "e"
-    per_diagram = [_to_symba(results.get(f"E{d}", "0"), back) for d in range(len(diagrams))]
-    return per_diagram, _to_symba(results.get("T", "0"), back)
+    per_diagram = [_to_symba(results[f"E{d}"], back) for d in range(len(diagrams))]
+    return per_diagram, _to_symba(results["T"], back)
+
+
+# What FORM prints for a polynomial in our symbols: names, numbers, + - * / ^ and brackets.
+_FORM_RESULT_RE = re.compile(r"[A-Za-z0-9_+\-*/^().]+")
+
+
+def _check_form_results(proc, results: dict[str, str], expected: list[str]) -> None:
+    """Every expression FORM was asked for is there and well formed: never a silent zero."""
+    missing = [name for name in expected if name not in results]
+    if missing:
+        raise FormError(
+            f"FORM output for process '{proc}' lacks expression(s) {', '.join(missing[:5])}"
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        )
+    for name in expected:
+        if not _FORM_RESULT_RE.fullmatch(results[name]):
+            raise FormError(f"FORM output for process '{proc}' has a malformed expression {name}: {results[name][:80]!r}")
 
 
 def _normalisation(proc, legs) -> Fraction:

@@ -14,7 +14,7 @@ import os
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from symba.dataset import SCHEMA, WHOLE_PROCESS, write_table_atomic
+from symba.dataset import SCHEMA, write_table_atomic
 
 from .simplify import SimplifyOptions, simplify_expressions
 
@@ -31,22 +31,10 @@ def process_rows(result, multiplicity: str, engine_version: str) -> list[dict]:
         "engine_version": engine_version,
         "status": "raw",
     }
-    rows = [
-        dict(base, diagram=d.index, amplitude=d.amplitude, squared_raw=d.squared_amplitude, squared=d.squared_amplitude)
-        for d in result.diagrams
+    return [
+        dict(base, diagram=index, amplitude=amplitude, squared_raw=squared, squared=squared)
+        for index, amplitude, squared in result.rows()
     ]
-    amplitudes = [d.amplitude for d in result.diagrams]
-    whole = amplitudes[0] if len(amplitudes) == 1 else " + ".join(f"({a})" for a in amplitudes)
-    rows.append(
-        dict(
-            base,
-            diagram=WHOLE_PROCESS,
-            amplitude=whole,
-            squared_raw=result.squared_amplitude,
-            squared=result.squared_amplitude,
-        )
-    )
-    return rows
 
 
 def rows_to_table(rows: list[dict]) -> pa.Table:

@@ -1,0 +1,56 @@
+"""What the engine returns: typed results of one process, shared by every backend."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+# Diagram number of the whole-process row (sum of all diagrams, squared with interference).
+WHOLE_PROCESS = -1
+
+
+@dataclass
+class DiagramResult:
+    index: int
+    propagators: list[str]  # e.g. ["A(p_1+p_2)"]: field label and momentum of each internal line
+    amplitude: str  # amplitude_syntax text
+    squared_amplitude: str  # |M_d|^2, SymPy-parseable, symbols of PHYSICS.md
+
+
+@dataclass
+class ProcessResult:
+    process: str
+    theory: str
+    backend: str
+    diagrams: list[DiagramResult] = field(default_factory=list)
+    squared_amplitude: str = "0"  # |sum_d M_d|^2 with interference
+
+    @property
+    def whole_amplitude(self) -> str:
+        """Sum of the diagram amplitudes, each parenthesised when there are several."""
+        amplitudes = [d.amplitude for d in self.diagrams]
+        return amplitudes[0] if len(amplitudes) == 1 else " + ".join(f"({a})" for a in amplitudes)
+
+    def rows(self) -> list[tuple[int, str, str]]:
+        """(diagram, amplitude, squared amplitude): each diagram, then the whole process."""
+        out = [(d.index, d.amplitude, d.squared_amplitude) for d in self.diagrams]
+        out.append((WHOLE_PROCESS, self.whole_amplitude, self.squared_amplitude))
+        return out
+
+    def to_json(self) -> dict:
+        return {
+            "process": self.process,
+            "theory": self.theory,
+            "backend": self.backend,
+            "diagrams": [asdict(d) for d in self.diagrams],
+            "squared_amplitude": self.squared_amplitude,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "ProcessResult":
+        return cls(
+            process=obj["process"],
+            theory=obj["theory"],
+            backend=obj["backend"],
+            diagrams=[DiagramResult(**d) for d in obj["diagrams"]],
+            squared_amplitude=obj["squared_amplitude"],
+        )

@@ -31,8 +31,12 @@ Term = tuple[tuple[str, int], ...]  # a monomial: (symbol, exponent) pairs
 Factor = tuple[dict[Term, Fraction], int]  # (polynomial as {monomial: coefficient}, exponent)
 
 
-class FactorSyntaxError(ValueError):
-    """Text outside the grammar this module reads; the message is one line."""
+class FactorError(ValueError):
+    """An expression this module refuses; the message is one line."""
+
+
+class FactorSyntaxError(FactorError):
+    """Text outside the grammar this module reads."""
 
 
 # ----------------------------------------------------------------- canonical form
@@ -225,7 +229,7 @@ class _Reader:
         key = str(poly)
         if key not in self.irreducibles:
             if poly.is_zero():
-                raise ZeroDivisionError("division by zero")
+                raise FactorError("division by zero")
             content, facs = poly.factor()
             self.irreducibles[key] = (content, [(str(f), f, e) for f, e in facs])
         content, facs = self.irreducibles[key]
@@ -325,7 +329,7 @@ class _Reader:
                 c, e = mono
                 if divide:
                     if c == 0:
-                        raise ZeroDivisionError("division by zero")
+                        raise FactorError("division by zero")
                     coef /= c
                     exps = [a - b for a, b in zip(exps, e)]
                 else:
@@ -388,7 +392,7 @@ class _Reader:
             if kind == "mono":
                 c, e = mono
                 if k < 0 and c == 0:
-                    raise ZeroDivisionError("division by zero")
+                    raise FactorError("division by zero")
                 return "mono", None, (c**k, tuple(x * k for x in e))
             return "rational", self.power(val, k), None
         return kind, val, mono
@@ -434,8 +438,8 @@ def _flint_terms(poly, names: list[str]) -> dict[Term, Fraction]:
 def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
     """Content and irreducible factors (negative exponents: denominator) of an expression.
 
-    Raises FactorSyntaxError (a ValueError) for text outside the grammar, and
-    ZeroDivisionError for a zero denominator.
+    Raises FactorSyntaxError for text outside the grammar and FactorError for a
+    zero denominator (both ValueError).
     """
     reader = _Reader(text)
     value = reader.read()
@@ -474,7 +478,7 @@ def sympy_factor_text(text_or_expr) -> str:
 
     expr = parse_expression(text_or_expr) if isinstance(text_or_expr, str) else text_or_expr
     if expr.has(sympy.I):
-        raise FactorSyntaxError("the expression holds the imaginary unit")
+        raise FactorError("the expression holds the imaginary unit")
     factored = sympy.factor(expr)
     num, den = sympy.fraction(factored)
     content = Fraction(1)

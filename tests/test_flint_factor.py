@@ -91,14 +91,15 @@ def test_small_expressions_print_as_factored_by_hand(raw, expected):
 
 
 def test_printer_ignores_units_order_and_split_monomials():
-    x_plus_y = {(("x", 1),): Fraction(1), (("y", 1),): Fraction(1)}
-    minus_half = {k: Fraction(-1, 2) * v for k, v in x_plus_y.items()}
-    xy = {(("x", 1), ("y", 1)): Fraction(3)}
+    x_plus_y = (("x", "y"), {(1, 0): Fraction(1), (0, 1): Fraction(1)})
+    minus_half = (("y", "x"), {(1, 0): Fraction(-1, 2), (0, 1): Fraction(-1, 2)})  # -(x + y)/2, other symbol order
+    xy = (("x", "y"), {(1, 1): Fraction(3)})
+    x = (("x",), {(1,): Fraction(1)})
     a = canonical_factored_text(Fraction(2), [(x_plus_y, 2), (xy, 1)])
-    b = canonical_factored_text(Fraction(1, 6), [(xy, 1), (minus_half, 2), ({(("x", 1),): Fraction(1)}, 0)])
     assert a == "6*x*y*(x + y)^2"
-    assert b == "x*y*(x + y)^2/8"  # 1/6 * 3 * (-1/2)^2
     assert canonical_factored_text(Fraction(8), [(minus_half, 2), (xy, 1)]) == a  # 8 * 1/4 * 3
+    assert canonical_factored_text(Fraction(1, 6), [(xy, 1), (minus_half, 2), (x, 0)]) == "x*y*(x + y)^2/8"
+    assert canonical_factored_text(Fraction(1), [(x, 2), (xy, -1)]) == "x/(3*y)"
 
 
 def test_flint_route_does_not_import_sympy():

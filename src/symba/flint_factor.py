@@ -18,6 +18,7 @@ The text has exact rationals only (no floats, no ``I``) and parses back with
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -27,8 +28,9 @@ MAX_EXPONENT = 64  # |k| in x^k: bounds the size of expanded powers
 _TOKEN_RE = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
 _IMAGINARY = ("i", "I")
 
-Term = tuple[tuple[str, int], ...]  # a monomial: (symbol, exponent) pairs
-Factor = tuple[dict[Term, Fraction], int]  # (polynomial as {monomial: coefficient}, exponent)
+# A polynomial is (symbol names, {exponent vector: coefficient}); a factor is (polynomial, k).
+Polynomial = tuple[tuple[str, ...], dict[tuple[int, ...], Fraction]]
+Factor = tuple[Polynomial, int]
 
 
 class FactorError(ValueError):
@@ -55,62 +57,49 @@ def symbol_order(name: str) -> tuple:
     return (group, name)
 
 
-def _monomial_key(term: Term, names: list[str]) -> tuple:
-    exps = dict(term)
-    vector = [exps.get(n, 0) for n in names]
-    return (-sum(vector), [-e for e in vector])
+def _normalise(poly: Polynomial) -> tuple[Fraction, tuple[str, ...], list[tuple[tuple[int, ...], int]]]:
+    """poly = unit * primitive integer polynomial whose first term (canonical order) is positive.
 
-
-def _normalise(poly: dict[Term, Fraction], names: list[str]) -> tuple[Fraction, list[tuple[Term, int]]]:
-    """poly = unit * primitive integer polynomial whose first term (canonical order) is positive."""
-    terms = sorted(((t, c) for t, c in poly.items() if c != 0), key=lambda tc: _monomial_key(tc[0], names))
-    if not terms:
-        raise ValueError("zero factor")
+    Symbols are put in symbol order; terms go highest degree first, ties broken
+    by the higher power of the earlier symbol.
+    """
+    names, coeffs = poly
+    order = sorted(range(len(names)), key=lambda i: symbol_order(names[i]))
+    used = [i for i in order if any(exps[i] for exps in coeffs)]
+    rows = [(tuple(exps[i] for i in used), c) for exps, c in coeffs.items() if c != 0]
+    if not rows:
+        raise FactorError("zero factor")
+    rows.sort(key=lambda row: (-sum(row[0]), tuple(-e for e in row[0])))
     lcm = 1
-    for _, c in terms:
-        lcm = lcm * c.denominator // _gcd(lcm, c.denominator)
-    ints = [int(c * lcm) for _, c in terms]
+    for _, c in rows:
+        lcm = math.lcm(lcm, c.denominator)
+    ints = [c.numerator * (lcm // c.denominator) for _, c in rows]
     g = 0
     for v in ints:
-        g = _gcd(g, abs(v))
+        g = math.gcd(g, v)
     if ints[0] < 0:
         g = -g
-    unit = Fraction(g, lcm)
-    return unit, [(t, v // g) for (t, _), v in zip(terms, ints)]
+    return Fraction(g, lcm), tuple(names[i] for i in used), [(e, v // g) for (e, _), v in zip(rows, ints)]
 
 
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return abs(a)
-
-
-def _monomial_text(term: Term, names_rank: dict[str, tuple]) -> str:
+def _polynomial_text(names: tuple[str, ...], terms: list[tuple[tuple[int, ...], int]]) -> str:
     parts = []
-    for name, e in sorted(term, key=lambda ne: names_rank[ne[0]]):
-        parts.append(name if e == 1 else f"{name}^{e}")
-    return "*".join(parts)
-
-
-def _polynomial_text(terms: list[tuple[Term, int]], names_rank) -> str:
-    out = ""
-    for term, c in terms:
-        mono = _monomial_text(term, names_rank)
+    for exps, c in terms:
+        mono = "*".join(n if e == 1 else f"{n}^{e}" for n, e in zip(names, exps) if e)
         mag = abs(c)
         body = str(mag) if not mono else (mono if mag == 1 else f"{mag}*{mono}")
-        if not out:
-            out = ("-" if c < 0 else "") + body
+        if parts:
+            parts.append((" - " if c < 0 else " + ") + body)
         else:
-            out += (" - " if c < 0 else " + ") + body
-    return out
+            parts.append(("-" if c < 0 else "") + body)
+    return "".join(parts)
 
 
 def canonical_factored_text(content, factors) -> str:
     """The one printed form of ``content * prod(f ** k for f, k in factors)``.
 
-    ``content`` is a rational; each factor is ``({monomial: coefficient}, k)``
-    with a monomial a tuple of (symbol, exponent) pairs and k a non-zero
-    integer (negative: denominator).  Factors are made primitive with integer
+    ``content`` is a rational; each factor is ``((names, {exponents: coefficient}), k)``
+    with k an integer (negative: denominator).  Factors are made primitive with integer
     coefficients and a positive first term (terms highest degree first, ties by
     symbol order), equal factors are merged, and the text is
     ``[-]n*f1^k1*...*fm/(d*g1^j1*...)`` with factors sorted by their text.
@@ -118,25 +107,22 @@ def canonical_factored_text(content, factors) -> str:
     content = Fraction(content)
     if content == 0:
         return "0"
-    names = sorted({n for poly, _ in factors for term in poly for n, _ in term}, key=symbol_order)
-    rank = {n: symbol_order(n) for n in names}
     merged: dict[str, list] = {}
     for poly, k in factors:
         if k == 0:
             continue
-        unit, terms = _normalise(poly, names)
-        if len(terms) == 1 and not terms[0][0]:  # a constant
-            content *= Fraction(terms[0][1]) ** k * unit**k
-            continue
+        unit, names, terms = _normalise(poly)
         content *= unit**k
-        if len(terms) == 1:  # a monomial: one factor per symbol, so x*y and x, y print alike
-            for name, e in terms[0][0]:
-                entry = merged.setdefault(name, [name, 0])
-                entry[1] += e * k
+        if len(terms) == 1:  # a monomial (coefficient 1 now): one factor per symbol, so x*y and x, y print alike
+            for name, e in zip(names, terms[0][0]):
+                if e:
+                    entry = merged.setdefault(name, [name, 0])
+                    entry[1] += e * k
             continue
-        text = _polynomial_text(terms, rank)
+        text = _polynomial_text(names, terms)
         entry = merged.setdefault(text, [f"({text})", 0])
         entry[1] += k
+
     def order(item):  # symbols first, in symbol order; then sums, by text
         text = item[0]
         return (1, (), text) if text.startswith("(") else (0, symbol_order(text), "")
@@ -427,12 +413,9 @@ class _Reader:
         return value
 
 
-def _flint_terms(poly, names: list[str]) -> dict[Term, Fraction]:
-    out = {}
-    for exps, c in poly.to_dict().items():
-        term = tuple((names[i], e) for i, e in enumerate(exps) if e)
-        out[term] = Fraction(int(c.p), int(c.q))
-    return out
+def _flint_polynomial(poly, names: tuple[str, ...]) -> Polynomial:
+    coeffs = {exps: Fraction(int(c.p), int(c.q)) for exps, c in zip(poly.monoms(), poly.coeffs())}
+    return names, coeffs
 
 
 def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
@@ -443,7 +426,7 @@ def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
     """
     reader = _Reader(text)
     value = reader.read()
-    names = list(reader.names) or ["_"]
+    names = tuple(reader.names) or ("_",)
     if value.num.is_zero():
         return Fraction(0), []
     content, facs = value.num.factor()
@@ -457,10 +440,10 @@ def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
             k -= common
             den[key][1] -= common
         if k:
-            factors.append((_flint_terms(f, names), k))
+            factors.append((_flint_polynomial(f, names), k))
     for f, k in den.values():
         if k:
-            factors.append((_flint_terms(f, names), -k))
+            factors.append((_flint_polynomial(f, names), -k))
     return content, factors
 
 
@@ -488,11 +471,7 @@ def sympy_factor_text(text_or_expr) -> str:
         coeff = Fraction(int(coeff.p), int(coeff.q))
         content *= coeff if sign > 0 else 1 / coeff
         for f, k in facs:
-            gens = sorted(f.free_symbols, key=lambda s: symbol_order(s.name))
-            poly = sympy.Poly(f, *gens)
-            terms = {
-                tuple((g.name, e) for g, e in zip(gens, exps) if e): Fraction(int(c.p), int(c.q))
-                for exps, c in poly.terms()
-            }
-            factors.append((terms, sign * int(k)))
+            gens = sorted(f.free_symbols, key=lambda g: symbol_order(g.name))
+            terms = {exps: Fraction(int(c.p), int(c.q)) for exps, c in sympy.Poly(f, *gens).terms()}
+            factors.append(((tuple(g.name for g in gens), terms), sign * int(k)))
     return canonical_factored_text(content, factors)

@@ -214,3 +214,13 @@ def test_bad_input_gives_one_line_errors(call, message):
     with pytest.raises(OrderingError, match=message) as info:
         call()
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text, theory", SAMPLE, ids=[s[0] for s in SAMPLE])
+def test_identity_relabelling_reproduces_the_engine_text(text, theory, engine_result):
+    # The re-sorting of momentum sums and denominators follows the engine's printing.
+    result = engine_result(text, theory)
+    same = relabel_result(result, tuple(range(1, len(parse_process(text, theory).legs) + 1)))
+    assert [d.amplitude for d in same.diagrams] == [d.amplitude for d in result.diagrams]
+    assert [d.propagators for d in same.diagrams] == [d.propagators for d in result.diagrams]
+    assert same.squared_amplitude == result.squared_amplitude

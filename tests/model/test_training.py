@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from symba.model.config import train_config
-from symba.model.data import Specials, load_vocab, training_stream
+from symba.model.batches import Specials, load_vocab, training_stream
 from symba.model.evaluate import run_evaluation
 from symba.model.train import Trainer, lr_at, make_optimizer, run_training
 
-from model_test_data import TINY_MODEL, TINY_TRAIN, keyword_rows, expression_rows, mapping_rows, write_shard
+from .model_test_data import TINY_MODEL, TINY_TRAIN, keyword_rows, expression_rows, mapping_rows, write_shard
 
 
 def test_unknown_config_key_is_named():

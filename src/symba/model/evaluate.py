@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from . import data
+from . import batches
 from .config import EvalConfig, eval_config
-from .decode import Hypothesis, beam_search, greedy
+from .search import Hypothesis, beam_search, greedy
 from .numeric import NumericChecker
 from .train import load_model
 
@@ -49,7 +49,7 @@ class Outcome:
     alternatives: list = field(default_factory=list)
 
 
-def decode_batch(model, src: torch.Tensor, specials: data.Specials, cfg: EvalConfig) -> list[list[Hypothesis]]:
+def decode_batch(model, src: torch.Tensor, specials: batches.Specials, cfg: EvalConfig) -> list[list[Hypothesis]]:
     max_len = cfg.max_output_len or None
     if cfg.beam_size <= 1:
         return [[h] for h in greedy(model, src, specials.bos, specials.eos, max_len, cfg.length_penalty)]
@@ -63,7 +63,7 @@ def token_matches(pred: list[int], truth: list[int], eos: int) -> tuple[int, int
 
 def _safe_detokenize(ids, vocab, notation) -> str | None:
     try:
-        return data.detokenize_ids(ids, vocab, notation)
+        return batches.detokenize_ids(ids, vocab, notation)
     except Exception:  # a malformed token sequence has no expression: the prediction is wrong
         return None
 
@@ -190,16 +190,16 @@ def _plot_length(by_len: list[dict], path: str) -> None:
     plt.close(fig)
 
 
-def evaluate_examples(model, vocab, notation, examples: list[data.Example], cfg: EvalConfig,
+def evaluate_examples(model, vocab, notation, examples: list[batches.Example], cfg: EvalConfig,
                       too_long: list[dict] = ()) -> list[Outcome]:
-    specials = data.Specials(vocab)
+    specials = batches.Specials(vocab)
     device = next(model.parameters()).device
     outcomes: list[Outcome] = []
     ordered = sorted(examples, key=lambda e: len(e.src))
     with NumericChecker(cfg.numeric_timeout_s, cfg.numeric_points) as checker:
         for start in range(0, len(ordered), cfg.batch_size):
             batch = ordered[start : start + cfg.batch_size]
-            src, _ = data.collate(batch, specials.pad)
+            src, _ = batches.collate(batch, specials.pad)
             for ex, hyps in zip(batch, decode_batch(model, src.to(device), specials, cfg)):
                 outcomes.append(_score(ex, hyps, vocab, notation, specials, checker))
     for row in too_long:  # the model cannot read them: counted as wrong
@@ -209,7 +209,7 @@ def evaluate_examples(model, vocab, notation, examples: list[data.Example], cfg:
     return outcomes
 
 
-def _score(ex: data.Example, hyps: list[Hypothesis], vocab, notation, specials, checker) -> Outcome:
+def _score(ex: batches.Example, hyps: list[Hypothesis], vocab, notation, specials, checker) -> Outcome:
     row = ex.row or {}
     truth_ids = ex.tgt[1:-1]
     truth_text = row.get("squared")
@@ -269,15 +269,15 @@ def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str, con
     if cfg.device == "cpu":
         torch.set_num_threads(cfg.num_threads)
     model, record = load_model(model_path, cfg.device)
-    vocab = data.load_vocab(vocab_path)
+    vocab = batches.load_vocab(vocab_path)
     if len(vocab) != record["model_config"]["vocab_size"]:
         raise ValueError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with "
                          f"{record['model_config']['vocab_size']}")
-    notation = record.get("notation") or data.vocab_notation(vocab)
-    specials = data.Specials(vocab)
+    notation = record.get("notation") or batches.vocab_notation(vocab)
+    specials = batches.Specials(vocab)
     too_long: list[dict] = []
-    chosen: list[data.Example] = []
-    for ex in data.examples(data.iter_rows(list(shard_paths), "test", data.EVAL_COLUMNS), specials,
+    chosen: list[batches.Example] = []
+    for ex in batches.examples(batches.iter_rows(list(shard_paths), "test", batches.EVAL_COLUMNS), specials,
                             model.cfg.max_len, keep_row=True, skipped=too_long):
         chosen.append(ex)
         if cfg.max_examples and len(chosen) + len(too_long) >= cfg.max_examples:

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import data
+from . import batches
 from .config import EvalConfig
-from .decode import beam_search, greedy
+from .search import beam_search, greedy
 from .train import load_model
 
 
@@ -30,11 +30,11 @@ class Prediction:
 def predict(model_path: str, amplitude: str, beam_size: int = 4, vocab_path: str | None = None,
             length_penalty: float = EvalConfig.length_penalty, device: str = "cpu") -> Prediction:
     model, record = load_model(model_path, device)
-    vocab = data.load_vocab(vocab_path or record["vocab_path"])
-    notation = record.get("notation") or data.vocab_notation(vocab)
-    specials = data.Specials(vocab)
+    vocab = batches.load_vocab(vocab_path or record["vocab_path"])
+    notation = record.get("notation") or batches.vocab_notation(vocab)
+    specials = batches.Specials(vocab)
     try:
-        src_ids = data.amplitude_to_ids(amplitude, vocab)
+        src_ids = batches.amplitude_to_ids(amplitude, vocab)
     except (KeyError, IndexError) as exc:
         raise ValueError(f"the amplitude has a token the model's vocabulary lacks: {exc}") from None
     if len(src_ids) > model.cfg.max_len:
@@ -47,7 +47,7 @@ def predict(model_path: str, amplitude: str, beam_size: int = 4, vocab_path: str
 
     def text(h):
         try:
-            return data.detokenize_ids(h.ids, vocab, notation)
+            return batches.detokenize_ids(h.ids, vocab, notation)
         except Exception:  # an ill-formed beam: shown as such, never crashes the command
             return None
 

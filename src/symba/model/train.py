@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .config import TrainConfig, train_config
-from . import data
-from .data import TRAIN_COLUMNS, Example, Specials, collate, examples, iter_rows, training_stream, vocab_notation
+from . import batches
+from .batches import TRAIN_COLUMNS, Example, Specials, collate, examples, iter_rows, training_stream, vocab_notation
 from .transformer import Seq2SeqTransformer
 
 MODEL_FORMAT = "symba-seq2seq-1"
@@ -368,7 +368,7 @@ def run_training(config: dict, shard_paths: list[str], vocab_path: str, model_ou
     """Train (resuming from ``checkpoint_dir`` if a checkpoint is there) and write the model,
     the metrics CSV and the plots.  ``config`` is the ``train:`` section of config.yaml."""
     cfg = train_config(config)
-    vocab = data.load_vocab(vocab_path)
+    vocab = batches.load_vocab(vocab_path)
     trainer = Trainer(cfg, shard_paths, vocab, vocab_path, checkpoint_dir, metrics_csv)
     try:
         trainer.run()

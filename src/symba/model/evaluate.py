@@ -18,15 +18,18 @@ import math
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
+from symba.files import atomic_write
+
 from . import batches
+from .checkpoint import load_model
 from .config import EvalConfig, eval_config
-from .search import Hypothesis, beam_search, greedy
+from .errors import ModelInputError
 from .numeric import NumericChecker
-from .train import load_model
+from .plots import plot_accuracy_by_length, plot_calibration
+from .search import Hypothesis, beam_search, greedy
 
 SUMMARY_KEYS = ("n_test", "token_accuracy", "sequence_accuracy", "numeric_accuracy", "beam_agreement",
                 "topk_numeric_accuracy", "mean_logprob_sum", "mean_logprob_mean")
@@ -123,28 +126,6 @@ def calibration(outcomes: list[Outcome], threshold: float, n_points: int = 21) -
     }
 
 
-def _plot_calibration(cal: dict, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 4))
-    cov = [p["coverage"] for p in cal["curve"]]
-    ax.plot(cov, [p["numeric_accuracy"] for p in cal["curve"]], "o-", label="numeric")
-    ax.plot(cov, [p["sequence_accuracy"] for p in cal["curve"]], "s--", label="sequence")
-    ax.set_xlabel("coverage (fraction kept, most certain first)")
-    ax.set_ylabel("accuracy of kept predictions")
-    ax.set_xlim(0, 1.02)
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Calibration: reject below a certainty threshold")
-    ax.legend()
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def accuracy_by_length(outcomes: list[Outcome], n_bins: int = 10) -> list[dict]:
     if not outcomes:
         return []
@@ -165,29 +146,6 @@ def accuracy_by_length(outcomes: list[Outcome], n_bins: int = 10) -> list[dict]:
         })
     return out
 
-
-def _plot_length(by_len: list[dict], path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    mids = [(b["min_len"] + b["max_len"]) / 2 for b in by_len]
-    ax.plot(mids, [b["numeric_accuracy"] for b in by_len], "o-", label="numeric")
-    ax.plot(mids, [b["sequence_accuracy"] for b in by_len], "s--", label="sequence")
-    for x, b in zip(mids, by_len):
-        ax.annotate(str(b["n"]), (x, b["numeric_accuracy"]), textcoords="offset points", xytext=(0, 5),
-                    fontsize=7, ha="center")
-    ax.set_xlabel("target length (tokens)")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Accuracy against sequence length (labels: examples)")
-    ax.legend()
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def evaluate_examples(model, vocab, notation, examples: list[batches.Example], cfg: EvalConfig,
@@ -260,39 +218,37 @@ def report(outcomes: list[Outcome], cfg: EvalConfig) -> dict:
     return result
 
 
-def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str, config: dict, metrics_json: str,
-                   calibration_png: str, length_png: str) -> dict:
+def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | None, config: dict,
+                   metrics_json: str, calibration_png: str, length_png: str) -> dict:
     """Evaluate a trained model on the test split of the shards; writes JSON and two PNGs.
 
-    ``config`` is the ``evaluate:`` section of config.yaml."""
+    ``config`` is the ``evaluate:`` section of config.yaml; ``vocab_path`` None: the
+    vocabulary the model was trained with."""
     cfg = eval_config(config)
     if cfg.device == "cpu":
         torch.set_num_threads(cfg.num_threads)
     model, record = load_model(model_path, cfg.device)
+    vocab_path = vocab_path or record["vocab_path"]
     vocab = batches.load_vocab(vocab_path)
     if len(vocab) != record["model_config"]["vocab_size"]:
-        raise ValueError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with "
+        raise ModelInputError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with "
                          f"{record['model_config']['vocab_size']}")
     notation = record.get("notation") or batches.vocab_notation(vocab)
     specials = batches.Specials(vocab)
     too_long: list[dict] = []
     chosen: list[batches.Example] = []
-    for ex in batches.examples(batches.iter_rows(list(shard_paths), "test", batches.EVAL_COLUMNS), specials,
-                            model.cfg.max_len, keep_row=True, skipped=too_long):
+    rows = batches.iter_rows(list(shard_paths), "test", batches.EVAL_COLUMNS, vocab_size=len(vocab))
+    for ex in batches.examples(rows, specials, model.cfg.max_len, keep_row=True, skipped=too_long):
         chosen.append(ex)
         if cfg.max_examples and len(chosen) + len(too_long) >= cfg.max_examples:
             break
     if not chosen and not too_long:
-        raise ValueError(f"no test rows in {len(shard_paths)} shard(s)")
+        raise ModelInputError(f"no test rows in {len(shard_paths)} shard(s)")
     outcomes = evaluate_examples(model, vocab, notation, chosen, cfg, too_long)
     result = report(outcomes, cfg)
     result["model"] = os.path.abspath(model_path)
     result["n_too_long"] = len(too_long)
-    Path(metrics_json).parent.mkdir(parents=True, exist_ok=True)
-    tmp = f"{metrics_json}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(result, fh, indent=2)
-    os.replace(tmp, metrics_json)
-    _plot_calibration(result["calibration"], calibration_png)
-    _plot_length(result["accuracy_by_length"], length_png)
+    atomic_write(metrics_json, json.dumps(result, indent=2))
+    plot_calibration(result["calibration"], calibration_png)
+    plot_accuracy_by_length(result["accuracy_by_length"], length_png)
     return result

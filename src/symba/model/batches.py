@@ -101,6 +101,22 @@ def _check_ids(table: pa.Table, path: str, vocab_size: int) -> None:
                                  f"(0..{vocab_size - 1}); was it tokenized with another vocabulary?")
 
 
+def check_shards(paths: list[str], vocab_size: int) -> None:
+    """Every shard readable, with the token columns and only ids of the vocabulary: one pass
+    over the id columns, so bad data fails before training starts, not hours into it."""
+    for path in paths:
+        pf = _open_shard(path)
+        missing = {"split", "amplitude_ids", "squared_ids"} - set(pf.schema_arrow.names)
+        if missing:
+            raise ShardError(f"token shard {path} lacks column(s) {', '.join(sorted(missing))}")
+        for group in range(pf.metadata.num_row_groups):
+            try:
+                table = pf.read_row_group(group, columns=["amplitude_ids", "squared_ids"])
+            except (pa.ArrowException, OSError) as exc:
+                raise ShardError(f"token shard {path} is damaged ({exc})") from None
+            _check_ids(table, path, vocab_size)
+
+
 def iter_rows(paths: list[str], split: str, columns: list[str], rng: random.Random | None = None,
               vocab_size: int | None = None) -> Iterator[dict]:
     """Rows of one split, one row group in memory at a time (shuffled order when ``rng``).

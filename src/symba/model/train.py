@@ -75,6 +75,7 @@ class Trainer:
         if not self.paths:
             raise ModelInputError("no token shards given")
         self.vocab, self.vocab_path = vocab, str(vocab_path)
+        batches.check_shards(self.paths, len(vocab))
         self.specials = Specials(vocab)
         self.checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME
         self.metrics_csv = Path(metrics_csv)

@@ -161,6 +161,32 @@ def test_checkpoint_from_another_config_starts_afresh(vocab_path, tmp_path, capl
     assert _same_weights(_weights(again), _weights(fresh))
 
 
+def test_checkpoint_of_the_older_format_starts_afresh(vocab_path, tmp_path, caplog):
+    vocab = load_vocab(vocab_path)
+    shard = write_shard(tmp_path / "a.parquet", mapping_rows(vocab, 20, "train", 1))
+    cfg = train_config(_train_cfg(max_steps=4))
+    done = Trainer(cfg, [shard], vocab, vocab_path, tmp_path / "ck", tmp_path / "m.csv")
+    done.run()
+    state = torch.load(tmp_path / "ck" / "last.pt", weights_only=True)
+    for key in ("format", "version", "provenance"):  # what a version-1 checkpoint lacked
+        del state[key]
+    torch.save(state, tmp_path / "ck" / "last.pt")
+    with caplog.at_level("WARNING", logger="symba.model.train"):
+        again = Trainer(cfg, [shard], vocab, vocab_path, tmp_path / "ck", tmp_path / "m.csv")
+    assert again.step == 0 and any("older format" in r.getMessage() for r in caplog.records)
+
+
+def test_version_1_model_files_still_load(vocab_path, tmp_path):
+    vocab = load_vocab(vocab_path)
+    shard = write_shard(tmp_path / "a.parquet", mapping_rows(vocab, 20, "train", 1))
+    path = _run(_train_cfg(max_steps=2), [shard], vocab_path, tmp_path / "run")
+    record = torch.load(path, weights_only=True)
+    record["format"] = "symba-seq2seq-1"
+    del record["version"], record["provenance"]
+    torch.save(record, tmp_path / "v1.pt")
+    assert _same_weights(_weights(tmp_path / "v1.pt"), _weights(path))
+
+
 def _split_rows(vocab, split_seed):
     """The same 40 pairs with the train/valid split drawn by ``split_seed``, as a tokenize seed would."""
     rows = mapping_rows(vocab, 40, "train", 5)

@@ -74,19 +74,20 @@ def provenance(train_config: dict, shard_paths: list[str], vocab) -> dict:
 
 
 def provenance_mismatch(saved, current: dict) -> list[str]:
-    """What differs between a checkpoint's provenance and the current run's, in words."""
+    """What differs between a checkpoint's provenance and the current run's, in words
+    ("was made with other training data", ...); empty when it matches."""
     if not isinstance(saved, dict):
-        return ["its provenance is missing"]
+        return ["records no provenance"]
     differences = []
     if saved.get("data") != current["data"]:
-        differences.append("other training data")
+        differences.append("was made with other training data")
     if saved.get("vocab") != current["vocab"]:
-        differences.append("another vocabulary")
+        differences.append("was made with another vocabulary")
     old, new = saved.get("train_config"), current["train_config"]
     if old != new:
         old = old if isinstance(old, dict) else {}
         keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        differences.append(f"another train config ({', '.join(keys)})")
+        differences.append(f"was made with another train config ({', '.join(keys)})")
     return differences
 
 

@@ -230,9 +230,9 @@ def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | No
     model, record = load_model(model_path, cfg.device)
     vocab_path = vocab_path or record["vocab_path"]
     vocab = batches.load_vocab(vocab_path)
-    if len(vocab) != record["model_config"]["vocab_size"]:
+    if len(vocab) != model.cfg.vocab_size:
         raise ModelInputError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with "
-                         f"{record['model_config']['vocab_size']}")
+                              f"{model.cfg.vocab_size}")
     notation = record.get("notation") or batches.vocab_notation(vocab)
     specials = batches.Specials(vocab)
     too_long: list[dict] = []

@@ -24,7 +24,7 @@ from symba.files import atomic_write
 from . import batches, checkpoint
 from .batches import TRAIN_COLUMNS, Example, Specials, collate, examples, iter_rows, training_stream, vocab_notation
 from .config import TrainConfig, train_config
-from .errors import ModelInputError
+from .errors import ModelFileError, ModelInputError
 from .plots import plot_training
 from .transformer import Seq2SeqTransformer
 
@@ -164,11 +164,11 @@ class Trainer:
         if not self.checkpoint.exists():
             return False
         state = checkpoint.load_checkpoint(self.checkpoint)
-        why = ["it has an older format"] if state is None else checkpoint.provenance_mismatch(
-            state.get("provenance"), self.provenance)
+        why = ("has an older format" if state is None
+               else "; ".join(checkpoint.provenance_mismatch(state.get("provenance"), self.provenance)))
         if why:
             if self.is_main:
-                log.warning("checkpoint %s was made with %s; training afresh", self.checkpoint, "; ".join(why))
+                log.warning("checkpoint %s %s; training afresh", self.checkpoint, why)
                 self._write_metrics()  # the old run's metrics describe another model
             return False
         try:
@@ -176,8 +176,9 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
             torch.set_rng_state(state["cpu_rng"])
         except (RuntimeError, ValueError, KeyError, TypeError) as exc:  # same provenance, damaged content
-            raise checkpoint.ModelFileError(f"checkpoint {self.checkpoint} is damaged ({exc}); "
-                                            "delete it to start afresh") from None
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelFileError(f"checkpoint {self.checkpoint} is damaged ({reason}); delete it to start afresh") \
+                from None
         self.step = state["step"]
         self.position = None if state["position"] is None else tuple(state["position"])
         self.window, self.rows = state["window"], state["rows"]

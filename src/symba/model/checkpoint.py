@@ -41,6 +41,12 @@ MODEL_VERSION = 2
 _MODEL_FORMATS_READ = {(FORMAT_MODEL, MODEL_VERSION), ("symba-seq2seq-1", None)}  # v1 had no version key
 FORMAT_CHECKPOINT = "symba-train-checkpoint"
 CHECKPOINT_VERSION = 1
+SAFE_TORCH = (2, 6)  # before 2.6, weights_only=True could still run code (CVE-2025-32434)
+
+
+def _torch_version() -> tuple[int, int]:
+    major, minor = torch.__version__.split(".")[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
 
 
 # -- provenance --------------------------------------------------------------------------
@@ -111,6 +117,8 @@ def load_plain(path: str | Path, what: str) -> dict:
     """The dict in a torch file, loaded with ``weights_only=True``; ModelFileError (one line,
     naming the file) when it is missing, empty, damaged, or holds anything but plain data."""
     path = Path(path)
+    if _torch_version() < SAFE_TORCH:
+        raise ModelFileError(f"torch {torch.__version__} cannot load {what} {path} safely; install torch >= 2.6")
     if not path.exists():
         raise ModelFileError(f"{what} {path} does not exist")
     if not path.is_file():

@@ -140,6 +140,19 @@ def _inflated_model(w, tmp, marker):
     return ["predict", "--model", str(tmp / "inflated.pt"), "u(e,p_1,d1)"]
 
 
+def _truncated_checkpoint(w, tmp, marker):
+    out = tmp / "out"
+    (out / "checkpoints").mkdir(parents=True)
+    data = (Path(w["model"]).parent / "checkpoints" / "last.pt").read_bytes()
+    (out / "checkpoints" / "last.pt").write_bytes(data[: len(data) // 3])
+    return ["train", "--config", w["config"], "--vocab", w["vocab"], "--out", str(out), w["good"]]
+
+
+def _not_a_vocabulary(w, tmp, marker):
+    (tmp / "vocab.json").write_text('{"tokens": 3}')
+    return ["train", "--config", w["config"], "--vocab", str(tmp / "vocab.json"), "--out", str(tmp / "o"), w["good"]]
+
+
 def _oov_train(w, tmp, marker):
     return ["train", "--config", w["config"], "--vocab", w["vocab"], "--out", str(tmp / "o"), w["oov"]]
 
@@ -175,6 +188,8 @@ CASES = [
     Case("text file as model.pt (evaluate)", _text_model, "text.pt"),
     Case("torch file that is not a symba model", _foreign_dict_model, "not a symba model file", names=["foreign.pt"]),
     Case("config larger than its weights", _inflated_model, "do not fit", names=["inflated.pt"]),
+    Case("truncated checkpoints/last.pt (train)", _truncated_checkpoint, "damaged", names=["last.pt"]),
+    Case("vocabulary file that is not one (train)", _not_a_vocabulary, "vocab.json"),
     Case("out-of-vocabulary ids (train)", _oov_train, "outside the vocabulary", names=["oov.parquet"]),
     Case("out-of-vocabulary ids (evaluate)", _oov_evaluate, "outside the vocabulary", names=["oov-test.parquet"]),
     Case("--beam 0", _beam(0), "--beam must be at least 1"),

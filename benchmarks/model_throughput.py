@@ -23,7 +23,7 @@ import yaml
 
 from symba.dataset import SCHEMA, TOKEN_COLUMNS, write_table_atomic
 from symba.model.config import train_config
-from symba.model.data import load_vocab
+from symba.model.batches import load_vocab
 from symba.model.train import Trainer
 from symba.tokenization.vocab import write_vocabulary
 

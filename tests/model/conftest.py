@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from model_test_data import NOTATION
+from .model_test_data import NOTATION
 from symba.tokenization.vocab import write_vocabulary
 
 

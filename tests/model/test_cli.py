@@ -4,9 +4,9 @@ import json
 
 import yaml
 
-from model_test_data import AMPLITUDES, TINY_MODEL, TINY_TRAIN, amplitude_rows, write_shard
+from .model_test_data import AMPLITUDES, TINY_MODEL, TINY_TRAIN, amplitude_rows, write_shard
 from symba.cli import main
-from symba.model.data import load_vocab
+from symba.model.batches import load_vocab
 from symba.model.numeric import numerically_equivalent
 
 

@@ -1,7 +1,7 @@
 import torch
 
 from symba.model.config import ModelConfig
-from symba.model.decode import beam_search, greedy
+from symba.model.search import beam_search, greedy
 from symba.model.transformer import Seq2SeqTransformer
 
 BOS, EOS, PAD = 1, 2, 0

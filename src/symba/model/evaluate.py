@@ -18,15 +18,18 @@ import math
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
-from . import data
+from symba.files import atomic_write
+
+from . import batches
+from .checkpoint import load_model
 from .config import EvalConfig, eval_config
-from .decode import Hypothesis, beam_search, greedy
+from .errors import ModelInputError
 from .numeric import NumericChecker
-from .train import load_model
+from .plots import plot_accuracy_by_length, plot_calibration
+from .search import Hypothesis, beam_search, greedy
 
 SUMMARY_KEYS = ("n_test", "token_accuracy", "sequence_accuracy", "numeric_accuracy", "beam_agreement",
                 "topk_numeric_accuracy", "mean_logprob_sum", "mean_logprob_mean")
@@ -49,7 +52,7 @@ class Outcome:
     alternatives: list = field(default_factory=list)
 
 
-def decode_batch(model, src: torch.Tensor, specials: data.Specials, cfg: EvalConfig) -> list[list[Hypothesis]]:
+def decode_batch(model, src: torch.Tensor, specials: batches.Specials, cfg: EvalConfig) -> list[list[Hypothesis]]:
     max_len = cfg.max_output_len or None
     if cfg.beam_size <= 1:
         return [[h] for h in greedy(model, src, specials.bos, specials.eos, max_len, cfg.length_penalty)]
@@ -67,7 +70,7 @@ def _detokenize(ids, vocab, notation, checker: NumericChecker) -> str | None:
         tokens = vocab.decode(ids)
     except ValueError:  # an id outside the vocabulary: no expression, the prediction is wrong
         return None
-    return checker.detokenize(tokens, notation or data.vocab_notation(vocab))
+    return checker.detokenize(tokens, notation or batches.vocab_notation(vocab))
 
 
 def summarize(outcomes: list[Outcome]) -> dict:
@@ -125,28 +128,6 @@ def calibration(outcomes: list[Outcome], threshold: float, n_points: int = 21) -
     }
 
 
-def _plot_calibration(cal: dict, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 4))
-    cov = [p["coverage"] for p in cal["curve"]]
-    ax.plot(cov, [p["numeric_accuracy"] for p in cal["curve"]], "o-", label="numeric")
-    ax.plot(cov, [p["sequence_accuracy"] for p in cal["curve"]], "s--", label="sequence")
-    ax.set_xlabel("coverage (fraction kept, most certain first)")
-    ax.set_ylabel("accuracy of kept predictions")
-    ax.set_xlim(0, 1.02)
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Calibration: reject below a certainty threshold")
-    ax.legend()
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def accuracy_by_length(outcomes: list[Outcome], n_bins: int = 10) -> list[dict]:
     if not outcomes:
         return []
@@ -168,40 +149,17 @@ def accuracy_by_length(outcomes: list[Outcome], n_bins: int = 10) -> list[dict]:
     return out
 
 
-def _plot_length(by_len: list[dict], path: str) -> None:
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    mids = [(b["min_len"] + b["max_len"]) / 2 for b in by_len]
-    ax.plot(mids, [b["numeric_accuracy"] for b in by_len], "o-", label="numeric")
-    ax.plot(mids, [b["sequence_accuracy"] for b in by_len], "s--", label="sequence")
-    for x, b in zip(mids, by_len):
-        ax.annotate(str(b["n"]), (x, b["numeric_accuracy"]), textcoords="offset points", xytext=(0, 5),
-                    fontsize=7, ha="center")
-    ax.set_xlabel("target length (tokens)")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Accuracy against sequence length (labels: examples)")
-    ax.legend()
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def evaluate_examples(model, vocab, notation, examples: list[data.Example], cfg: EvalConfig,
+def evaluate_examples(model, vocab, notation, examples: list[batches.Example], cfg: EvalConfig,
                       too_long: list[dict] = ()) -> list[Outcome]:
-    specials = data.Specials(vocab)
+    specials = batches.Specials(vocab)
     device = next(model.parameters()).device
     outcomes: list[Outcome] = []
     ordered = sorted(examples, key=lambda e: len(e.src))
     with NumericChecker(cfg.numeric_timeout_s, cfg.numeric_points) as checker:
         for start in range(0, len(ordered), cfg.batch_size):
             batch = ordered[start : start + cfg.batch_size]
-            src, _ = data.collate(batch, specials.pad)
+            src, _ = batches.collate(batch, specials.pad)
             for ex, hyps in zip(batch, decode_batch(model, src.to(device), specials, cfg)):
                 outcomes.append(_score(ex, hyps, vocab, notation, specials, checker))
     for row in too_long:  # the model cannot read them: counted as wrong
@@ -211,7 +169,7 @@ def evaluate_examples(model, vocab, notation, examples: list[data.Example], cfg:
     return outcomes
 
 
-def _score(ex: data.Example, hyps: list[Hypothesis], vocab, notation, specials, checker) -> Outcome:
+def _score(ex: batches.Example, hyps: list[Hypothesis], vocab, notation, specials, checker) -> Outcome:
     row = ex.row or {}
     truth_ids = ex.tgt[1:-1]
     truth_text = row.get("squared")
@@ -262,39 +220,37 @@ def report(outcomes: list[Outcome], cfg: EvalConfig) -> dict:
     return result
 
 
-def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str, config: dict, metrics_json: str,
-                   calibration_png: str, length_png: str) -> dict:
+def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | None, config: dict,
+                   metrics_json: str, calibration_png: str, length_png: str) -> dict:
     """Evaluate a trained model on the test split of the shards; writes JSON and two PNGs.
 
-    ``config`` is the ``evaluate:`` section of config.yaml."""
+    ``config`` is the ``evaluate:`` section of config.yaml; ``vocab_path`` None: the
+    vocabulary the model was trained with."""
     cfg = eval_config(config)
     if cfg.device == "cpu":
         torch.set_num_threads(cfg.num_threads)
     model, record = load_model(model_path, cfg.device)
-    vocab = data.load_vocab(vocab_path)
-    if len(vocab) != record["model_config"]["vocab_size"]:
-        raise ValueError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with "
-                         f"{record['model_config']['vocab_size']}")
-    notation = record.get("notation") or data.vocab_notation(vocab)
-    specials = data.Specials(vocab)
+    vocab_path = vocab_path or record["vocab_path"]
+    vocab = batches.load_vocab(vocab_path)
+    if len(vocab) != model.cfg.vocab_size:
+        raise ModelInputError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with "
+                              f"{model.cfg.vocab_size}")
+    notation = record.get("notation") or batches.vocab_notation(vocab)
+    specials = batches.Specials(vocab)
     too_long: list[dict] = []
-    chosen: list[data.Example] = []
-    for ex in data.examples(data.iter_rows(list(shard_paths), "test", data.EVAL_COLUMNS), specials,
-                            model.cfg.max_len, keep_row=True, skipped=too_long):
+    chosen: list[batches.Example] = []
+    rows = batches.iter_rows(list(shard_paths), "test", batches.EVAL_COLUMNS, vocab_size=len(vocab))
+    for ex in batches.examples(rows, specials, model.cfg.max_len, keep_row=True, skipped=too_long):
         chosen.append(ex)
         if cfg.max_examples and len(chosen) + len(too_long) >= cfg.max_examples:
             break
     if not chosen and not too_long:
-        raise ValueError(f"no test rows in {len(shard_paths)} shard(s)")
+        raise ModelInputError(f"no test rows in {len(shard_paths)} shard(s)")
     outcomes = evaluate_examples(model, vocab, notation, chosen, cfg, too_long)
     result = report(outcomes, cfg)
     result["model"] = os.path.abspath(model_path)
     result["n_too_long"] = len(too_long)
-    Path(metrics_json).parent.mkdir(parents=True, exist_ok=True)
-    tmp = f"{metrics_json}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(result, fh, indent=2)
-    os.replace(tmp, metrics_json)
-    _plot_calibration(result["calibration"], calibration_png)
-    _plot_length(result["accuracy_by_length"], length_png)
+    atomic_write(metrics_json, json.dumps(result, indent=2))
+    plot_calibration(result["calibration"], calibration_png)
+    plot_accuracy_by_length(result["accuracy_by_length"], length_png)
     return result

@@ -7,6 +7,8 @@ Single process by default (CPU unless the config names a device).  Under ``torch
 from __future__ import annotations
 
 import csv
+import io
+import logging
 import math
 import os
 import time
@@ -17,12 +19,17 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from symba.files import atomic_write
+
+from . import batches, checkpoint
+from .batches import TRAIN_COLUMNS, Example, Specials, collate, examples, iter_rows, training_stream, vocab_notation
 from .config import TrainConfig, train_config
-from . import data
-from .data import TRAIN_COLUMNS, Example, Specials, collate, examples, iter_rows, training_stream, vocab_notation
+from .errors import ModelFileError, ModelInputError
+from .plots import plot_training
 from .transformer import Seq2SeqTransformer
 
-MODEL_FORMAT = "symba-seq2seq-1"
+log = logging.getLogger(__name__)
+
 CHECKPOINT_NAME = "last.pt"
 METRIC_FIELDS = ["step", "epoch", "loss", "token_accuracy", "lr", "tokens_per_s", "valid_loss", "valid_token_accuracy"]
 
@@ -47,14 +54,6 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
 
-def _atomic_save(obj, path: str | os.PathLike) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def teacher_forcing_loss(model, src, tgt, pad: int, label_smoothing: float = 0.0):
     """Cross-entropy of each next target token given the true previous ones.
 
@@ -74,8 +73,9 @@ class Trainer:
         self.cfg = cfg
         self.paths = [str(p) for p in shard_paths]
         if not self.paths:
-            raise ValueError("no token shards given")
+            raise ModelInputError("no token shards given")
         self.vocab, self.vocab_path = vocab, str(vocab_path)
+        batches.check_shards(self.paths, len(vocab))
         self.specials = Specials(vocab)
         self.checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME
         self.metrics_csv = Path(metrics_csv)
@@ -85,7 +85,7 @@ class Trainer:
         self.device = self._setup_device()
         mcfg = cfg.model
         if mcfg.vocab_size not in (0, len(vocab)):
-            raise ValueError(f"train.model.vocab_size is {mcfg.vocab_size} but the vocabulary has {len(vocab)} tokens")
+            raise ModelInputError(f"train.model.vocab_size is {mcfg.vocab_size} but the vocabulary has {len(vocab)} tokens")
         self.model_cfg = replace(mcfg, vocab_size=len(vocab), pad_id=self.specials.pad)
         self.cfg = cfg = replace(cfg, model=self.model_cfg)
         torch.manual_seed(cfg.seed)
@@ -95,7 +95,8 @@ class Trainer:
         self.window = self._empty_window()
         self.tokens_processed = 0  # in this process (benchmarks); not part of a checkpoint
         self.rows: list[dict] = []
-        self._resume()
+        self.provenance = checkpoint.provenance(asdict(self.cfg), self.paths, vocab)
+        self.resumed = self._resume()
         self.train_model = self.model
         if cfg.compile:
             self.train_model = torch.compile(self.train_model)
@@ -120,10 +121,10 @@ class Trainer:
             try:
                 device = torch.device(cfg.device)
             except RuntimeError as exc:
-                raise ValueError(f"train.device {cfg.device!r} is not a torch device") from exc
+                raise ModelInputError(f"train.device {cfg.device!r} is not a torch device") from exc
         if device.type == "cuda":
             if not torch.cuda.is_available():
-                raise ValueError(f"train.device is {cfg.device!r} but CUDA is not available")
+                raise ModelInputError(f"train.device is {cfg.device!r} but CUDA is not available")
             torch.cuda.set_device(device)
             torch.backends.cuda.matmul.allow_tf32 = True
         else:
@@ -138,12 +139,15 @@ class Trainer:
     # -- checkpoints -------------------------------------------------------------------
 
     def _state(self) -> dict:
+        """Tensors and plain data only (checkpoint.py): read back with weights_only=True."""
         return {
-            "train_config": asdict(self.cfg),
+            "format": checkpoint.FORMAT_CHECKPOINT,
+            "version": checkpoint.CHECKPOINT_VERSION,
+            "provenance": self.provenance,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
-            "position": self.position,
+            "position": None if self.position is None else list(self.position),
             "window": self.window,
             "rows": self.rows,
             "cpu_rng": torch.get_rng_state(),
@@ -152,44 +156,52 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         if self.is_main:
-            _atomic_save(self._state(), self.checkpoint)
+            checkpoint.save(self._state(), self.checkpoint)
 
-    def _resume(self) -> None:
+    def _resume(self) -> bool:
+        """Continue from the checkpoint when it was made from this very data, vocabulary and
+        config; otherwise start afresh and say why in one log line.  Never keeps stale weights."""
         if not self.checkpoint.exists():
-            return
-        state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
-        if state["train_config"] != asdict(self.cfg):
-            changed = sorted(k for k, v in asdict(self.cfg).items() if state["train_config"].get(k) != v)
-            raise ValueError(
-                f"checkpoint {self.checkpoint} was made with a different train config ({', '.join(changed)}); "
-                "delete it to start afresh"
-            )
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step, self.position = state["step"], state["position"]
+            return False
+        state = checkpoint.load_checkpoint(self.checkpoint)
+        why = ("has an older format" if state is None
+               else "; ".join(checkpoint.provenance_mismatch(state.get("provenance"), self.provenance)))
+        if why:
+            if self.is_main:
+                log.warning("checkpoint %s %s; training afresh", self.checkpoint, why)
+                self._write_metrics()  # the old run's metrics describe another model
+            return False
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["cpu_rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:  # same provenance, damaged content
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelFileError(f"checkpoint {self.checkpoint} is damaged ({reason}); delete it to start afresh") \
+                from None
+        self.step = state["step"]
+        self.position = None if state["position"] is None else tuple(state["position"])
         self.window, self.rows = state["window"], state["rows"]
-        torch.set_rng_state(state["cpu_rng"])
-        if state["cuda_rng"] is not None and torch.cuda.is_available():
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         if self.is_main:
             self._write_metrics()  # drop rows a killed run logged after its last checkpoint
+        return True
 
     # -- metrics -------------------------------------------------------------------------
 
     def _write_metrics(self) -> None:
-        self.metrics_csv.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.metrics_csv.with_name(f".{self.metrics_csv.name}.tmp")
-        with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=METRIC_FIELDS)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        os.replace(tmp, self.metrics_csv)
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=METRIC_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write(self.metrics_csv, text.getvalue())
 
     def _valid_examples(self) -> list[Example]:
         if not self.cfg.valid_every:
             return []
         out = []
-        rows = iter_rows(self.paths, "valid", TRAIN_COLUMNS)
+        rows = iter_rows(self.paths, "valid", TRAIN_COLUMNS, vocab_size=len(self.vocab))
         for ex in examples(rows, self.specials, self.model_cfg.max_len):
             out.append(ex)
             if len(out) >= self.cfg.valid_max_rows:
@@ -250,7 +262,7 @@ class Trainer:
         start, drop = ((0, 0), 0) if self.position is None else (tuple(self.position), self.world_size)
         stream = training_stream(self.paths, self.specials, self.model_cfg.max_len, cfg.batch_tokens,
                                  cfg.max_batch_size, cfg.buffer_rows, cfg.seed, start, drop, self.rank,
-                                 self.world_size)
+                                 self.world_size, vocab_size=len(self.vocab))
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.is_main, desc="train",
                    unit="step", mininterval=2.0, dynamic_ncols=True)
         self.model.train()
@@ -294,73 +306,10 @@ class Trainer:
 
     def model_record(self) -> dict:
         """What the final model file holds: enough to rebuild and use the model."""
-        return {
-            "format": MODEL_FORMAT,
-            "model_config": asdict(self.model_cfg),
-            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "vocab_path": os.path.abspath(self.vocab_path),
-            "notation": vocab_notation(self.vocab),
-            "specials": {"pad": self.specials.pad, "bos": self.specials.bos, "eos": self.specials.eos},
-            "train_config": asdict(self.cfg),
-            "steps": self.step,
-        }
-
-
-def load_model(path: str, device: str = "cpu") -> tuple[Seq2SeqTransformer, dict]:
-    """Rebuild a trained model from its file; returns (model in eval mode, the record)."""
-    from .config import model_config_from_dict
-
-    if not os.path.exists(path):
-        raise ValueError(f"model file {path} does not exist")
-    record = torch.load(path, map_location=device, weights_only=False)
-    if not isinstance(record, dict) or record.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path} is not a symba model file")
-    model = Seq2SeqTransformer(model_config_from_dict(record["model_config"]))
-    model.load_state_dict(record["state_dict"])
-    return model.to(device).eval(), record
-
-
-def plot_training(metrics_csv: str, lr_png: str, curves_png: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(metrics_csv, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    steps = [int(r["step"]) for r in rows]
-
-    def col(name):
-        pts = [(int(r["step"]), float(r[name])) for r in rows if r[name] != ""]
-        return [p[0] for p in pts], [p[1] for p in pts]
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(steps, [float(r["lr"]) for r in rows])
-    ax.set_xlabel("step")
-    ax.set_ylabel("learning rate")
-    ax.set_title("Learning-rate schedule (warmup + one cycle)")
-    fig.tight_layout()
-    Path(lr_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(lr_png, dpi=100)
-    plt.close(fig)
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
-    ax1.plot(*col("loss"), label="train")
-    ax1.plot(*col("valid_loss"), "o-", label="valid")
-    ax1.set_xlabel("step")
-    ax1.set_ylabel("cross-entropy")
-    ax1.set_yscale("log")
-    ax1.legend()
-    ax2.plot(*col("token_accuracy"), label="train")
-    ax2.plot(*col("valid_token_accuracy"), "o-", label="valid")
-    ax2.set_xlabel("step")
-    ax2.set_ylabel("next-token accuracy")
-    ax2.set_ylim(0, 1.01)
-    ax2.legend()
-    fig.tight_layout()
-    Path(curves_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(curves_png, dpi=100)
-    plt.close(fig)
+        return checkpoint.model_record(
+            self.model, asdict(self.model_cfg), os.path.abspath(self.vocab_path), vocab_notation(self.vocab),
+            {"pad": self.specials.pad, "bos": self.specials.bos, "eos": self.specials.eos}, asdict(self.cfg),
+            self.step, self.provenance)
 
 
 def run_training(config: dict, shard_paths: list[str], vocab_path: str, model_out: str, checkpoint_dir: str,
@@ -368,12 +317,14 @@ def run_training(config: dict, shard_paths: list[str], vocab_path: str, model_ou
     """Train (resuming from ``checkpoint_dir`` if a checkpoint is there) and write the model,
     the metrics CSV and the plots.  ``config`` is the ``train:`` section of config.yaml."""
     cfg = train_config(config)
-    vocab = data.load_vocab(vocab_path)
+    vocab = batches.load_vocab(vocab_path)
     trainer = Trainer(cfg, shard_paths, vocab, vocab_path, checkpoint_dir, metrics_csv)
     try:
+        if trainer.is_main and not trainer.resumed and os.path.exists(model_out):
+            os.unlink(model_out)  # another run's model: a kill must not leave it beside new metrics
         trainer.run()
         if trainer.is_main:
-            _atomic_save(trainer.model_record(), model_out)
+            checkpoint.save(trainer.model_record(), model_out)
             plot_training(metrics_csv, lr_png, curves_png)
     finally:
         if trainer.world_size > 1:

@@ -11,9 +11,12 @@ import random
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
+
+from .errors import ModelInputError, ShardError
 
 TRAIN_COLUMNS = ["split", "amplitude_ids", "squared_ids"]
 EVAL_COLUMNS = ["split", "amplitude_ids", "squared_ids", "theory", "process", "multiplicity", "squared", "diagram"]
@@ -23,7 +26,12 @@ def load_vocab(path: str):
     """The tokenization stage's vocabulary (``.encode .decode .pad_id .bos_id .eos_id``, ``len``)."""
     from symba.tokenization.vocab import load_vocabulary
 
-    return load_vocabulary(path)
+    try:
+        return load_vocabulary(path)
+    except FileNotFoundError:
+        raise ModelInputError(f"vocabulary {path} does not exist") from None
+    except (ValueError, KeyError, TypeError, OSError) as exc:  # what a foreign or damaged file raises
+        raise ModelInputError(f"vocabulary {path} cannot be read: {exc}") from None
 
 
 def vocab_notation(vocab) -> str | None:
@@ -56,27 +64,80 @@ class Specials:
         return [self.bos, *core, self.eos]
 
 
+def _open_shard(path: str) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise ShardError(f"token shard {path} does not exist") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise ShardError(f"token shard {path} is not a readable Parquet file ({exc})") from None
+
+
 def _row_groups(paths: list[str], rng: random.Random | None):
     units = []
     for path in paths:
-        n = pq.ParquetFile(path).metadata.num_row_groups
+        n = _open_shard(path).metadata.num_row_groups
         units.extend((path, g) for g in range(n))
     if rng is not None:
         rng.shuffle(units)
     return units
 
 
-def iter_rows(paths: list[str], split: str, columns: list[str], rng: random.Random | None = None) -> Iterator[dict]:
-    """Rows of one split, one row group in memory at a time (shuffled order when ``rng``)."""
+def _check_ids(table: pa.Table, path: str, vocab_size: int) -> None:
+    """Every id a valid row of the embedding: an id outside the vocabulary would crash the model."""
+    for column in ("amplitude_ids", "squared_ids"):
+        ids = table[column]
+        if not (pa.types.is_list(ids.type) or pa.types.is_large_list(ids.type)) \
+                or not pa.types.is_integer(ids.type.value_type):
+            raise ShardError(f"token shard {path}: column {column} is {ids.type}, not a list of integer ids")
+        flat = pc.list_flatten(ids)
+        if ids.null_count or flat.null_count:
+            raise ShardError(f"token shard {path}: column {column} has missing ids")
+        if len(flat):
+            low, high = pc.min_max(flat).values()
+            if low.as_py() < 0 or high.as_py() >= vocab_size:
+                bad = low.as_py() if low.as_py() < 0 else high.as_py()
+                raise ShardError(f"token shard {path}: id {bad} in {column} is outside the vocabulary "
+                                 f"(0..{vocab_size - 1}); was it tokenized with another vocabulary?")
+
+
+def check_shards(paths: list[str], vocab_size: int) -> None:
+    """Every shard readable, with the token columns and only ids of the vocabulary: one pass
+    over the id columns, so bad data fails before training starts, not hours into it."""
+    for path in paths:
+        pf = _open_shard(path)
+        missing = {"split", "amplitude_ids", "squared_ids"} - set(pf.schema_arrow.names)
+        if missing:
+            raise ShardError(f"token shard {path} lacks column(s) {', '.join(sorted(missing))}")
+        for group in range(pf.metadata.num_row_groups):
+            try:
+                table = pf.read_row_group(group, columns=["amplitude_ids", "squared_ids"])
+            except (pa.ArrowException, OSError) as exc:
+                raise ShardError(f"token shard {path} is damaged ({exc})") from None
+            _check_ids(table, path, vocab_size)
+
+
+def iter_rows(paths: list[str], split: str, columns: list[str], rng: random.Random | None = None,
+              vocab_size: int | None = None) -> Iterator[dict]:
+    """Rows of one split, one row group in memory at a time (shuffled order when ``rng``).
+
+    With ``vocab_size``, every id is checked to lie in the vocabulary (ShardError naming the shard)."""
     files: dict[str, pq.ParquetFile] = {}
     for path, group in _row_groups(paths, rng):
-        pf = files.setdefault(path, pq.ParquetFile(path))
+        if path not in files:
+            files[path] = _open_shard(path)
+        pf = files[path]
         present = [c for c in columns if c in pf.schema_arrow.names]
         missing = {"split", "amplitude_ids", "squared_ids"} - set(present)
         if missing:
-            raise ValueError(f"{path}: token shard lacks column(s) {', '.join(sorted(missing))}")
-        table = pf.read_row_group(group, columns=present)
-        table = table.filter(pc.equal(table["split"], split))
+            raise ShardError(f"token shard {path} lacks column(s) {', '.join(sorted(missing))}")
+        try:
+            table = pf.read_row_group(group, columns=present)
+            table = table.filter(pc.equal(table["split"], split))
+        except (pa.ArrowException, OSError) as exc:
+            raise ShardError(f"token shard {path} is damaged ({exc})") from None
+        if vocab_size is not None:
+            _check_ids(table, path, vocab_size)
         yield from table.to_pylist()
 
 
@@ -138,7 +199,8 @@ def epoch_rng(seed: int, epoch: int) -> random.Random:
 
 def training_stream(paths: list[str], specials: Specials, max_len: int, batch_tokens: int, max_batch_size: int,
                     buffer_rows: int, seed: int, start: tuple[int, int] = (0, 0), drop: int = 0,
-                    rank: int = 0, world_size: int = 1) -> Iterator[tuple[int, int, list[Example]]]:
+                    rank: int = 0, world_size: int = 1,
+                    vocab_size: int | None = None) -> Iterator[tuple[int, int, list[Example]]]:
     """Endless (epoch, index in epoch, batch) from batch ``start``, after dropping ``drop``
     batches; rank r of world_size takes every world_size-th batch from there.
 
@@ -148,7 +210,7 @@ def training_stream(paths: list[str], specials: Specials, max_len: int, batch_to
     epoch, counter = start[0], 0
     while True:
         rng = epoch_rng(seed, epoch)
-        rows = iter_rows(paths, "train", TRAIN_COLUMNS, rng)
+        rows = iter_rows(paths, "train", TRAIN_COLUMNS, rng, vocab_size)
         n = 0
         for index, batch in enumerate(
             bucket_batches(examples(rows, specials, max_len), batch_tokens, max_batch_size, buffer_rows, rng)
@@ -162,7 +224,7 @@ def training_stream(paths: list[str], specials: Specials, max_len: int, batch_to
             if (counter - drop - 1) % world_size == rank:
                 yield epoch, index, batch
         if n == 0:
-            raise ValueError(f"no training rows (split 'train', at most {max_len} tokens) in {len(paths)} shard(s)")
+            raise ShardError(f"no training rows (split 'train', at most {max_len} tokens) in {len(paths)} shard(s)")
         epoch += 1
 
 

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from symba.dataset import SCHEMA
+from symba.dataset_schema import SCHEMA
 from symba.physics.engine import ENGINE_VERSION
 from symba.physics.kinematics import numerically_equal
 from symba.physics.process import parse_process

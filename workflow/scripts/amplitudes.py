@@ -1,7 +1,7 @@
 # Amplitudes of the processes of one shard -> Parquet (status "raw").
 from symba.workflow.manifest import read_shard_manifest
 from symba.workflow.scripting import rule_logging
-from symba.workflow.shards import compute_amplitude_shard
+from symba.workflow.amplitude_shards import compute_amplitude_shard
 
 with rule_logging(snakemake) as log:
     stats = compute_amplitude_shard(

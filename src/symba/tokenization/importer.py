@@ -1,4 +1,4 @@
-"""Import the public SYMBA/MARTY text datasets into rows of ``symba.dataset.SCHEMA``.
+"""Import the public SYMBA/MARTY text datasets into rows of ``symba.dataset_schema.SCHEMA``.
 
 Two formats:
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 import sympy
 
-from symba.dataset import SCHEMA, write_table_atomic
+from symba.dataset_schema import SCHEMA, write_table_atomic
 from symba.physics.kinematics import symbol_table
 from symba.physics.process import parse_process
 

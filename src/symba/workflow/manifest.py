@@ -12,8 +12,9 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
+
+from symba.files import write_text_if_changed
 
 PER_PROCESS = 1  # batch_size meaning "one process per job, shard named by the slug"
 
@@ -93,22 +94,6 @@ def read_manifest_file(path: str | os.PathLike) -> dict[str, list[str]]:
             raise ValueError(f"{path}:{number}: expected 'theory<TAB>process', got {line!r}")
         out.setdefault(theory.strip(), []).append(" ".join(process.split()))
     return out
-
-
-def write_text_if_changed(path: str | os.PathLike, text: str) -> bool:
-    """Atomically write ``text`` unless the file already holds it; mtimes then only move on real change."""
-    path = Path(path)
-    try:
-        if path.read_text() == text:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-    return True
 
 
 def write_stamp(path: str | os.PathLike, params: dict) -> str:

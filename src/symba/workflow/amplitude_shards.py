@@ -1,6 +1,6 @@
-"""Per-shard stages of the workflow: amplitudes of a list of processes, then simplification.
+"""Amplitudes of the processes of one shard, written as one Parquet shard.
 
-Shard files are Parquet in :data:`symba.dataset.SCHEMA`: one row per diagram
+Shard files are Parquet in :data:`symba.dataset_schema.SCHEMA`: one row per diagram
 plus the whole-process row (``diagram == -1``, amplitude = sum of the diagram
 amplitudes, squared amplitude with interference).  Each stage reads one shard
 and writes one shard, atomically, so memory is bounded by a shard.
@@ -12,11 +12,8 @@ import logging
 import os
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from symba.dataset import SCHEMA, WHOLE_PROCESS, write_table_atomic
-
-from .simplify import SimplifyOptions, simplify_expressions
+from symba.dataset_schema import SCHEMA, WHOLE_PROCESS, write_table_atomic
 
 log = logging.getLogger(__name__)
 
@@ -86,26 +83,3 @@ def compute_amplitude_shard(
         rows.extend(process_rows(result, proc.multiplicity, ENGINE_VERSION))
     write_table_atomic(rows_to_table(rows), out_path)
     return {"processes": len(processes), "failed": failed, "rows": len(rows)}
-
-
-def simplify_table(table: pa.Table, options: SimplifyOptions) -> tuple[pa.Table, dict]:
-    """Fill ``squared`` and ``status`` from ``squared_raw``; every row is kept."""
-    raw = table.column("squared_raw").to_pylist()
-    outcomes, stats = simplify_expressions(raw, options)
-    table = table.set_column(table.schema.get_field_index("squared"), "squared", pa.array([o.text for o in outcomes], pa.string()))
-    table = table.set_column(table.schema.get_field_index("status"), "status", pa.array([o.status for o in outcomes], pa.string()))
-    messages = sorted({f"{o.status}: {o.message}" for o in outcomes if o.message})
-    return table, dict(stats.as_dict(), messages=messages)
-
-
-def simplify_shard(in_path: str | os.PathLike, out_path: str | os.PathLike, options: SimplifyOptions) -> dict:
-    table = pq.read_table(in_path, schema=SCHEMA)
-    table, stats = simplify_table(table, options)
-    write_table_atomic(table, out_path)
-    return stats
-
-
-def read_shards(paths) -> pa.Table:
-    """Concatenate shards (for small runs and tests; large runs should iterate shard by shard)."""
-    tables = [pq.read_table(p, schema=SCHEMA) for p in paths]
-    return pa.concat_tables(tables) if tables else SCHEMA.empty_table()

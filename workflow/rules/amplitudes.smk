@@ -3,7 +3,7 @@
 
 rule amplitudes:
     input:
-        manifest=f"{RESULTS}/manifest/{{theory}}/{{shard}}.txt",
+        manifest=shard_manifest,
         stamp=AMPLITUDE_STAMP,
     output:
         f"{RESULTS}/amplitudes/{{theory}}/{{shard}}.parquet",

@@ -61,6 +61,16 @@ def looks_complete(path: str | os.PathLike) -> bool:
         return False
 
 
+def check_complete(paths) -> None:
+    """Raise :class:`ShardError` naming the existing files among ``paths`` that were cut short."""
+    broken = [str(p) for p in paths if os.path.exists(p) and not looks_complete(p)]
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise ShardError(
+            f"{broken[0]}{more} is truncated or not Parquet; delete it and run again: Snakemake then rebuilds it and what depends on it"
+        )
+
+
 def read_shard(path: str | os.PathLike, schema: pa.Schema | None = SCHEMA, columns: list[str] | None = None) -> pa.Table:
     """Read a shard; a truncated or foreign file is a :class:`ShardError` naming it, in one line."""
     try:

@@ -5,6 +5,7 @@ import json
 
 from snakemake.exceptions import WorkflowError
 
+from symba.dataset_schema import check_complete
 from symba.physics.engine import ENGINE_VERSION
 from symba.workflow import manifest as mf
 from symba.workflow.config_check import stop_on_bad_input
@@ -91,8 +92,14 @@ def shard_manifest(wildcards):
     return f"{RESULTS}/manifest/{wildcards.theory}/{wildcards.shard}/{mf.content_digest(text)}.txt"
 
 
-def shard_paths(kind):
-    return [f"{RESULTS}/{kind}/{theory}/{shard}.parquet" for theory, shards in SHARDS.items() for shard in shards]
+def shard_paths(kind, suffix=".parquet"):
+    return [f"{RESULTS}/{kind}/{theory}/{shard}{suffix}" for theory, shards in SHARDS.items() for shard in shards]
+
+
+# A shard cut short (disk full, a copy interrupted) would pass for a finished one: stop here.
+# Jobs write shards atomically and verify them, so only damage from outside is found.
+with stop_on_bad_input("shard"):
+    check_complete(shard_paths("amplitudes") + shard_paths("dataset") + shard_paths("tokens"))
 
 
 STAGES = ["dataset", "tokens", "model", "evaluation"]
@@ -101,7 +108,7 @@ STAGES = ["dataset", "tokens", "model", "evaluation"]
 def final_targets():
     """Outputs of every stage up to the furthest one named in `targets:`."""
     last = max(STAGES.index(target) for target in config["targets"])
-    targets = shard_paths("dataset")
+    targets = shard_paths("dataset") + [rules.skipped_report.output[0]]
     if last >= STAGES.index("tokens"):
         targets += shard_paths("tokens") + [rules.vocabulary.output.vocab, rules.length_report.output.json]
     if last >= STAGES.index("model"):

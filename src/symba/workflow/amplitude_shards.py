@@ -50,6 +50,10 @@ def rows_to_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
+class EmptyShardError(RuntimeError):
+    """Every process of a shard failed: an empty shard would pass for a finished one."""
+
+
 def compute_amplitude_shard(
     processes: list[str],
     theory: str,
@@ -58,10 +62,14 @@ def compute_amplitude_shard(
     timeout: float = 600.0,
     on_error: str = "fail",
     massless: list[str] | tuple[str, ...] = (),
+    allow_empty: bool = False,
 ) -> dict:
     """Compute every process of a shard and write its rows.
 
-    ``on_error="skip"`` logs a failing process and leaves it out; ``"fail"`` raises.
+    ``on_error="skip"`` logs a failing process and leaves it out (the returned ``skipped`` lists
+    each with its reason); ``"fail"`` raises.  If every process fails, nothing is written and
+    :class:`EmptyShardError` is raised, unless ``allow_empty``: a broken tool must not leave
+    empty shards that a later run takes for finished ones.
     """
     from symba.physics.engine import ENGINE_VERSION, compute_process
     from symba.physics.process import parse_process
@@ -69,7 +77,7 @@ def compute_amplitude_shard(
     if on_error not in ("fail", "skip"):
         raise ValueError(f"amplitudes.on_error must be 'fail' or 'skip', got {on_error!r}")
     rows: list[dict] = []
-    failed: list[str] = []
+    skipped: list[tuple[str, str]] = []
     for text in processes:
         try:
             proc = parse_process(text, theory)
@@ -77,9 +85,21 @@ def compute_amplitude_shard(
         except Exception as exc:
             if on_error == "fail":
                 raise RuntimeError(f"process '{text}' ({theory}, {backend}) failed: {exc}") from exc
-            log.warning("skipping process '%s': %s: %s", text, type(exc).__name__, exc)
-            failed.append(text)
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300] if str(exc) else type(exc).__name__
+            log.warning("skipping process '%s': %s", text, reason)
+            skipped.append((text, reason))
             continue
         rows.extend(process_rows(result, proc.multiplicity, ENGINE_VERSION))
+    if processes and len(skipped) == len(processes) and not allow_empty:
+        text, reason = skipped[0]
+        raise EmptyShardError(
+            f"all {len(processes)} processes of the shard failed (first: '{text}': {reason}); nothing written. "
+            "Fix the cause and rerun, or set amplitudes.allow_empty_shards: true"
+        )
     write_table_atomic(rows_to_table(rows), out_path)
-    return {"processes": len(processes), "failed": failed, "rows": len(rows)}
+    return {"processes": len(processes), "skipped": skipped, "rows": len(rows)}
+
+
+def skipped_tsv(theory: str, skipped: list[tuple[str, str]]) -> str:
+    """The skip list of one shard: ``theory<TAB>process<TAB>reason`` lines (tabs in reasons replaced)."""
+    return "".join(f"{theory}\t{process}\t{reason.replace(chr(9), ' ')}\n" for process, reason in skipped)

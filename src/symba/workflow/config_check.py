@@ -81,7 +81,7 @@ def check_config(config: dict, schema_path: str | Path) -> None:
 
 @contextlib.contextmanager
 def stop_on_bad_input(what: str = "config"):
-    """In a Snakefile: a bad config or manifest ends the run with one line on stderr and exit code 2."""
+    """In a Snakefile: a bad config, manifest or shard ends the run with one line on stderr and exit code 2."""
     try:
         yield
     except (ValueError, OSError) as exc:  # ConfigError, ProcessError, manifest errors, missing files

@@ -134,5 +134,5 @@ def test_a_preset_configfile_runs_only_its_theories(tmp_path):
     preset.write_text(yaml.safe_dump({"targets": ["dataset"], "theories": {"qcd": {"multiplicities": [], "processes": ["u u~ -> g g"]}}}))
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")  # merged under the preset, as in the repository
     result = ok(snakemake(tmp_path, "--dry-run", "--configfile", str(preset)))
-    assert "results/dataset/qcd/u_u~__g_g.parquet" in result
+    assert "results/dataset/qcd/h000.parquet" in result  # the preset's theory, config.yaml's sharding
     assert "results/dataset/qed/" not in result

@@ -57,8 +57,13 @@ def check_model_sections(train: dict, evaluate: dict) -> None:
     """``train:`` and ``evaluate:`` as the model library will read them (unknown keys, bad values)."""
     try:
         from symba.model.config import check_sections
-    except ImportError:  # a model library without the check: its jobs check the keys when they start
-        return
+    except ImportError:  # an older model library: build the configs the jobs would build
+        from symba.model.config import eval_config, train_config
+
+        def check_sections(train, evaluate):  # their messages name the key, e.g. 'train.max_stepz'
+            train_config(train)
+            eval_config(evaluate)
+
     try:
         check_sections(train, evaluate)
     except (ValueError, TypeError, KeyError) as exc:

@@ -1,21 +1,29 @@
 # symba: amplitudes -> simplified Parquet dataset -> tokens -> transformer -> evaluation.
 # Run: snakemake --cores 2 --workflow-profile profiles/default   (see README, "Workflow")
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
+
+from symba.workflow.config_check import check_config, stop_on_bad_input
 
 min_version("9.0")
 
 
-# A --configfile (e.g. config/qcd-2to2.yaml) replaces config.yaml instead of merging into it,
-# so that its `theories:` are the only ones.
-if not workflow.overwrite_configfiles:
+# Snakemake's documented rule: a --configfile (e.g. config/qcd-2to2.yaml) is merged over this
+# file. config.yaml leaves `theories:` to the schema default, so a preset's theories are the
+# only ones.
+configfile: "config.yaml"
 
-    configfile: "config.yaml"
 
-
+# Every key, train: and evaluate: included, is checked before any job runs; a problem is one
+# line on stderr and exit code 2.
+with stop_on_bad_input("config"):
+    check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 validate(config, schema="workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/params.smk"
 include: "workflow/rules/amplitudes.smk"
 include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/model.smk"

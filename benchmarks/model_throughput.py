@@ -21,7 +21,7 @@ import pyarrow as pa
 import torch
 import yaml
 
-from symba.dataset import SCHEMA, TOKEN_COLUMNS, write_table_atomic
+from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, write_table_atomic
 from symba.model.config import train_config
 from symba.model.batches import load_vocab
 from symba.model.train import Trainer

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from symba.dataset import SCHEMA
+from symba.dataset_schema import SCHEMA
 from symba.tokenization.amplitude_tokens import tokenize_amplitude
 from symba.tokenization.notations import NOTATIONS, parse_expression, tokenize
 from symba.tokenization.stats import LENGTH_LIMIT, length_report
@@ -101,7 +101,7 @@ def measure(rows: list[dict]) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shards", nargs="*", help="Parquet shards in symba.dataset.SCHEMA (instead of the engine)")
+    ap.add_argument("--shards", nargs="*", help="Parquet shards in symba.dataset_schema.SCHEMA (instead of the engine)")
     ap.add_argument("--theory", default="qed")
     ap.add_argument("--multiplicity", default="2->2")
     ap.add_argument("--max-processes", type=int, default=None)

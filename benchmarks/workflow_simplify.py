@@ -19,7 +19,7 @@ import sympy
 from symba.physics.engine import compute_process
 from symba.physics.kinematics import symbol_table
 from symba.physics.process import enumerate_processes
-from symba.workflow.simplify import SimplifyOptions, simplify_expressions
+from symba.simplify import SimplifyOptions, simplify_expressions
 
 
 def squared_amplitudes(particles: list[str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pyarrow as pa
-from symba.dataset import SCHEMA, TOKEN_COLUMNS, write_table_atomic
+from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, write_table_atomic
 from symba.tokenization.notations import tokenize
 
 NOTATION = "hybrid-short"

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 import sympy
 
-from symba.dataset import SCHEMA
+from symba.dataset_schema import SCHEMA
 from symba.physics.kinematics import symbol_table
 from symba.sources.symba_text import SymbaFormatError, import_files, import_symba, map_particle, map_squared
 from symba.tokenization.notations import NOTATIONS, detokenize, parse_expression, tokenize

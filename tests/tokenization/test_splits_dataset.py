@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from symba.dataset import SCHEMA, TOKEN_COLUMNS
+from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS
 from symba.physics.amplitude_syntax import canonical
 from symba.tokenization.amplitude_tokens import detokenize_amplitude
 from symba.tokenization.token_shards import tokenize_rows, tokenize_shard

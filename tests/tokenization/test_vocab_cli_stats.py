@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from symba.cli import main
-from symba.dataset import SCHEMA
+from symba.dataset_schema import SCHEMA
 from symba.tokenization.notations import NOTATIONS
 from symba.tokenization.stats import length_report
 from symba.tokenization.vocab import build_vocabulary, load_vocabulary, write_vocabulary

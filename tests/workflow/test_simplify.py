@@ -3,7 +3,7 @@ import time
 import sympy
 
 from symba.physics.kinematics import numerically_equal, symbol_table
-from symba.workflow.simplify import SimplifyOptions, simplify_expressions
+from symba.simplify import SimplifyOptions, simplify_expressions
 
 # PHYSICS.md worked example (e- e+ -> mu- mu+), written unsimplified as an engine would.
 RAW = (

@@ -1,45 +1,17 @@
 """The Snakemake workflow, run through its CLI on a tiny config in a temporary directory."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
-from symba.dataset import SCHEMA
+from symba.dataset_schema import SCHEMA
 from symba.physics.engine import ENGINE_VERSION
 from symba.physics.kinematics import numerically_equal
 from symba.physics.process import parse_process
 
-SNAKEFILE = Path(__file__).resolve().parents[2] / "Snakefile"
-PROCESSES = ["e- e+ -> mu- mu+", "e- mu- -> e- mu-", "e- a -> e- a"]
-SLUGS = ["e-_e+__mu-_mu+", "e-_mu-__e-_mu-", "e-_a__e-_a"]
+from .runner import PROCESSES, SLUGS, ok, snakemake, tiny_config
+
 # PHYSICS.md worked example: the one diagram of e- e+ -> mu- mu+.
 EE_MUMU = "2*e^4*(s_13*s_24 + s_14*s_23 + m_mu^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_mu^2) / (m_e^2 + s_12)^2"
-
-
-def tiny_config(**overrides):
-    config = {
-        "targets": ["dataset"],
-        "theories": {"qed": {"multiplicities": [], "processes": PROCESSES}},
-        "simplify": {"timeout": 60},
-    }
-    config.update(overrides)
-    return config
-
-
-def snakemake(workdir, *args, config=None):
-    if config is not None:
-        (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir), "--cores", "2", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-
-
-def ok(result):
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
 
 
 def mtimes(workdir, kind):

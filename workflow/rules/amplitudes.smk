@@ -3,16 +3,18 @@
 
 rule amplitudes:
     input:
-        manifest=f"{RESULTS}/manifest/{{theory}}/{{shard}}.txt",
+        manifest=shard_manifest,
         stamp=AMPLITUDE_STAMP,
     output:
-        f"{RESULTS}/amplitudes/{{theory}}/{{shard}}.parquet",
+        shard=f"{RESULTS}/amplitudes/{{theory}}/{{shard}}.parquet",
+        skipped=f"{RESULTS}/reports/skipped/{{theory}}/{{shard}}.tsv",
     params:
         engine_version=ENGINE_VERSION,
         backend=config["amplitudes"]["backend"],
         timeout=config["amplitudes"]["timeout"],
         on_error=config["amplitudes"]["on_error"],
         massless=config["amplitudes"]["massless"],
+        allow_empty=config["amplitudes"]["allow_empty_shards"],
     log:
         f"{RESULTS}/logs/amplitudes/{{theory}}/{{shard}}.log",
     benchmark:
@@ -30,7 +32,7 @@ rule amplitudes:
 
 rule simplify:
     input:
-        shard=rules.amplitudes.output[0],
+        shard=rules.amplitudes.output.shard,
         stamp=SIMPLIFY_STAMP,
     output:
         f"{RESULTS}/dataset/{{theory}}/{{shard}}.parquet",
@@ -72,3 +74,16 @@ rule process:
         "../../envs/simplify.yaml"
     script:
         "../scripts/process.py"
+
+
+# Every process left out by `on_error: skip`, in one file (empty when none was).
+rule skipped_report:
+    input:
+        shard_paths("reports/skipped", ".tsv"),
+    output:
+        f"{RESULTS}/reports/skipped.tsv",
+    log:
+        f"{RESULTS}/logs/skipped_report.log",
+    localrule: True
+    script:
+        "../scripts/skipped_report.py"

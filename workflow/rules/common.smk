@@ -1,6 +1,14 @@
-# Parse-time setup: manifest, shards, parameter stamps.  Pure Python, no jobs.
+# Parse-time setup: config checks, the process list, shards, parameter stamps.  Parsing only
+# reads files; everything written (shard manifests, stamps, the enumeration cache) is written
+# by jobs or by `onstart`, so a dry run or a run refused by the lock changes nothing.
+import json
+
+from snakemake.exceptions import WorkflowError
+
+from symba.dataset_schema import check_complete
 from symba.physics.engine import ENGINE_VERSION
 from symba.workflow import manifest as mf
+from symba.workflow.config_check import stop_on_bad_input
 
 RESULTS = config["results"]
 STAMPS = f"{RESULTS}/params"
@@ -10,38 +18,88 @@ wildcard_constraints:
     theory="qed|qcd",
     shard="[^/]+",
     slug="[^/]+__[^/]+",
+    family="amplitudes|simplify|tokenize|train|evaluate",
+    digest="[0-9a-f]{16}",
+
+
+# Enumerations found at parse time and not yet cached; stored once the run has the lock.
+_ENUMERATIONS_TO_CACHE = {}
 
 
 def _processes_by_theory():
     if config["manifest"]:
-        return mf.read_manifest_file(config["manifest"])
-    return {
-        theory: mf.cached_manifest(theory, spec, f"{RESULTS}/.cache/manifest")
-        for theory, spec in config["theories"].items()
-    }
+        with stop_on_bad_input("manifest"):
+            return mf.read_manifest_file(config["manifest"])
+    found = {}
+    for theory, spec in config["theories"].items():
+        path = mf.manifest_cache_path(theory, spec, f"{RESULTS}/.cache/manifest")
+        processes = mf.read_cached_manifest(path)
+        if processes is None:
+            with stop_on_bad_input("config"):
+                processes = mf.enumerate_theory(theory, spec)
+            _ENUMERATIONS_TO_CACHE[path] = processes
+        found[theory] = processes
+    return found
 
 
 SHARDS = {
     theory: mf.assign_shards(theory, processes, config["sharding"]["batch_size"])
     for theory, processes in _processes_by_theory().items()
 }
-for _theory, _shards in SHARDS.items():
-    mf.write_shard_manifests(f"{RESULTS}/manifest/{_theory}", _shards)
-
-# Stamps: rules take them as inputs so that a parameter change reruns exactly the
-# rules that depend on it, even under `--rerun-triggers mtime`.
-AMPLITUDE_PARAMS = dict(config["amplitudes"], engine_version=ENGINE_VERSION)
-AMPLITUDE_STAMP = mf.write_stamp(f"{STAMPS}/amplitudes.json", AMPLITUDE_PARAMS)
-# Parallelism and caching do not change results, so they stay out of the stamp.
-SIMPLIFY_OPTIONS = {k: v for k, v in config["simplify"].items() if k not in ("workers", "cache")}
-SIMPLIFY_STAMP = mf.write_stamp(f"{STAMPS}/simplify.json", SIMPLIFY_OPTIONS)
-TOKENIZE_STAMP = mf.write_stamp(f"{STAMPS}/tokenize.json", config["tokenize"])
-TRAIN_STAMP = mf.write_stamp(f"{STAMPS}/train.json", config["train"])
-EVALUATE_STAMP = mf.write_stamp(f"{STAMPS}/evaluate.json", config["evaluate"])
 
 
-def shard_paths(kind):
-    return [f"{RESULTS}/{kind}/{theory}/{shard}.parquet" for theory, shards in SHARDS.items() for shard in shards]
+onstart:
+    for _path, _processes in _ENUMERATIONS_TO_CACHE.items():
+        mf.write_text_if_changed(_path, json.dumps(_processes))
+
+
+# Parameter stamps: one file per parameter set, named by the digest of its content (written by
+# the rules of params.smk).  New parameters name a new file: the set of input files of exactly
+# the rules that read it changes, so the `input` rerun trigger reruns them and what follows.
+PARAMS = {
+    "amplitudes": dict(config["amplitudes"], engine_version=ENGINE_VERSION),
+    # Parallelism and caching do not change results, so they stay out of the stamp.
+    "simplify": {k: v for k, v in config["simplify"].items() if k not in ("workers", "cache")},
+    "tokenize": config["tokenize"],
+    "train": config["train"],
+    "evaluate": config["evaluate"],
+}
+STAMP_TEXT = {family: mf.stamp_text(params) for family, params in PARAMS.items()}
+
+
+def stamp(family):
+    return f"{STAMPS}/{family}/{mf.content_digest(STAMP_TEXT[family])}.json"
+
+
+AMPLITUDE_STAMP = stamp("amplitudes")
+SIMPLIFY_OPTIONS = PARAMS["simplify"]
+SIMPLIFY_STAMP = stamp("simplify")
+TOKENIZE_STAMP = stamp("tokenize")
+TRAIN_STAMP = stamp("train")
+EVALUATE_STAMP = stamp("evaluate")
+
+
+def manifest_text(theory, shard):
+    try:
+        return mf.shard_manifest_text(SHARDS[theory][shard])
+    except KeyError:
+        raise WorkflowError(f"no shard {theory}/{shard} in this config (see results/manifest/{theory}/)") from None
+
+
+def shard_manifest(wildcards):
+    """The shard's process list, named by its digest: a changed shard gets a new file."""
+    text = manifest_text(wildcards.theory, wildcards.shard)
+    return f"{RESULTS}/manifest/{wildcards.theory}/{wildcards.shard}/{mf.content_digest(text)}.txt"
+
+
+def shard_paths(kind, suffix=".parquet"):
+    return [f"{RESULTS}/{kind}/{theory}/{shard}{suffix}" for theory, shards in SHARDS.items() for shard in shards]
+
+
+# A shard cut short (disk full, a copy interrupted) would pass for a finished one: stop here.
+# Jobs write shards atomically and verify them, so only damage from outside is found.
+with stop_on_bad_input("shard"):
+    check_complete(shard_paths("amplitudes") + shard_paths("dataset") + shard_paths("tokens"))
 
 
 STAGES = ["dataset", "tokens", "model", "evaluation"]
@@ -50,7 +108,7 @@ STAGES = ["dataset", "tokens", "model", "evaluation"]
 def final_targets():
     """Outputs of every stage up to the furthest one named in `targets:`."""
     last = max(STAGES.index(target) for target in config["targets"])
-    targets = shard_paths("dataset")
+    targets = shard_paths("dataset") + [rules.skipped_report.output[0]]
     if last >= STAGES.index("tokens"):
         targets += shard_paths("tokens") + [rules.vocabulary.output.vocab, rules.length_report.output.json]
     if last >= STAGES.index("model"):

@@ -1,16 +1,19 @@
-# Amplitudes of the processes of one shard -> Parquet (status "raw").
+# Amplitudes of the processes of one shard -> Parquet (status "raw"); skipped processes -> TSV.
+from symba.files import atomic_write
+from symba.workflow.amplitude_shards import compute_amplitude_shard, skipped_tsv
 from symba.workflow.manifest import read_shard_manifest
 from symba.workflow.scripting import rule_logging
-from symba.workflow.shards import compute_amplitude_shard
 
 with rule_logging(snakemake) as log:
     stats = compute_amplitude_shard(
         read_shard_manifest(snakemake.input.manifest),
         snakemake.wildcards.theory,
-        snakemake.output[0],
+        snakemake.output.shard,
         backend=snakemake.params.backend,
         timeout=snakemake.params.timeout,
         on_error=snakemake.params.on_error,
         massless=snakemake.params.massless,
+        allow_empty=snakemake.params.allow_empty,
     )
+    atomic_write(snakemake.output.skipped, skipped_tsv(snakemake.wildcards.theory, stats["skipped"]))
     log.info("amplitudes: %s", stats)

@@ -1,7 +1,6 @@
 # Simplify the squared amplitudes of one shard (timeout-guarded, deduplicated, cached).
+from symba.simplify import SimplifyOptions, simplify_shard
 from symba.workflow.scripting import rule_logging
-from symba.workflow.shards import simplify_shard
-from symba.workflow.simplify import SimplifyOptions
 
 with rule_logging(snakemake) as log:
     options = SimplifyOptions(**snakemake.params.options, workers=snakemake.threads, cache_dir=snakemake.params.cache_dir)

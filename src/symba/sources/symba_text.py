@@ -1,4 +1,4 @@
-"""Import the public SYMBA/MARTY text datasets into rows of ``symba.dataset.SCHEMA``.
+"""Import the public SYMBA/MARTY text datasets into rows of ``symba.dataset_schema.SCHEMA``.
 
 Two formats:
 
@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sympy
 
-from symba.dataset import SCHEMA
+from symba.dataset_schema import SCHEMA
 from symba.files import atomic_write
 from symba.physics.expressions import (
     REGULATOR,

@@ -13,7 +13,7 @@ from collections import Counter
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from symba.dataset import SCHEMA, TOKEN_COLUMNS, write_table_atomic
+from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, write_table_atomic
 from symba.physics.process import parse_process
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
@@ -118,7 +118,7 @@ def tokenize_shard(
     fractions=DEFAULT_FRACTIONS,
     seed: int = 0,
 ) -> dict:
-    """Read a shard in ``symba.dataset.SCHEMA``, add ``TOKEN_COLUMNS``, write it atomically; return stats."""
+    """Read a shard in ``symba.dataset_schema.SCHEMA``, add ``TOKEN_COLUMNS``, write it atomically; return stats."""
     table = pq.read_table(in_path)
     missing = [name for name in SCHEMA.names if name not in table.column_names]
     if missing:

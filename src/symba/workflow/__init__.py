@@ -1,2 +1,2 @@
-"""Library code behind the Snakemake workflow: manifests and sharding, per-shard
-amplitude computation, timeout-guarded simplification, Parquet shard I/O."""
+"""Library code behind the Snakemake workflow: manifests and sharding, amplitudes per shard,
+parameter checks and logging for the rules' scripts.  Simplification is its own stage, symba.simplify."""

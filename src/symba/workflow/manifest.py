@@ -12,8 +12,9 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
+
+from symba.files import atomic_write, write_text_if_changed
 
 PER_PROCESS = 1  # batch_size meaning "one process per job, shard named by the slug"
 
@@ -67,22 +68,43 @@ def enumerate_theory(theory: str, spec: dict) -> list[str]:
     return sorted(set(found))
 
 
-def cached_manifest(theory: str, spec: dict, cache_dir: str | os.PathLike) -> list[str]:
-    """``enumerate_theory`` memoised on disk: enumeration runs FeynGraph on every candidate (slow at 2->3)."""
+def manifest_cache_path(theory: str, spec: dict, cache_dir: str | os.PathLike) -> Path:
+    """Where ``enumerate_theory(theory, spec)`` is memoised: keyed by the spec and the engine version."""
     from symba.physics.engine import ENGINE_VERSION
 
     key_text = json.dumps({"theory": theory, "spec": spec, "engine": ENGINE_VERSION}, sort_keys=True)
     key = hashlib.blake2b(key_text.encode(), digest_size=12).hexdigest()
-    path = Path(cache_dir) / f"{theory}-{key}.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    processes = enumerate_theory(theory, spec)
-    write_text_if_changed(path, json.dumps(processes))
+    return Path(cache_dir) / f"{theory}-{key}.json"
+
+
+def read_cached_manifest(path: str | os.PathLike) -> list[str] | None:
+    """The memoised process list, or None if absent or unreadable (then it is enumerated again)."""
+    try:
+        processes = json.loads(Path(path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return processes if isinstance(processes, list) and all(isinstance(p, str) for p in processes) else None
+
+
+def cached_manifest(theory: str, spec: dict, cache_dir: str | os.PathLike) -> list[str]:
+    """``enumerate_theory`` memoised on disk: enumeration runs FeynGraph on every candidate (slow at 2->3)."""
+    path = manifest_cache_path(theory, spec, cache_dir)
+    processes = read_cached_manifest(path)
+    if processes is None:
+        processes = enumerate_theory(theory, spec)
+        write_text_if_changed(path, json.dumps(processes))
     return processes
 
 
 def read_manifest_file(path: str | os.PathLike) -> dict[str, list[str]]:
-    """A hand-made manifest: lines ``theory<TAB>process``; ``#`` starts a comment."""
+    """A hand-made manifest: lines ``theory<TAB>process``; ``#`` starts a comment.
+
+    Every line is checked (known theory, known particles, conservation) so that a bad line stops
+    the workflow before any job runs, with the line's number.
+    """
+    from symba.physics.models import get_model
+    from symba.physics.process import parse_process
+
     out: dict[str, list[str]] = {}
     for number, line in enumerate(Path(path).read_text().splitlines(), 1):
         line = line.split("#", 1)[0].strip()
@@ -91,40 +113,53 @@ def read_manifest_file(path: str | os.PathLike) -> dict[str, list[str]]:
         theory, sep, process = line.partition("\t")
         if not sep or "->" not in process:
             raise ValueError(f"{path}:{number}: expected 'theory<TAB>process', got {line!r}")
-        out.setdefault(theory.strip(), []).append(" ".join(process.split()))
+        theory, process = theory.strip(), " ".join(process.split())
+        try:
+            get_model(theory)
+            parse_process(process, theory)
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from None
+        out.setdefault(theory, []).append(process)
     return out
 
 
-def write_text_if_changed(path: str | os.PathLike, text: str) -> bool:
-    """Atomically write ``text`` unless the file already holds it; mtimes then only move on real change."""
-    path = Path(path)
-    try:
-        if path.read_text() == text:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-    return True
+def stamp_text(params) -> str:
+    return json.dumps(params, sort_keys=True, indent=1) + "\n"
+
+
+def content_digest(text: str) -> str:
+    """16 hex digits naming a parameter set; a new set gets a new file name, hence a rerun."""
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def write_stamp(path: str | os.PathLike, params: dict) -> str:
-    """A parameter stamp: JSON of the parameters a rule depends on, rewritten only when they change.
-
-    Rules take the stamp as an input, so ``--rerun-triggers mtime`` still reruns
-    them (and only them, plus what follows) when a parameter changes.
-    """
-    write_text_if_changed(path, json.dumps(params, sort_keys=True, indent=1) + "\n")
+    """A parameter stamp: JSON of the parameters a rule depends on, rewritten only when they change."""
+    write_text_if_changed(path, stamp_text(params))
     return str(path)
 
 
-def write_shard_manifests(directory: str | os.PathLike, shards: dict[str, list[str]]) -> None:
-    directory = Path(directory)
-    for name, processes in shards.items():
-        write_text_if_changed(directory / f"{name}.txt", "".join(p + "\n" for p in processes))
+def write_versioned(path: str | os.PathLike, text: str) -> None:
+    """Write one content-named file of a folder and delete its siblings (the superseded versions).
+
+    A later return to old parameters then finds no old file, so it reruns what depends on it.
+    """
+    path = Path(path)
+    atomic_write(path, text)
+    for sibling in path.parent.iterdir():
+        if sibling != path and sibling.is_file() and sibling.suffix == path.suffix and not sibling.name.startswith("."):
+            sibling.unlink(missing_ok=True)
+
+
+def write_parameter_file(path: str | os.PathLike, text: str, digest: str, log_path: str | os.PathLike) -> None:
+    """The job behind a content-named file: refuses a name that is not the digest of ``text``."""
+    if content_digest(text) != digest:
+        raise ValueError(f"{path}: not named by the digest of the current parameters ({content_digest(text)})")
+    write_versioned(path, text)
+    atomic_write(log_path, f"wrote {path}\n")
+
+
+def shard_manifest_text(processes: list[str]) -> str:
+    return "".join(p + "\n" for p in processes)
 
 
 def read_shard_manifest(path: str | os.PathLike) -> list[str]:

@@ -13,9 +13,14 @@ def rule_logging(snakemake):
     path = snakemake.log[0] if len(snakemake.log) else None
     handle = open(path, "w") if path else sys.stderr
     logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
+    log = logging.getLogger("symba.workflow")
     try:
         with contextlib.redirect_stderr(handle):
-            yield logging.getLogger("symba.workflow")
+            try:
+                yield log
+            except Exception as exc:  # the reason goes to the job's log too, not only to the terminal
+                log.error("%s: %s", type(exc).__name__, exc)
+                raise
     finally:
         if path:
             handle.close()

@@ -1,6 +1,6 @@
-"""Per-shard stages of the workflow: amplitudes of a list of processes, then simplification.
+"""Amplitudes of the processes of one shard, written as one Parquet shard.
 
-Shard files are Parquet in :data:`symba.dataset.SCHEMA`: one row per diagram
+Shard files are Parquet in :data:`symba.dataset_schema.SCHEMA`: one row per diagram
 plus the whole-process row (``diagram == -1``, amplitude = sum of the diagram
 amplitudes, squared amplitude with interference).  Each stage reads one shard
 and writes one shard, atomically, so memory is bounded by a shard.
@@ -12,11 +12,8 @@ import logging
 import os
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from symba.dataset import SCHEMA, write_table_atomic
-
-from .simplify import SimplifyOptions, simplify_expressions
+from symba.dataset_schema import SCHEMA, write_table_atomic
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +38,10 @@ def rows_to_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
+class EmptyShardError(RuntimeError):
+    """Every process of a shard failed: an empty shard would pass for a finished one."""
+
+
 def compute_amplitude_shard(
     processes: list[str],
     theory: str,
@@ -49,10 +50,14 @@ def compute_amplitude_shard(
     timeout: float = 600.0,
     on_error: str = "fail",
     massless: list[str] | tuple[str, ...] = (),
+    allow_empty: bool = False,
 ) -> dict:
     """Compute every process of a shard and write its rows.
 
-    ``on_error="skip"`` logs a failing process and leaves it out; ``"fail"`` raises.
+    ``on_error="skip"`` logs a failing process and leaves it out (the returned ``skipped`` lists
+    each with its reason); ``"fail"`` raises.  If every process fails, nothing is written and
+    :class:`EmptyShardError` is raised, unless ``allow_empty``: a broken tool must not leave
+    empty shards that a later run takes for finished ones.
     """
     from symba.physics.engine import ENGINE_VERSION, compute_process
     from symba.physics.process import parse_process
@@ -60,7 +65,7 @@ def compute_amplitude_shard(
     if on_error not in ("fail", "skip"):
         raise ValueError(f"amplitudes.on_error must be 'fail' or 'skip', got {on_error!r}")
     rows: list[dict] = []
-    failed: list[str] = []
+    skipped: list[tuple[str, str]] = []
     for text in processes:
         try:
             proc = parse_process(text, theory)
@@ -68,32 +73,21 @@ def compute_amplitude_shard(
         except Exception as exc:
             if on_error == "fail":
                 raise RuntimeError(f"process '{text}' ({theory}, {backend}) failed: {exc}") from exc
-            log.warning("skipping process '%s': %s: %s", text, type(exc).__name__, exc)
-            failed.append(text)
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300] if str(exc) else type(exc).__name__
+            log.warning("skipping process '%s': %s", text, reason)
+            skipped.append((text, reason))
             continue
         rows.extend(process_rows(result, proc.multiplicity, ENGINE_VERSION))
+    if processes and len(skipped) == len(processes) and not allow_empty:
+        text, reason = skipped[0]
+        raise EmptyShardError(
+            f"all {len(processes)} processes of the shard failed (first: '{text}': {reason}); nothing written. "
+            "Fix the cause and rerun, or set amplitudes.allow_empty_shards: true"
+        )
     write_table_atomic(rows_to_table(rows), out_path)
-    return {"processes": len(processes), "failed": failed, "rows": len(rows)}
+    return {"processes": len(processes), "skipped": skipped, "rows": len(rows)}
 
 
-def simplify_table(table: pa.Table, options: SimplifyOptions) -> tuple[pa.Table, dict]:
-    """Fill ``squared`` and ``status`` from ``squared_raw``; every row is kept."""
-    raw = table.column("squared_raw").to_pylist()
-    outcomes, stats = simplify_expressions(raw, options)
-    table = table.set_column(table.schema.get_field_index("squared"), "squared", pa.array([o.text for o in outcomes], pa.string()))
-    table = table.set_column(table.schema.get_field_index("status"), "status", pa.array([o.status for o in outcomes], pa.string()))
-    messages = sorted({f"{o.status}: {o.message}" for o in outcomes if o.message})
-    return table, dict(stats.as_dict(), messages=messages)
-
-
-def simplify_shard(in_path: str | os.PathLike, out_path: str | os.PathLike, options: SimplifyOptions) -> dict:
-    table = pq.read_table(in_path, schema=SCHEMA)
-    table, stats = simplify_table(table, options)
-    write_table_atomic(table, out_path)
-    return stats
-
-
-def read_shards(paths) -> pa.Table:
-    """Concatenate shards (for small runs and tests; large runs should iterate shard by shard)."""
-    tables = [pq.read_table(p, schema=SCHEMA) for p in paths]
-    return pa.concat_tables(tables) if tables else SCHEMA.empty_table()
+def skipped_tsv(theory: str, skipped: list[tuple[str, str]]) -> str:
+    """The skip list of one shard: ``theory<TAB>process<TAB>reason`` lines (tabs in reasons replaced)."""
+    return "".join(f"{theory}\t{process}\t{reason.replace(chr(9), ' ')}\n" for process, reason in skipped)

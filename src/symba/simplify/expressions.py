@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import queue
-import select
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from symba.files import atomic_write
+from symba.workers import LineWorker, WorkerDied
+
 METHODS = ("factor", "cancel", "together", "simplify", "none")
-WORKER_START_TIMEOUT = 120.0  # importing SymPy on a loaded cluster node can be slow
 
 
 @dataclass(frozen=True)
@@ -68,71 +65,21 @@ def simplify_text(text: str, method: str) -> str:
 
 # ---------------------------------------------------------------- worker processes
 
+WORKER_MODULE = "symba.simplify.worker"
 
-class _Worker:
-    """One long-lived worker process; killed and replaced when an expression overruns."""
 
-    def __init__(self, method: str, seed: int, memory_mb: int):
-        env = dict(os.environ, PYTHONHASHSEED=str(seed))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "symba.workflow._simplify_worker", method, str(memory_mb)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
-        self._buffer = b""
-        if self._read_line(WORKER_START_TIMEOUT) is None:
-            self.kill()
-            raise RuntimeError("simplification worker did not start")
-
-    def _read_line(self, timeout: float) -> bytes | None:
-        deadline = time.monotonic() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:  # worker died (e.g. killed by the OOM killer)
-                return None
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line
-
-    def run(self, text: str, timeout: float) -> Outcome | None:
-        """Outcome, or None on timeout/crash (the worker is then dead)."""
-        try:
-            self.proc.stdin.write(json.dumps({"text": text}).encode() + b"\n")
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            return None
-        line = self._read_line(timeout)
-        if line is None:
-            self.kill()
-            return None
-        answer = json.loads(line)
-        if answer["status"] == "ok":
-            return Outcome("ok", answer["text"])
-        return Outcome("error", text, answer.get("message", ""))
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def _simplify_one(worker: LineWorker, text: str, timeout: float) -> Outcome:
+    if not worker.alive():
+        worker.start()  # a worker that cannot start fails the job, not just this expression
+    try:
+        answer = worker.request({"text": text}, timeout)
+    except WorkerDied as died:
+        if died.timed_out:
+            return Outcome("timeout", text, f"no result within {timeout:g} s")
+        return Outcome("error", text, str(died))
+    if "error" in answer:
+        return Outcome("error", text, answer["error"])
+    return Outcome("ok", answer["text"])
 
 
 def _run_pool(texts: list[str], options: SimplifyOptions, seed: int) -> dict[str, Outcome]:
@@ -142,33 +89,21 @@ def _run_pool(texts: list[str], options: SimplifyOptions, seed: int) -> dict[str
         todo.put(text)
     results: dict[str, Outcome] = {}
     errors: list[BaseException] = []
+    args = [options.method, str(options.memory_mb)]
 
-    def serve() -> None:
-        worker = None
+    def drain() -> None:
         try:
-            while True:
-                try:
-                    text = todo.get_nowait()
-                except queue.Empty:
-                    return
-                if worker is None or not worker.alive():
-                    worker = _Worker(options.method, seed, options.memory_mb)
-                outcome = worker.run(text, options.timeout)
-                if outcome is None:
-                    crashed = worker.proc.returncode not in (None, -9)
-                    outcome = Outcome(
-                        "error" if crashed else "timeout",
-                        text,
-                        "worker crashed" if crashed else f"no result within {options.timeout:g} s",
-                    )
-                results[text] = outcome
+            with LineWorker(WORKER_MODULE, args, env={"PYTHONHASHSEED": str(seed)}) as worker:
+                while True:
+                    try:
+                        text = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    results[text] = _simplify_one(worker, text, options.timeout)
         except BaseException as exc:  # surfaced in the caller's thread
             errors.append(exc)
-        finally:
-            if worker is not None:
-                worker.close()
 
-    threads = [threading.Thread(target=serve, daemon=True) for _ in range(max(1, min(options.workers, len(texts))))]
+    threads = [threading.Thread(target=drain, daemon=True) for _ in range(max(1, min(options.workers, len(texts))))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -198,7 +133,7 @@ def cache_get(cache_dir: str, text: str, options: SimplifyOptions) -> Outcome | 
     it was reached with at least the current timeout (a longer timeout deserves a new try)."""
     try:
         entry = json.loads(_cache_path(cache_dir, cache_key(text, options.method)).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
     if entry["status"] == "timeout" and entry["timeout"] < options.timeout:
         return None
@@ -207,12 +142,8 @@ def cache_get(cache_dir: str, text: str, options: SimplifyOptions) -> Outcome | 
 
 def cache_put(cache_dir: str, text: str, outcome: Outcome, options: SimplifyOptions) -> None:
     path = _cache_path(cache_dir, cache_key(text, options.method))
-    path.parent.mkdir(parents=True, exist_ok=True)
     entry = {"status": outcome.status, "text": outcome.text, "message": outcome.message, "timeout": options.timeout}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(entry, handle)
-    os.replace(tmp, path)  # concurrent jobs may write the same key; the last rename wins, both valid
+    atomic_write(path, json.dumps(entry))  # concurrent jobs may write the same key; the last rename wins, both valid
 
 
 # ---------------------------------------------------------------- public entry points

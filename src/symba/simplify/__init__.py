@@ -1,0 +1,26 @@
+"""The simplification stage: squared amplitudes rewritten by SymPy under a timeout, per shard.
+
+``expressions`` holds the timeout-guarded, deduplicated, cached simplifier; ``worker`` is the
+process it runs in; ``shards`` applies it to a dataset shard.
+"""
+
+from symba.simplify.expressions import (
+    METHODS,
+    Outcome,
+    SimplifyOptions,
+    SimplifyStats,
+    simplify_expressions,
+    simplify_text,
+)
+from symba.simplify.shards import simplify_shard, simplify_table
+
+__all__ = [
+    "METHODS",
+    "Outcome",
+    "SimplifyOptions",
+    "SimplifyStats",
+    "simplify_expressions",
+    "simplify_shard",
+    "simplify_table",
+    "simplify_text",
+]

@@ -1,0 +1,29 @@
+"""Worker process of the simplify stage: JSON requests ``{"text": ...}`` on stdin, answers on stdout.
+
+Run as ``python -m symba.simplify.worker METHOD MEMORY_MB`` (by :class:`symba.workers.LineWorker`).
+The parent kills it on timeout, which is the only reliable way to stop SymPy.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from symba.workers import serve
+
+
+def main() -> None:
+    method, memory_mb = sys.argv[1], int(sys.argv[2])
+    from symba.simplify.expressions import simplify_text
+
+    def handle(request: dict) -> dict:
+        return {"text": simplify_text(request["text"], method)}
+
+    def warm_up() -> None:
+        # SymPy builds tables lazily; the first timed expression should not be charged for them.
+        simplify_text("(s_12^2 - m_e^2)/(s_12 + m_e)", method)
+
+    serve(handle, memory_mb=memory_mb, warm_up=warm_up)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The workflow's config checked while the Snakefile is parsed, before any job runs.
+
+The JSON schema covers keys, types and ranges; this module adds what a schema cannot say (the
+split fractions sum to 1, particles exist in their theory, the model library accepts `train:` and
+`evaluate:`) and turns every problem into one line naming the key, instead of a traceback from a
+job that starts after the dataset is built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A bad workflow config; the message is one line that names the key."""
+
+
+def schema_problem(config: dict, schema_path: str | Path) -> str | None:
+    """The most relevant schema violation as one line (``key.path: message``), or None."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
+
+
+def check_fractions(fractions: list[float]) -> None:
+    if not math.isclose(sum(fractions), 1.0, abs_tol=1e-9):
+        raise ConfigError(f"tokenize.fractions (train, valid, test) must sum to 1, got {list(fractions)} (sum {sum(fractions):g})")
+
+
+def check_theory_spec(theory: str, spec: dict) -> None:
+    """Particles and extra processes of one ``theories:`` entry exist in that theory."""
+    from symba.physics.models import get_model
+    from symba.physics.process import parse_process
+
+    model = get_model(theory)
+    for particle in spec.get("particles") or []:
+        if particle not in model.particles:
+            raise ConfigError(f"theories.{theory}.particles: unknown particle {particle!r}; known: {' '.join(model.particles)}")
+    for text in spec.get("processes") or []:
+        try:
+            parse_process(text, theory)
+        except ValueError as exc:
+            raise ConfigError(f"theories.{theory}.processes: {exc}") from None
+
+
+def check_model_sections(train: dict, evaluate: dict) -> None:
+    """``train:`` and ``evaluate:`` as the model library will read them (unknown keys, bad values)."""
+    try:
+        from symba.model.config import check_sections
+    except ImportError:  # an older model library: build the configs the jobs would build
+        from symba.model.config import eval_config, train_config
+
+        def check_sections(train, evaluate):  # their messages name the key, e.g. 'train.max_stepz'
+            train_config(train)
+            eval_config(evaluate)
+
+    try:
+        check_sections(train, evaluate)
+    except (ValueError, TypeError, KeyError) as exc:
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise ConfigError(message.splitlines()[0] if message else type(exc).__name__) from None
+
+
+def check_config(config: dict, schema_path: str | Path) -> None:
+    """Everything that can be known about ``config`` before the first job; raises ConfigError."""
+    problem = schema_problem(config, schema_path)
+    if problem:
+        raise ConfigError(problem)
+    if "tokenize" in config and "fractions" in config["tokenize"]:
+        check_fractions(config["tokenize"]["fractions"])
+    if not config.get("manifest"):
+        for theory, spec in (config.get("theories") or {}).items():
+            check_theory_spec(theory, spec or {})
+    check_model_sections(config.get("train") or {}, config.get("evaluate") or {})
+
+
+@contextlib.contextmanager
+def stop_on_bad_input(what: str = "config"):
+    """In a Snakefile: a bad config, manifest or shard ends the run with one line on stderr and exit code 2."""
+    try:
+        yield
+    except (ValueError, OSError) as exc:  # ConfigError, ProcessError, manifest errors, missing files
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"symba: bad {what}: {message}", file=sys.stderr)
+        raise SystemExit(2) from None

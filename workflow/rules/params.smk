@@ -1,0 +1,26 @@
+# Content-named parameter files, written by jobs (never while the workflow is parsed): the
+# stamps of results/params/<family>/ and the process lists of results/manifest/<theory>/<shard>/.
+
+
+rule parameter_stamp:
+    output:
+        f"{STAMPS}/{{family}}/{{digest}}.json",
+    params:
+        text=lambda wildcards: STAMP_TEXT[wildcards.family],
+    log:
+        f"{RESULTS}/logs/params/{{family}}/{{digest}}.log",
+    localrule: True
+    run:
+        mf.write_parameter_file(output[0], params.text, wildcards.digest, log[0])
+
+
+rule shard_manifest:
+    output:
+        f"{RESULTS}/manifest/{{theory}}/{{shard}}/{{digest}}.txt",
+    params:
+        text=lambda wildcards: manifest_text(wildcards.theory, wildcards.shard),
+    log:
+        f"{RESULTS}/logs/manifest/{{theory}}/{{shard}}/{{digest}}.log",
+    localrule: True
+    run:
+        mf.write_parameter_file(output[0], params.text, wildcards.digest, log[0])

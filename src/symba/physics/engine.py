@@ -26,15 +26,25 @@ class ProcessResult:
     backend: str
     diagrams: list[DiagramResult] = field(default_factory=list)
     squared_amplitude: str = "0"  # |sum_d M_d|^2 with interference
+    # Who computed squared_amplitude; differs from backend only for MARTY with >= 2 external gluons.
+    whole_process_backend: str = ""
+
+    def __post_init__(self):
+        if not self.whole_process_backend:
+            self.whole_process_backend = self.backend
 
     def to_json(self) -> dict:
-        return {
+        """The documented keys; ``whole_process_backend`` only where it differs from ``backend``."""
+        out = {
             "process": self.process,
             "theory": self.theory,
             "backend": self.backend,
             "diagrams": [asdict(d) for d in self.diagrams],
             "squared_amplitude": self.squared_amplitude,
         }
+        if self.whole_process_backend != self.backend:
+            out["whole_process_backend"] = self.whole_process_backend
+        return out
 
 
 def compute_process(

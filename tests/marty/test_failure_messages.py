@@ -70,6 +70,7 @@ def test_bridge_unloadable_is_one_line_with_exit_code_2_from_the_cli(tmp_path, m
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

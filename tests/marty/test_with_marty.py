@@ -75,6 +75,7 @@ def test_module_loads_with_a_clean_environment():
         text=True,
         timeout=300,
         env={"PATH": "/usr/bin:/bin"},
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("comp")
@@ -91,7 +92,7 @@ def test_json_has_the_builtin_schema():
 
 
 def _run_python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_bridge_is_silent():

@@ -79,7 +79,7 @@ def _probe_bridge() -> BridgeStatus:
 
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=IMPORT_PROBE_TIMEOUT
+            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=IMPORT_PROBE_TIMEOUT, check=False
         )
     except subprocess.TimeoutExpired:
         return BridgeStatus(False, f"importing symba_marty took over {IMPORT_PROBE_TIMEOUT:g} s")
@@ -173,7 +173,7 @@ def run_in_worker(
             json.dump(job, fh)
         cmd = [sys.executable, "-m", "symba.physics._marty_worker", in_path, out_path]
         try:
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, text=True)
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, text=True, check=False)
         except subprocess.TimeoutExpired:
             raise MartyFailure(f"MARTY timed out after {timeout:g} s{on}") from None
         try:

@@ -40,6 +40,7 @@ def process_rows(result, multiplicity: str, engine_version: str) -> list[dict]:
     rows.append(
         dict(
             base,
+            backend=result.whole_process_backend,  # "builtin" where MARTY's whole square is unphysical
             diagram=WHOLE_PROCESS,
             amplitude=whole,
             squared_raw=result.squared_amplitude,

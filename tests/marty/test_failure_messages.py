@@ -94,3 +94,11 @@ def test_marty_error(tmp_path, monkeypatch):
     with pytest.raises(marty.MartyFailure) as err:
         compute_process(PROCESS, "qed", backend="marty")
     assert str(err.value) == f"MARTY failed on '{PROCESS}': NameError: particle \"zz\" not found in model"
+
+
+def test_bridge_that_crashes_the_interpreter_on_import_is_reported_not_fatal(tmp_path, monkeypatch):
+    # A module linked against the wrong libmarty.so can abort at load time; only the probe dies.
+    fake_bridge(tmp_path, monkeypatch, "import os\nos.abort()\n")
+    status = marty.bridge_status()
+    assert not status.loadable
+    assert status.reason.startswith("module symba_marty is installed but importing it crashed (exit code -6)")

@@ -99,7 +99,7 @@ def _probe_bridge() -> BridgeStatus:
 def bridge_status() -> BridgeStatus:
     """Whether ``symba_marty`` imports in a fresh interpreter like the worker's, and if not why.
 
-    Cached per interpreter and PYTHONPATH (the probe inherits the environment).
+    Cached per interpreter, PYTHONPATH and LD_LIBRARY_PATH: the probe inherits the environment.
     """
     import os
     import sys

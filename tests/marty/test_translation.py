@@ -8,7 +8,7 @@ written by hand from the notation rules in symba.physics.marty.
 import pytest
 import sympy
 
-from symba.physics import engine, marty
+from symba.physics import marty
 from symba.physics.amplitude_syntax import parse
 from symba.physics.kinematics import evaluate, random_point, symbol_table
 from symba.physics.process import parse_process
@@ -137,12 +137,11 @@ def test_legs_use_field_labels_and_antiparticle_flags():
     assert marty.marty_legs(proc) == ([("u", False), ("G", False)], [("u", False), ("G", False)])
 
 
-def test_whole_square_with_external_gluon_pairs_is_refused():
+def test_whole_square_with_external_gluon_pairs_goes_to_builtin():
     for text in ("u u~ -> g g", "u g -> u g", "g g -> g g"):
-        with pytest.raises(marty.UnphysicalSquare, match="without ghosts"):
-            marty.check_process_square_supported(parse_process(text, "qcd"))
-    marty.check_process_square_supported(parse_process("u u~ -> d d~", "qcd"))
-    marty.check_process_square_supported(parse_process("e- e+ -> a a", "qed"))
+        assert marty.whole_square_needs_builtin(parse_process(text, "qcd"))
+    assert not marty.whole_square_needs_builtin(parse_process("u u~ -> d d~", "qcd"))
+    assert not marty.whole_square_needs_builtin(parse_process("e- e+ -> a a", "qed"))
 
 
 def test_propagator_notation():
@@ -163,12 +162,6 @@ def test_diagrams_are_put_in_feyngraph_order_by_propagator_values():
         marty.match_diagrams(proc, refs, [(["e"], [t["s_12"]]), (["e"], [t["s_13"]])])
     with pytest.raises(marty.MartyFailure, match="found 1 diagrams"):
         marty.match_diagrams(proc, refs, found[:1])
-
-
-def test_missing_marty_gives_one_clear_error(monkeypatch):
-    monkeypatch.setattr(marty, "bridge_installed", lambda: False)
-    with pytest.raises(marty.MartyUnavailable, match="MARTY backend not available.*pip install ./cpp/marty_bindings"):
-        engine.compute_process("e- e+ -> mu- mu+", "qed", backend="marty")
 
 
 def test_diagram_matching_uses_momentum_conservation_and_field_sets():

@@ -15,10 +15,15 @@ def main(argv: list[str]) -> int:
     in_path, out_path = argv
     with open(in_path) as fh:
         job = json.load(fh)
+    import importlib.util
+
     try:
         import symba_marty
     except ImportError as exc:
-        result = {"status": "unavailable", "message": str(exc)}
+        if importlib.util.find_spec("symba_marty") is None:
+            result = {"status": "missing", "message": str(exc)}
+        else:
+            result = {"status": "unloadable", "message": f"{type(exc).__name__}: {exc}"}
     else:
         try:
             payload = symba_marty.compute(

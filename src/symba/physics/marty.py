@@ -14,9 +14,11 @@ What is translated (pure Python, tested without MARTY):
 * diagrams: MARTY's diagram order -> FeynGraph's (the order the builtin
   backend uses), matched by the values of the propagator denominators.
 
-Whole-process QCD squares with two or more external gluons are refused:
-MARTY sums gluon polarisations with -g_{mu nu} and no ghosts, which is not
-physical there (per-diagram squares follow that convention on purpose).
+Whole processes with two or more external gluons keep MARTY's per-diagram
+squares (-g_{mu nu} polarisation sums: the SYMBA convention, on purpose), but
+their whole-process square comes from the builtin engine: MARTY sums gluon
+polarisations with -g_{mu nu} and adds no ghosts, which is not physical there.
+``ProcessResult.whole_process_backend`` then says "builtin".
 """
 
 from __future__ import annotations
@@ -26,35 +28,96 @@ from dataclasses import dataclass
 
 from .amplitude_syntax import ProductParser, lex
 from .diagrams import momentum_text
+from .process import Process
 from .results import DiagramResult, ProcessResult
-from .process import Process, ProcessError
 
 INSTALL_HINT = (
     "install MARTY, then `MARTY_ROOT=<prefix> pip install ./cpp/marty_bindings` "
     "(see cpp/marty_bindings/README.md)"
 )
+RELINK_HINT = (
+    "reinstall it with `MARTY_ROOT=<prefix> pip install --force-reinstall ./cpp/marty_bindings` "
+    "so that it records MARTY's library folder (see cpp/marty_bindings/README.md)"
+)
 # MARTY symbol -> ours.  Masses and s_ij are already ours: the bridge names them so.
 MARTY_TO_OURS = {"g": "g_s"}
 REGULATOR = "reg_prop"
+# Seconds allowed for the import probe: loading libmarty.so takes well under one.
+IMPORT_PROBE_TIMEOUT = 120.0
 
 
 class MartyUnavailable(ValueError):
-    """The optional MARTY bridge is not installed; the message says how to get it."""
+    """The optional MARTY bridge cannot be used; the message says why and what to do."""
 
 
 class MartyFailure(ValueError):
     """MARTY failed, timed out or produced output we cannot translate."""
 
 
-class UnphysicalSquare(ProcessError):
-    """A whole-process square MARTY would get wrong (external gluon pairs without ghosts)."""
+@dataclass(frozen=True)
+class BridgeStatus:
+    loadable: bool
+    reason: str  # why it cannot be used; "" when loadable
+
+
+# The probe runs a fresh interpreter: importing a badly linked module can crash
+# the process, and the worker that calls MARTY later imports it the same way.
+_PROBE = """import importlib.util, sys
+if importlib.util.find_spec("symba_marty") is None:
+    print("missing"); sys.exit(0)
+try:
+    import symba_marty
+except ImportError as exc:
+    print("unloadable " + (type(exc).__name__ + ": " + str(exc)).replace(chr(10), " ")); sys.exit(0)
+print("ok")
+"""
+_status_cache: dict[tuple, BridgeStatus] = {}
+
+
+def _probe_bridge() -> BridgeStatus:
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=IMPORT_PROBE_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return BridgeStatus(False, f"importing symba_marty took over {IMPORT_PROBE_TIMEOUT:g} s")
+    lines = done.stdout.strip().splitlines()
+    verdict = lines[-1] if lines else ""
+    if done.returncode == 0 and verdict == "ok":
+        return BridgeStatus(True, "")
+    if verdict == "missing":
+        return BridgeStatus(False, "module symba_marty is not installed; " + INSTALL_HINT)
+    if verdict.startswith("unloadable "):
+        why = verdict.removeprefix("unloadable ")
+        return BridgeStatus(False, f"module symba_marty is installed but cannot be loaded ({why}); {RELINK_HINT}")
+    tail = (done.stderr or "").strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+    return BridgeStatus(False, f"module symba_marty is installed but importing it crashed ({tail[0]}); {RELINK_HINT}")
+
+
+def bridge_status() -> BridgeStatus:
+    """Whether ``symba_marty`` imports in a fresh interpreter like the worker's, and if not why.
+
+    Cached per interpreter, PYTHONPATH and LD_LIBRARY_PATH: the probe inherits the environment.
+    """
+    import os
+    import sys
+
+    key = (sys.executable, os.environ.get("PYTHONPATH", ""), os.environ.get("LD_LIBRARY_PATH", ""))
+    if key not in _status_cache:
+        _status_cache[key] = _probe_bridge()
+    return _status_cache[key]
 
 
 def bridge_installed() -> bool:
-    """Whether ``symba_marty`` can be imported (checked without loading MARTY here)."""
-    import importlib.util
+    """Whether ``symba_marty`` is installed and actually imports (see ``bridge_status``)."""
+    return bridge_status().loadable
 
-    return importlib.util.find_spec("symba_marty") is not None
+
+def unavailable_error(reason: str) -> MartyUnavailable:
+    return MartyUnavailable(f"MARTY backend not available: {reason}")
 
 
 # ---------------------------------------------------------------------------
@@ -76,21 +139,22 @@ def external_gluons(proc: Process) -> int:
     return sum(1 for n in proc.legs if proc.model.particle(n).colour == 8)
 
 
-def check_process_square_supported(proc: Process) -> None:
-    if proc.theory == "qcd" and external_gluons(proc) >= 2:
-        raise UnphysicalSquare(
-            f"MARTY backend refuses the whole-process square of '{proc}': with "
-            f"{external_gluons(proc)} external gluons it sums polarisations without ghosts, "
-            "which is unphysical; use backend 'builtin' for this process"
-        )
+def whole_square_needs_builtin(proc: Process) -> bool:
+    """True when MARTY's whole-process square would be unphysical (>= 2 external gluons, no ghosts)."""
+    return proc.theory == "qcd" and external_gluons(proc) >= 2
 
 
 # ---------------------------------------------------------------------------
 # Worker process
 
 
-def run_in_worker(theory: str, incoming, outgoing, diagram_squares: bool, process_square: bool, timeout: float) -> dict:
-    """One MARTY call in a fresh process (``_marty_worker``), killed after ``timeout`` seconds."""
+def run_in_worker(
+    theory: str, incoming, outgoing, diagram_squares: bool, process_square: bool, timeout: float, what: str = ""
+) -> dict:
+    """One MARTY call in a fresh process (``_marty_worker``), killed after ``timeout`` seconds.
+
+    ``what`` names the process in error messages.
+    """
     import json
     import subprocess
     import sys
@@ -103,25 +167,30 @@ def run_in_worker(theory: str, incoming, outgoing, diagram_squares: bool, proces
         "diagram_squares": diagram_squares,
         "process_square": process_square,
     }
+    on = f" on '{what}'" if what else ""
     with tempfile.TemporaryDirectory(prefix="symba-marty-") as tmp:
         in_path, out_path = f"{tmp}/job.json", f"{tmp}/result.json"
         with open(in_path, "w") as fh:
             json.dump(job, fh)
         cmd = [sys.executable, "-m", "symba.physics._marty_worker", in_path, out_path]
         try:
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, text=True)
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, text=True, check=False)
         except subprocess.TimeoutExpired:
-            raise MartyFailure(f"MARTY timed out after {timeout:g} s") from None
+            raise MartyFailure(f"MARTY timed out after {timeout:g} s{on}") from None
         try:
             with open(out_path) as fh:
                 result = json.load(fh)
         except (OSError, ValueError):
             tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no message"]
-            raise MartyFailure(f"MARTY worker died (exit code {proc.returncode}): {tail[0]}") from None
-    if result["status"] == "unavailable":
-        raise MartyUnavailable(f"MARTY backend not available ({result['message']}); {INSTALL_HINT}")
+            raise MartyFailure(f"MARTY worker died{on} (exit code {proc.returncode}): {tail[0]}") from None
+    if result["status"] == "missing":
+        raise unavailable_error("module symba_marty is not installed; " + INSTALL_HINT)
+    if result["status"] == "unloadable":
+        raise unavailable_error(
+            f"module symba_marty is installed but cannot be loaded ({result['message']}); {RELINK_HINT}"
+        )
     if result["status"] == "marty-error":
-        raise MartyFailure(result["message"])
+        raise MartyFailure(f"MARTY failed{on}: {result['message']}")
     return result["payload"]
 
 
@@ -508,12 +577,17 @@ def match_diagrams(proc: Process, references: list[ReferenceDiagram], found: lis
 
 
 def compute_marty(proc: Process, timeout: float = 600.0) -> ProcessResult:
-    """Diagrams, amplitudes and squares of one process, computed by MARTY in a worker process."""
-    if not bridge_installed():
-        raise MartyUnavailable(f"MARTY backend not available (module symba_marty not installed); {INSTALL_HINT}")
-    check_process_square_supported(proc)
+    """Diagrams, amplitudes and squares of one process, computed by MARTY in a worker process.
+
+    With two or more external gluons the whole-process square comes from the
+    builtin engine (see the module docstring); the per-diagram squares stay MARTY's.
+    """
+    status = bridge_status()
+    if not status.loadable:
+        raise unavailable_error(status.reason)
+    builtin_whole = whole_square_needs_builtin(proc)
     incoming, outgoing = marty_legs(proc)
-    raw = run_in_worker(proc.theory, incoming, outgoing, True, True, timeout)
+    raw = run_in_worker(proc.theory, incoming, outgoing, True, not builtin_whole, timeout, what=str(proc))
     model = proc.model
     leg_labels = {model.particle(n).label for n in model.particles if model.particle(n).fermion}
     references = reference_diagrams(proc)
@@ -529,4 +603,9 @@ def compute_marty(proc: Process, timeout: float = 600.0) -> ProcessResult:
         for ref, d, (sq, _) in zip(order, raw["diagrams"], squares)
     ]
     results.sort(key=lambda r: r.index)
+    if builtin_whole:
+        from .builtin import compute_builtin
+
+        whole = compute_builtin(proc, timeout=timeout).squared_amplitude
+        return ProcessResult(str(proc), proc.theory, "marty", results, whole, whole_process_backend="builtin")
     return ProcessResult(str(proc), proc.theory, "marty", results, translate_square(raw["squared"]))

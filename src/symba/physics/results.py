@@ -23,6 +23,12 @@ class ProcessResult:
     backend: str
     diagrams: list[DiagramResult] = field(default_factory=list)
     squared_amplitude: str = "0"  # |sum_d M_d|^2 with interference
+    # Who computed squared_amplitude; differs from backend only for MARTY with >= 2 external gluons.
+    whole_process_backend: str = ""
+
+    def __post_init__(self):
+        if not self.whole_process_backend:
+            self.whole_process_backend = self.backend
 
     @property
     def whole_amplitude(self) -> str:
@@ -37,13 +43,17 @@ class ProcessResult:
         return out
 
     def to_json(self) -> dict:
-        return {
+        """The documented keys; ``whole_process_backend`` only where it differs from ``backend``."""
+        out = {
             "process": self.process,
             "theory": self.theory,
             "backend": self.backend,
             "diagrams": [asdict(d) for d in self.diagrams],
             "squared_amplitude": self.squared_amplitude,
         }
+        if self.whole_process_backend != self.backend:
+            out["whole_process_backend"] = self.whole_process_backend
+        return out
 
     @classmethod
     def from_json(cls, obj: dict) -> "ProcessResult":
@@ -53,4 +63,5 @@ class ProcessResult:
             backend=obj["backend"],
             diagrams=[DiagramResult(**d) for d in obj["diagrams"]],
             squared_amplitude=obj["squared_amplitude"],
+            whole_process_backend=obj.get("whole_process_backend", ""),
         )

@@ -14,6 +14,7 @@ import os
 import pyarrow as pa
 
 from symba.dataset_schema import SCHEMA, write_table_atomic
+from symba.physics.results import WHOLE_PROCESS
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,15 @@ def process_rows(result, multiplicity: str, engine_version: str) -> list[dict]:
         "status": "raw",
     }
     return [
-        dict(base, diagram=index, amplitude=amplitude, squared_raw=squared, squared=squared)
+        dict(
+            base,
+            # the whole-process square may come from another backend ("builtin" where MARTY's is unphysical)
+            backend=result.whole_process_backend if index == WHOLE_PROCESS else result.backend,
+            diagram=index,
+            amplitude=amplitude,
+            squared_raw=squared,
+            squared=squared,
+        )
         for index, amplitude, squared in result.rows()
     ]
 

@@ -24,6 +24,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from fractions import Fraction
 from functools import lru_cache
 
@@ -264,15 +265,18 @@ def _index_names(diagrams: list[DiagramExpr]) -> list[str]:
     return sorted(names)
 
 
-def run_form(program: str, timeout: float) -> dict[str, str]:
-    """Run a FORM program in a private temporary directory; return printed expressions."""
+def run_form(program: str, timeout: float, workers: int = 1) -> dict[str, str]:
+    """Run a FORM program in a private temporary directory; return printed expressions.
+
+    ``workers`` > 1 runs tform with that many threads."""
     from form_bin import form_command
 
     with tempfile.TemporaryDirectory(prefix="symba-form-") as tmp:
         path = os.path.join(tmp, "square.frm")
         with open(path, "w") as fh:
             fh.write(program)
-        cmd = [form_command[0], "-q", "-t", tmp, "-ts", tmp, path]
+        threads = ["-w" + str(workers)] if workers > 1 else []
+        cmd = [form_command[0], *threads, "-q", "-t", tmp, "-ts", tmp, path]
         try:
             res = subprocess.run(
                 cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout, preexec_fn=_die_with_parent
@@ -313,12 +317,17 @@ def square(
     diagrams: list[DiagramExpr],
     timeout: float = 600.0,
     physical_references: dict[int, int] | None = None,
+    whole_process_route: str = "gluon_sums",
 ) -> tuple[list[str], str]:
     """Per-diagram |M_d|^2 (-g sums) and whole-process |sum M_d|^2 as SymPy-parseable text.
 
     FORM collects each result over the distinct propagator denominators
     (symbols D1, D2, ... raised to negative powers, bracketed), which are
     written back as (k^2 - m^2) at the end.
+
+    With physical gluon sums the whole-process square comes from
+    ``gluon_sums`` in a FORM run of its own; ``whole_process_route="pairs"``
+    keeps the former route (all pairs in this program), for comparison.
     """
     model = proc.model
     legs = [model.particle(n) for n in proc.legs]
@@ -353,7 +362,20 @@ def square(
         max_lines = max(max_lines, lines)
         per_diagram_text.append(f"{_frac(norm)}*{coupling}^{2 * d.coupling_power}*{num}{dens(d)}{dens(d)}" if num else "0")
     total_parts: list[str] = []
+    total = None
+    if whole_process_route not in ("gluon_sums", "pairs"):
+        raise ValueError(f"unknown whole-process route {whole_process_route!r}; choose gluon_sums or pairs")
+    if physical_references and whole_process_route == "gluon_sums":
+        from .gluon_sums import whole_process_square
+
+        started = time.monotonic()
+        total = whole_process_square(
+            diagrams, colour, norm, leg_masses, gluons, physical_references, _propagator_masses(diagrams), timeout
+        )
+        timeout = max(1.0, timeout - (time.monotonic() - started))  # one budget for both FORM runs
     for a, b in itertools.combinations_with_replacement(range(len(diagrams)), 2):
+        if total is not None:
+            break
         if a == b and not physical_references:
             total_parts.append(per_diagram_text[a])
             continue
@@ -391,12 +413,12 @@ def square(
     out.append("Bracket " + ",".join(list(den_symbol.values()) + [coupling]) + ";")
     out += ["Print;", ".end", ""]
     results = run_form("\n".join(out), timeout)
-    _check_form_results(proc, results, [f"E{d}" for d in range(len(diagrams))] + ["T"])
+    _check_form_results(proc, results, [f"E{d}" for d in range(len(diagrams))] + ([] if total is not None else ["T"]))
 
     back = {sym: f"({text})" for text, sym in den_symbol.items()}
     back[coupling] = diagrams[0].coupling if diagrams else "e"
     per_diagram = [_to_symba(results[f"E{d}"], back) for d in range(len(diagrams))]
-    return per_diagram, _to_symba(results["T"], back)
+    return per_diagram, total if total is not None else _to_symba(results["T"], back)
 
 
 # What FORM prints for a polynomial in our symbols: names, numbers, + - * / ^ and brackets.

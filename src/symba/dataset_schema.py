@@ -71,17 +71,28 @@ def check_complete(paths) -> None:
         )
 
 
-def read_shard(path: str | os.PathLike, schema: pa.Schema | None = SCHEMA, columns: list[str] | None = None) -> pa.Table:
-    """Read a shard; a truncated or foreign file is a :class:`ShardError` naming it, in one line."""
+def read_shard(path: str | os.PathLike, schema: pa.Schema | None = SCHEMA) -> pa.Table:
+    """Read a shard with exactly the columns of ``schema`` (None: as stored).
+
+    A truncated or foreign file is a :class:`ShardError` naming it in one line; missing columns
+    are an error too (Arrow would fill them with nulls).
+    """
     try:
-        return pq.read_table(path, schema=schema, columns=columns)
+        table = pq.read_table(path)
     except FileNotFoundError:
         raise ShardError(f"{path}: no such shard") from None
     except (pa.ArrowException, OSError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if looks_complete(path):
-            raise ShardError(f"{path}: not a shard of the expected schema ({reason})") from None
         raise ShardError(f"{path}: truncated or not Parquet ({reason}); delete it and rerun to rebuild it") from None
+    if schema is None:
+        return table
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise ShardError(f"{path}: not a shard of the expected schema (missing columns: {', '.join(missing)})")
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowException, ValueError) as exc:
+        raise ShardError(f"{path}: not a shard of the expected schema ({str(exc).splitlines()[0]})") from None
 
 
 def write_table_atomic(table: pa.Table, path: str | os.PathLike) -> None:

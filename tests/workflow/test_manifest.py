@@ -80,3 +80,25 @@ def test_cached_manifest_enumerates_once(tmp_path):
     (cache_file,) = tmp_path.iterdir()
     cache_file.write_text('["sentinel"]')  # proves the second call reads the cache
     assert mf.cached_manifest("qed", spec, tmp_path) == ["sentinel"]
+
+
+def test_manifest_lines_are_checked_against_the_theories(tmp_path):
+    path = tmp_path / "manifest.tsv"
+    path.write_text("qed\te- e+ -> mu- mu+\nqxd\te- e+ -> mu- mu+\n")
+    with pytest.raises(ValueError, match=r"manifest.tsv:2: unknown theory 'qxd'"):
+        mf.read_manifest_file(path)
+    path.write_text("qcd\tu u~ -> e- e+\n")  # no electrons in QCD
+    with pytest.raises(ValueError, match=r"manifest.tsv:1: unknown particle 'e-'"):
+        mf.read_manifest_file(path)
+
+
+def test_parameter_files_are_named_by_content_and_replace_their_siblings(tmp_path):
+    old_text, new_text = mf.stamp_text({"timeout": 30}), mf.stamp_text({"timeout": 45})
+    assert mf.content_digest(old_text) != mf.content_digest(new_text)
+    old = tmp_path / f"{mf.content_digest(old_text)}.json"
+    new = tmp_path / f"{mf.content_digest(new_text)}.json"
+    mf.write_parameter_file(old, old_text, mf.content_digest(old_text), tmp_path / "old.log")
+    mf.write_parameter_file(new, new_text, mf.content_digest(new_text), tmp_path / "new.log")
+    assert new.read_text() == new_text and not old.exists()
+    with pytest.raises(ValueError, match="not named by the digest"):
+        mf.write_parameter_file(old, new_text, mf.content_digest(old_text), tmp_path / "x.log")

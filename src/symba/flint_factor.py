@@ -475,3 +475,17 @@ def sympy_factor_text(text_or_expr) -> str:
             terms = {exps: Fraction(int(c.p), int(c.q)) for exps, c in sympy.Poly(f, *gens).terms()}
             factors.append(((tuple(g.name for g in gens), terms), sign * int(k)))
     return canonical_factored_text(content, factors)
+
+
+ENGINES = ("flint", "sympy")
+
+
+def factor_text(text: str, engine: str = "flint") -> str:
+    """The canonical factored text of ``text`` by either engine (the same string from both)."""
+    if engine == "flint":
+        return flint_factor_text(text)
+    if engine == "sympy":
+        if len(text) > MAX_INPUT_CHARS:
+            raise FactorSyntaxError(f"expression of {len(text)} characters is over the {MAX_INPUT_CHARS} limit")
+        return sympy_factor_text(text)
+    raise FactorError(f"unknown factor engine {engine!r}; choose one of {', '.join(ENGINES)}")

@@ -29,7 +29,7 @@ _TOKEN_RE = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))"
 _IMAGINARY = ("i", "I")
 
 # A polynomial is (symbol names, {exponent vector: coefficient}); a factor is (polynomial, k).
-Polynomial = tuple[tuple[str, ...], dict[tuple[int, ...], Fraction]]
+Polynomial = tuple[tuple[str, ...], dict[tuple[int, ...], Fraction | int]]
 Factor = tuple[Polynomial, int]
 
 
@@ -414,7 +414,10 @@ class _Reader:
 
 
 def _flint_polynomial(poly, names: tuple[str, ...]) -> Polynomial:
-    coeffs = {exps: Fraction(int(c.p), int(c.q)) for exps, c in zip(poly.monoms(), poly.coeffs())}
+    # FLINT's factors have integer coefficients; plain ints are much cheaper than Fractions
+    coeffs = {
+        exps: int(c.p) if c.q == 1 else Fraction(int(c.p), int(c.q)) for exps, c in zip(poly.monoms(), poly.coeffs())
+    }
     return names, coeffs
 
 

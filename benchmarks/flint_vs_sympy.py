@@ -6,10 +6,11 @@ Run by hand (slow: SymPy takes minutes on whole-process squares):
 Both routes start from the engine's text and end at the same canonical string
 (symba.flint_factor): FLINT reads the text itself; SymPy parses it with
 parse_expression, runs sympy.factor and prints through the same printer.  SymPy
-runs in a child process killed after --timeout seconds; the time is measured in
-the child, without interpreter start-up.  Times are CPU seconds
-(process_time): the machine is shared, and wall time would measure the load.  Prints medians side by side and the
-ratio, counting a timeout as the timeout (so SymPy's median is a lower bound).
+runs in a child process, measured there without interpreter start-up, and is
+killed after --timeout + 30 s of wall time (or counted as timed out past
+--timeout CPU seconds).  Times are CPU seconds (process_time): the machine is
+shared, and wall time would measure the load.  Prints medians side by side and
+the ratio, counting a timeout as --timeout (so SymPy's figures are lower bounds).
 """
 
 from __future__ import annotations

@@ -42,7 +42,10 @@ def main() -> None:
         c = counts(args.theory, mult)
         line = ", ".join(f"{k} {v:,}" for k, v in c.items())
         symba = SYMBA_QED.get(mult) if args.theory == "qed" else None
-        ref = f" | SYMBA: {symba[0]:,} lines ({symba[1]:,} unique)" if symba else ""
+        ref = ""
+        if symba:
+            per_diagram = symba[0] / c["diagram rows, canonical"]
+            ref = f" | SYMBA: {symba[0]:,} lines ({symba[1]:,} unique) = {per_diagram:g} x our canonical diagram rows"
         print(f"{args.theory} {mult}: {line}{ref}  [{time.perf_counter() - t0:.1f} s]", flush=True)
 
 

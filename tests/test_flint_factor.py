@@ -14,6 +14,7 @@ from symba.flint_factor import (
     FactorError,
     FactorSyntaxError,
     canonical_factored_text,
+    factor_text,
     flint_factor_text,
     sympy_factor_text,
 )
@@ -62,6 +63,12 @@ def test_flint_and_sympy_give_the_same_canonical_text_equal_to_the_input(text, t
     # canonical: a fixed point, and the same text from a rearranged input
     assert flint_factor_text(flint_text) == flint_text
     assert flint_factor_text(f"(3*({raw}))/3") == flint_text
+
+
+def test_engine_choice():
+    assert factor_text("x^2 - y^2", "sympy") == factor_text("x^2 - y^2") == "(x + y)*(x - y)"
+    with pytest.raises(FactorError, match="unknown factor engine 'maple'"):
+        factor_text("x", "maple")
 
 
 def test_numeric_check_has_teeth():

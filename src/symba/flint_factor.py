@@ -29,7 +29,7 @@ _TOKEN_RE = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))"
 _IMAGINARY = ("i", "I")
 
 # A polynomial is (symbol names, {exponent vector: coefficient}); a factor is (polynomial, k).
-Polynomial = tuple[tuple[str, ...], dict[tuple[int, ...], Fraction]]
+Polynomial = tuple[tuple[str, ...], dict[tuple[int, ...], Fraction | int]]
 Factor = tuple[Polynomial, int]
 
 
@@ -414,7 +414,10 @@ class _Reader:
 
 
 def _flint_polynomial(poly, names: tuple[str, ...]) -> Polynomial:
-    coeffs = {exps: Fraction(int(c.p), int(c.q)) for exps, c in zip(poly.monoms(), poly.coeffs())}
+    # FLINT's factors have integer coefficients; plain ints are much cheaper than Fractions
+    coeffs = {
+        exps: int(c.p) if c.q == 1 else Fraction(int(c.p), int(c.q)) for exps, c in zip(poly.monoms(), poly.coeffs())
+    }
     return names, coeffs
 
 
@@ -475,3 +478,17 @@ def sympy_factor_text(text_or_expr) -> str:
             terms = {exps: Fraction(int(c.p), int(c.q)) for exps, c in sympy.Poly(f, *gens).terms()}
             factors.append(((tuple(g.name for g in gens), terms), sign * int(k)))
     return canonical_factored_text(content, factors)
+
+
+ENGINES = ("flint", "sympy")
+
+
+def factor_text(text: str, engine: str = "flint") -> str:
+    """The canonical factored text of ``text`` by either engine (the same string from both)."""
+    if engine == "flint":
+        return flint_factor_text(text)
+    if engine == "sympy":
+        if len(text) > MAX_INPUT_CHARS:
+            raise FactorSyntaxError(f"expression of {len(text)} characters is over the {MAX_INPUT_CHARS} limit")
+        return sympy_factor_text(text)
+    raise FactorError(f"unknown factor engine {engine!r}; choose one of {', '.join(ENGINES)}")

@@ -33,7 +33,7 @@ from symba.physics.orderings import (
     rows_for_orderings,
 )
 from symba.physics.process import parse_process
-from symba.workflow.shards import process_rows
+from symba.workflow.amplitude_shards import process_rows
 
 SAMPLE = [
     ("e- a -> e- a", "qed"),

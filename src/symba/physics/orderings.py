@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Callable, NamedTuple
 
 from .amplitude_syntax import Node, canonicalize_indices, parse, to_string
-from .engine import DiagramResult, ProcessResult
+from .results import DiagramResult, ProcessResult
 
 MAX_LEGS_PER_SIDE = 4  # 4! = 24 orderings a side at most; MULTIPLICITIES stop at 3
 MAX_TEXT_CHARS = 50_000_000  # whole-process 3->3 squares are about 1.2 MB

@@ -83,9 +83,10 @@ def test_a_shard_whose_processes_all_fail_fails_and_is_recomputed_after_the_fix(
     config = tiny_config(amplitudes={"on_error": "skip"}, simplify={"method": "none"})
     failed = snakemake(tmp_path, config=config, env=broken_form(tmp_path / "brokenform"))
     assert failed.returncode != 0
-    log = (tmp_path / f"results/logs/amplitudes/qed/{SLUGS[0]}.log").read_text()
-    assert "all 1 processes of the shard failed" in log and "amplitudes.allow_empty_shards" in log
-    assert not (tmp_path / f"results/amplitudes/qed/{SLUGS[0]}.parquet").exists()
+    # The run stops at the first failed shard; whichever it was, its log says why.
+    logs = [p.read_text() for p in (tmp_path / "results/logs/amplitudes/qed").glob("*.log")]
+    assert any("all 1 processes of the shard failed" in log and "amplitudes.allow_empty_shards" in log for log in logs)
+    assert not list((tmp_path / "results/amplitudes").rglob("*.parquet"))  # no empty shard passes for done
     # FORM fixed: the same command computes every process.
     ok(snakemake(tmp_path))
     assert all(s == {"raw"} for s in statuses(tmp_path).values())

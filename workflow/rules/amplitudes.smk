@@ -85,5 +85,7 @@ rule skipped_report:
     log:
         f"{RESULTS}/logs/skipped_report.log",
     localrule: True
+    conda:
+        "../../envs/physics.yaml"
     script:
         "../scripts/skipped_report.py"

@@ -210,7 +210,11 @@ class _EngineWorker:
 
     def close(self) -> None:
         self.worker.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        for _ in range(20):  # a FORM killed with the worker may still be writing for a moment
+            shutil.rmtree(self.dir, ignore_errors=True)
+            if not os.path.exists(self.dir):
+                return
+            time.sleep(0.05)
 
 
 _WORKERS: dict[int, _EngineWorker] = {}

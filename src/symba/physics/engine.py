@@ -78,8 +78,13 @@ def compute_process(
     proc = process if isinstance(process, Process) else parse_process(process, theory, check=False)
     massless = sorted(set(massless) | proc.massless)
     proc.with_massless(massless)  # refuses unknown mass symbols here, before a worker starts
-    if backend == "marty" and massless:
-        raise EngineOptionError("the marty backend keeps every mass symbolic; drop the massless option")
+    if backend == "marty":
+        if massless:
+            raise EngineOptionError("the marty backend keeps every mass symbolic; drop the massless option")
+        from . import marty
+
+        if not marty.bridge_installed():  # said here, before a worker starts for nothing
+            raise marty.MartyUnavailable(f"MARTY backend not available (module symba_marty not installed); {marty.INSTALL_HINT}")
     if timeout is None:
         return compute_here(str(proc), proc.theory, backend, massless, timeout=None)
     timeout = check_timeout(timeout)

@@ -1,13 +1,15 @@
 """The ``symba`` command line.
 
 Each command family lives with its library and exposes ``register(subparsers)``;
-this module only dispatches.  Bad input exits with code 2 and one line on stderr.
+this module only dispatches.  Bad input exits with code 2 and one line on stderr;
+a bug shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Modules that each add their subcommands (kept here so the order of --help is stable).
@@ -16,10 +18,6 @@ COMMAND_MODULES = (
     "symba.tokenization.cli",  # tokenize, detokenize, import-symba
     "symba.model.cli",  # train, evaluate, predict
 )
-
-
-class UsageError(ValueError):
-    """Bad input from the user: reported as one line, exit code 2."""
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -42,17 +40,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _defined_here(cls: type) -> bool:
+    return cls.__module__ == "symba" or cls.__module__.startswith("symba.")
+
+
+def _raised_here(exc: BaseException) -> bool:
+    """Whether the innermost frame of the exception's traceback is in this package."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep)
+
+
+def is_input_error(exc: BaseException) -> bool:
+    """Bad input, reported as one line: the project's own error types, a ValueError the project
+    raised itself, a file that cannot be read or written, a missing optional dependency.
+    Anything else (a KeyError, a RuntimeError, a ValueError from deep inside a library) is a bug."""
+    if any(_defined_here(cls) for cls in type(exc).__mro__ if issubclass(cls, Exception)):
+        return True
+    if isinstance(exc, ValueError):
+        return _raised_here(exc)
+    return isinstance(exc, (OSError, ModuleNotFoundError))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, OSError, KeyError, RuntimeError, ImportError) as exc:
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if not is_input_error(exc):
+            raise
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"symba: error: {msg}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
 
 
 if __name__ == "__main__":

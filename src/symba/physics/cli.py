@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
-from .engine import BACKENDS, compute_process
+from .engine import BACKENDS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, EngineOptionError, check_memory_mb, check_timeout, compute_process
 from .models import MODELS
+
+
+def _argument_type(check, parse):
+    """An argparse type that reports a bad value as argparse's own one-line error."""
+
+    def convert(text: str):
+        try:
+            return check(parse(text))
+        except (EngineOptionError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def register(sub) -> None:
@@ -14,14 +27,32 @@ def register(sub) -> None:
     p.add_argument("--theory", default="qed", choices=sorted(MODELS))
     p.add_argument("--backend", default="builtin", choices=BACKENDS)
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds allowed for FORM")
+    p.add_argument(
+        "--timeout",
+        type=_argument_type(check_timeout, float),
+        default=DEFAULT_TIMEOUT_S,
+        help="seconds for the whole computation: diagrams, amplitudes and FORM (default %(default)g)",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=_argument_type(check_memory_mb, int),
+        default=DEFAULT_MEMORY_MB,
+        help="address-space cap of the worker that computes, in MB (default %(default)d)",
+    )
     p.add_argument("--massless", default="", help="comma-separated mass symbols set to zero, e.g. m_e,m_mu")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
     massless = [m.strip() for m in args.massless.split(",") if m.strip()]
-    result = compute_process(args.process, args.theory, backend=args.backend, timeout=args.timeout, massless=massless)
+    result = compute_process(
+        args.process,
+        args.theory,
+        backend=args.backend,
+        timeout=args.timeout,
+        massless=massless,
+        memory_mb=args.memory_mb,
+    )
     if args.json:
         print(json.dumps(result.to_json()))
         return 0

@@ -134,7 +134,6 @@ def _crossed_totals(proc: Process):
 
 
 def check_conservation(proc: Process) -> None:
-    model = proc.model
     parts, sign, charge, baryon, lepton = _crossed_totals(proc)
     if charge != 0:  # a model whose fields carry no charge (QCD here) passes trivially
         qin = sum((p.charge for p in parts[: proc.n_in]), Fraction(0))

@@ -22,8 +22,8 @@ from collections import Counter
 import math
 import os
 import re
+import shutil
 import subprocess
-import tempfile
 import time
 from fractions import Fraction
 from functools import lru_cache
@@ -46,8 +46,11 @@ class FormTimeout(FormError):
     """FORM ran past its time limit and was killed."""
 
 
-def _die_with_parent() -> None:
-    """In a child before exec: get SIGKILL when the parent dies, so a killed worker takes FORM with it (Linux)."""
+def die_with_parent() -> None:
+    """Get SIGKILL when the parent process dies (Linux; elsewhere a no-op).
+
+    FORM runs with it (before exec), so a killed worker takes its FORM along.
+    """
     if _PRCTL is not None:
         _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
@@ -271,7 +274,10 @@ def run_form(program: str, timeout: float, workers: int = 1) -> dict[str, str]:
     ``workers`` > 1 runs tform with that many threads."""
     from form_bin import form_command
 
-    with tempfile.TemporaryDirectory(prefix="symba-form-") as tmp:
+    from .tempdirs import make_owned_dir
+
+    tmp = make_owned_dir("symba-form-")
+    try:
         path = os.path.join(tmp, "square.frm")
         with open(path, "w") as fh:
             fh.write(program)
@@ -279,10 +285,12 @@ def run_form(program: str, timeout: float, workers: int = 1) -> dict[str, str]:
         cmd = [form_command[0], *threads, "-q", "-t", tmp, "-ts", tmp, path]
         try:
             res = subprocess.run(
-                cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout, preexec_fn=_die_with_parent
+                cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout, preexec_fn=die_with_parent
             )
         except subprocess.TimeoutExpired:
             raise FormTimeout(f"FORM timed out after {timeout:g} s") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     out = res.stdout
     if res.returncode != 0:
         lines = [ln.strip() for ln in (out + res.stderr).splitlines() if ln.strip()]

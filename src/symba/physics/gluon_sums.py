@@ -216,13 +216,16 @@ def whole_process_program(
     if max_lines:
         out += [f"trace4,{ln};" for ln in range(1, max_lines + 1)]
         out.append(".sort")
-    for definition in vectors.definitions():
-        out += [definition, ".sort"]
+    invariants = []
     for i in range(n):
         m = leg_masses[i]
-        out.append(f"id p{i + 1}.p{i + 1} = {FORM_MASS[m] + '^2' if m else '0'};")
+        invariants.append(f"id p{i + 1}.p{i + 1} = {FORM_MASS[m] + '^2' if m else '0'};")
         for j in range(i + 1, n):
-            out.append(f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};")
+            invariants.append(f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};")
+    # Invariants after each step: p_i.p_i = 0 kills terms early, and s_ij merge with the rest.
+    for definition in vectors.definitions():
+        out += [definition] + invariants + [".sort"]
+    out += invariants
     for g, r in references.items():
         lo, hi = sorted((g, r))
         out.append(f"id ikn{g + 1} = s{lo + 1}{hi + 1}^(-1);")

@@ -245,6 +245,16 @@ def form_workers() -> int:
     return 2 if cores >= 2 else 1
 
 
+def _conserve(pol: str, x: int, ref: int, n: int, n_in: int) -> str:
+    """e_x.p_j for the last leg j other than x and its reference, by momentum conservation."""
+    sign = [1 if i < n_in else -1 for i in range(n)]  # sum_i sign_i p_i = 0
+    j = max(i for i in range(n) if i not in (x, ref))
+    rest = "".join(
+        f"{'+' if -sign[j] * sign[i] > 0 else '-'}{pol}{x + 1}.p{i + 1}" for i in range(n) if i not in (x, ref, j)
+    )
+    return f"id {pol}{x + 1}.p{j + 1} = {rest.lstrip('+')};"
+
+
 def pure_gauge_program(
     diagrams: list[DiagramExpr],
     colour: dict,
@@ -252,6 +262,8 @@ def pure_gauge_program(
     n: int,
     references: dict[int, int],
     feynman_leg: int,
+    n_in: int = 2,
+    conservation: bool = True,
 ) -> tuple[str, dict[str, str]]:
     """FORM program for a process of external gluons only, contracted at amplitude level.
 
@@ -318,8 +330,13 @@ def pure_gauge_program(
                 lines.append(f"id {t}{x + 1}.p{x + 1} = 0;")
                 if x in references:
                     lines.append(f"id {t}{x + 1}.p{references[x] + 1} = 0;")
+                if conservation:
+                    lines.append(_conserve(t, x, references.get(x, x), n, n_in))
         return lines
 
+    invariants = [f"id p{i + 1}.p{i + 1} = 0;" for i in range(n)]
+    invariants += [f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};" for i in range(n) for j in range(i + 1, n)]
+    invariants += [f"id ikn{g + 1} = s{min(g, r) + 1}{max(g, r) + 1}^(-1);" for g, r in references.items()]
     out = ["#-", "Off Statistics;", "Format nospaces;", "Format 255;"]
     out.append("Symbols " + ",".join(s_syms + ikn + list(den_symbol.values()) + [coupling]) + ";")
     out.append("Vectors " + ",".join([f"p{i + 1}" for i in range(n)] + pol + ["v1", "v2"]) + ";")
@@ -341,12 +358,8 @@ def pure_gauge_program(
             out.append(f"id {e}.{f} = -4;")
             out.append(f"id {e}.v1?*{f}.v2? = -v1.v2;")
         # The sum just applied brings in k_x and n_x, which the later gluons may be orthogonal to.
-        out += drops(summed[step + 1 :])
+        out += drops(summed[step + 1 :]) + invariants
         out.append(".sort")
-    for i in range(n):
-        out.append(f"id p{i + 1}.p{i + 1} = 0;")
-        for j in range(i + 1, n):
-            out.append(f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};")
     for g, r in references.items():
         lo, hi = sorted((g, r))
         out.append(f"id ikn{g + 1} = s{lo + 1}{hi + 1}^(-1);")

@@ -1,15 +1,22 @@
 """Whole-process squares of processes with two or more external gluons, in FORM.
 
-Every gluon but the last gets the physical polarisation sum
--g + (k n + n k)/(k.n), with n the momentum of another external gluon; with
-the others physical, k.M = 0 for the last gluon, so -g is exact there.
+Every gluon but one gets the physical polarisation sum -g + (k n + n k)/(k.n),
+with n the momentum of another external gluon; with the others physical,
+k.M = 0 for the remaining gluon, so -g is exact there.  Per-diagram squares
+(-g sums, the SYMBA convention) are not made here.
 
-What keeps this cheap is that no momentum sum is expanded before the Dirac
-traces: every propagator and vertex momentum that is not a single p_i is a
-FORM vector of its own (q1, q2, ...), so a gamma string stays one term
-instead of a product of sums.  The q's are replaced by their sums of p_i only
-after the traces, when just dot products are left.  Measured in
-benchmarks/qcd_gluons.py.
+Two routes, both measured in benchmarks/qcd_gluons.py:
+
+* With quarks (Dirac traces): the sums are multiplied in before the traces,
+  but every propagator or vertex momentum that is not a single p_i stays one
+  FORM vector (q1, q2, ...), so a gamma string stays one term instead of a
+  product of sums.  The q's are written out one at a time after the traces.
+* Gluons only: each diagram is first contracted with polarisation vectors
+  e_x (its conjugate with f_x) and expanded on its own, where it is small.
+  There e_x.k_x = e_x.n_x = 0 (the physical sum is orthogonal to both; for
+  the -g gluon e.k drops because k.M = 0), and momentum conservation removes
+  one more e_x.p_j.  Only then are pairs of diagrams multiplied, and the sums
+  applied one gluon at a time, dropping again after each.
 """
 
 from __future__ import annotations
@@ -59,8 +66,9 @@ class _Vectors:
         return f"{'-' if sign < 0 else ''}g_({line},{name})"
 
     def definitions(self) -> list[str]:
+        """One ``id q = sum of p_i`` per composite vector, shortest sums first."""
         out = []
-        for k, name in self.composite.items():
+        for k, name in sorted(self.composite.items(), key=lambda kv: (sum(map(abs, kv[0])), kv[1])):
             terms = "".join(f"{'+' if c > 0 else '-'}{abs(c)}*p{i + 1}" for i, c in enumerate(k) if c)
             out.append(f"id {name} = {terms.lstrip('+')};")
         return out
@@ -223,8 +231,10 @@ def whole_process_program(
         for j in range(i + 1, n):
             invariants.append(f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};")
     # Invariants after each step: p_i.p_i = 0 kills terms early, and s_ij merge with the rest.
-    for definition in vectors.definitions():
-        out += [definition] + invariants + [".sort"]
+    # Four q's per module, shortest first: measured fastest for u g -> u g g (2.2 s against 3.6 s one by one).
+    definitions = vectors.definitions()
+    for k in range(0, len(definitions), 4):
+        out += definitions[k : k + 4] + invariants + [".sort"]
     out += invariants
     for g, r in references.items():
         lo, hi = sorted((g, r))

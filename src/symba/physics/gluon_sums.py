@@ -272,7 +272,7 @@ def pure_gauge_program(
     n: int,
     references: dict[int, int],
     feynman_leg: int,
-    n_in: int = 2,
+    n_in: int,
     conservation: bool = True,
 ) -> tuple[str, dict[str, str]]:
     """FORM program for a process of external gluons only, contracted at amplitude level.
@@ -389,6 +389,7 @@ def whole_process_square(
     references: dict[int, int],
     extra_masses: set[str],
     timeout: float,
+    n_in: int,
 ) -> str:
     """|sum_d M_d|^2 with physical sums on the gluons in ``references``, as SymPy-parseable text."""
     from .squaring import _to_symba, run_form
@@ -402,7 +403,7 @@ def whole_process_square(
         and not any(d.chains for d in diagrams)
     )
     if pure_gauge:
-        program, back = pure_gauge_program(diagrams, colour, norm, len(leg_masses), references, feynman[0])
+        program, back = pure_gauge_program(diagrams, colour, norm, len(leg_masses), references, feynman[0], n_in)
     else:
         program, back = whole_process_program(diagrams, colour, norm, leg_masses, references, extra_masses)
     results = run_form(program, timeout, workers=form_workers())

@@ -354,7 +354,7 @@ def square(
 
         started = time.monotonic()
         total = whole_process_square(
-            diagrams, colour, norm, leg_masses, gluons, physical_references, _propagator_masses(diagrams), timeout
+            diagrams, colour, norm, leg_masses, gluons, physical_references, _propagator_masses(diagrams), timeout, proc.n_in
         )
         timeout = max(1.0, timeout - (time.monotonic() - started))  # one budget for both FORM runs
     for a, b in itertools.combinations_with_replacement(range(len(diagrams)), 2):

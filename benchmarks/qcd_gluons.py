@@ -1,7 +1,7 @@
 """Many-gluon QCD squares: the former whole-process route against gluon_sums, side by side.
 
 Run by hand:
-    python benchmarks/qcd_gluons.py [--runs 3] [--old-timeout 120] [--all-2to3]
+    python benchmarks/qcd_gluons.py [--runs 3] [--old-timeout 120] [--all-2to3] [--skip-compare]
 
 Each run is a fresh diagram build plus both FORM runs (per-diagram squares and
 the whole-process square), so it is what compute_process costs.  Prints the
@@ -93,9 +93,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--old-timeout", type=float, default=120.0, help="stop the former route after this many seconds")
     ap.add_argument("--all-2to3", action="store_true", help="also time every QCD 2->3 process (new route)")
+    ap.add_argument("--skip-compare", action="store_true", help="only the --all-2to3 sweep")
     args = ap.parse_args()
-    for text in ("u g -> u g g", "g g -> g g g"):
-        compare(text, args.runs, args.old_timeout)
+    if not args.skip_compare:
+        for text in ("u g -> u g g", "g g -> g g g"):
+            compare(text, args.runs, args.old_timeout)
     if args.all_2to3:
         all_2to3(600.0)
 

@@ -114,19 +114,25 @@ def test_polynomial_value_agrees_with_evaluate():
     assert polynomial_value(text, values) == pytest.approx(float(evaluate(text, values)), rel=1e-14)
 
 
-# ---------------------------------------------------------------- five gluons: Parke-Taylor
-@pytest.mark.slow
-def test_five_gluons_against_parke_taylor(engine_result):
-    proc = parse_process("g g -> g g g", "qcd")
-    result = engine_result("g g -> g g g", "qcd")
-    average = 1 / (4 * 64 * 6)  # spins 1/2 * 1/2, colours 1/8 * 1/8, three identical gluons 1/3!
+# ---------------------------------------------------------------- only gluons: Parke-Taylor
+@pytest.mark.parametrize(
+    "text, average",
+    [
+        ("g g -> g g", 1 / (4 * 64 * 2)),  # spins 1/2 * 1/2, colours 1/8 * 1/8, two identical gluons 1/2!
+        pytest.param("g g -> g g g", 1 / (4 * 64 * 6), marks=pytest.mark.slow),
+        pytest.param("g g g -> g g", 1 / (8 * 512 * 2), marks=pytest.mark.slow),  # three incoming
+    ],
+)
+def test_gluons_against_parke_taylor(text, average, engine_result):
+    proc = parse_process(text, "qcd")
+    result = engine_result(text, "qcd")
     seeds = (11, 12, 13)
     got = polynomial_value(result.squared_amplitude, _point_values(proc, seeds))
     for k, seed in enumerate(seeds):
         point = random_point(proc.leg_masses(), proc.n_in, seed)
         outgoing = [[-float(x) for x in p] if i < proc.n_in else [float(x) for x in p] for i, p in enumerate(point.momenta)]
         want = average * parke_taylor_sum(outgoing, float(point.values()["g_s"]))
-        assert got[k] == pytest.approx(want, rel=RTOL), f"seed {seed}: ratio {got[k] / want}"
+        assert got[k] == pytest.approx(want, rel=RTOL), f"{text} at seed {seed}: ratio {got[k] / want}"
 
 
 # ---------------------------------------------------------------- QCD 2->3 with two or more gluons

@@ -5,7 +5,9 @@ conjugate of M_d' are joined by the spin sums u ubar = pslash + m and
 v vbar = pslash - m into closed Dirac traces, which FORM evaluates
 (``trace4``).  Colour factors are exact rationals obtained by contracting
 explicit SU(3) tensors numerically and rationalising (their denominators are
-small powers of 2 and 3).  Everything runs in one FORM call per process.
+small powers of 2 and 3).  Everything runs in one FORM call per process,
+plus one for the whole-process square with two or more external gluons
+(``gluon_sums``).
 
 Vector polarisation sums are -g_{mu nu}, except in the whole-process square
 of a process with two or more external gluons, where every gluon x but the

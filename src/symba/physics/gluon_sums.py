@@ -1,15 +1,22 @@
 """Whole-process squares of processes with two or more external gluons, in FORM.
 
-Every gluon but the last gets the physical polarisation sum
--g + (k n + n k)/(k.n), with n the momentum of another external gluon; with
-the others physical, k.M = 0 for the last gluon, so -g is exact there.
+Every gluon but one gets the physical polarisation sum -g + (k n + n k)/(k.n),
+with n the momentum of another external gluon; with the others physical,
+k.M = 0 for the remaining gluon, so -g is exact there.  Per-diagram squares
+(-g sums, the SYMBA convention) are not made here.
 
-What keeps this cheap is that no momentum sum is expanded before the Dirac
-traces: every propagator and vertex momentum that is not a single p_i is a
-FORM vector of its own (q1, q2, ...), so a gamma string stays one term
-instead of a product of sums.  The q's are replaced by their sums of p_i only
-after the traces, when just dot products are left.  Measured in
-benchmarks/qcd_gluons.py.
+Two routes, both measured in benchmarks/qcd_gluons.py:
+
+* With quarks (Dirac traces): the sums are multiplied in before the traces,
+  but every propagator or vertex momentum that is not a single p_i stays one
+  FORM vector (q1, q2, ...), so a gamma string stays one term instead of a
+  product of sums.  The q's are written out one at a time after the traces.
+* Gluons only: each diagram is first contracted with polarisation vectors
+  e_x (its conjugate with f_x) and expanded on its own, where it is small.
+  There e_x.k_x = e_x.n_x = 0 (the physical sum is orthogonal to both; for
+  the -g gluon e.k drops because k.M = 0), and momentum conservation removes
+  one more e_x.p_j.  Only then are pairs of diagrams multiplied, and the sums
+  applied one gluon at a time, dropping again after each.
 """
 
 from __future__ import annotations
@@ -59,8 +66,9 @@ class _Vectors:
         return f"{'-' if sign < 0 else ''}g_({line},{name})"
 
     def definitions(self) -> list[str]:
+        """One ``id q = sum of p_i`` per composite vector, shortest sums first."""
         out = []
-        for k, name in self.composite.items():
+        for k, name in sorted(self.composite.items(), key=lambda kv: (sum(map(abs, kv[0])), kv[1])):
             terms = "".join(f"{'+' if c > 0 else '-'}{abs(c)}*p{i + 1}" for i, c in enumerate(k) if c)
             out.append(f"id {name} = {terms.lstrip('+')};")
         return out
@@ -216,13 +224,18 @@ def whole_process_program(
     if max_lines:
         out += [f"trace4,{ln};" for ln in range(1, max_lines + 1)]
         out.append(".sort")
-    for definition in vectors.definitions():
-        out += [definition, ".sort"]
+    invariants = []
     for i in range(n):
         m = leg_masses[i]
-        out.append(f"id p{i + 1}.p{i + 1} = {FORM_MASS[m] + '^2' if m else '0'};")
+        invariants.append(f"id p{i + 1}.p{i + 1} = {FORM_MASS[m] + '^2' if m else '0'};")
         for j in range(i + 1, n):
-            out.append(f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};")
+            invariants.append(f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};")
+    # Invariants after each step: p_i.p_i = 0 kills terms early, and s_ij merge with the rest.
+    # Four q's per module, shortest first: measured fastest for u g -> u g g (2.2 s against 3.6 s one by one).
+    definitions = vectors.definitions()
+    for k in range(0, len(definitions), 4):
+        out += definitions[k : k + 4] + invariants + [".sort"]
+    out += invariants
     for g, r in references.items():
         lo, hi = sorted((g, r))
         out.append(f"id ikn{g + 1} = s{lo + 1}{hi + 1}^(-1);")
@@ -242,6 +255,16 @@ def form_workers() -> int:
     return 2 if cores >= 2 else 1
 
 
+def _conserve(pol: str, x: int, ref: int, n: int, n_in: int) -> str:
+    """e_x.p_j for the last leg j other than x and its reference, by momentum conservation."""
+    sign = [1 if i < n_in else -1 for i in range(n)]  # sum_i sign_i p_i = 0
+    j = max(i for i in range(n) if i not in (x, ref))
+    rest = "".join(
+        f"{'+' if -sign[j] * sign[i] > 0 else '-'}{pol}{x + 1}.p{i + 1}" for i in range(n) if i not in (x, ref, j)
+    )
+    return f"id {pol}{x + 1}.p{j + 1} = {rest.lstrip('+')};"
+
+
 def pure_gauge_program(
     diagrams: list[DiagramExpr],
     colour: dict,
@@ -249,6 +272,8 @@ def pure_gauge_program(
     n: int,
     references: dict[int, int],
     feynman_leg: int,
+    n_in: int,
+    conservation: bool = True,
 ) -> tuple[str, dict[str, str]]:
     """FORM program for a process of external gluons only, contracted at amplitude level.
 
@@ -315,8 +340,13 @@ def pure_gauge_program(
                 lines.append(f"id {t}{x + 1}.p{x + 1} = 0;")
                 if x in references:
                     lines.append(f"id {t}{x + 1}.p{references[x] + 1} = 0;")
+                if conservation:
+                    lines.append(_conserve(t, x, references.get(x, x), n, n_in))
         return lines
 
+    invariants = [f"id p{i + 1}.p{i + 1} = 0;" for i in range(n)]
+    invariants += [f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};" for i in range(n) for j in range(i + 1, n)]
+    invariants += [f"id ikn{g + 1} = s{min(g, r) + 1}{max(g, r) + 1}^(-1);" for g, r in references.items()]
     out = ["#-", "Off Statistics;", "Format nospaces;", "Format 255;"]
     out.append("Symbols " + ",".join(s_syms + ikn + list(den_symbol.values()) + [coupling]) + ";")
     out.append("Vectors " + ",".join([f"p{i + 1}" for i in range(n)] + pol + ["v1", "v2"]) + ";")
@@ -338,12 +368,8 @@ def pure_gauge_program(
             out.append(f"id {e}.{f} = -4;")
             out.append(f"id {e}.v1?*{f}.v2? = -v1.v2;")
         # The sum just applied brings in k_x and n_x, which the later gluons may be orthogonal to.
-        out += drops(summed[step + 1 :])
+        out += drops(summed[step + 1 :]) + invariants
         out.append(".sort")
-    for i in range(n):
-        out.append(f"id p{i + 1}.p{i + 1} = 0;")
-        for j in range(i + 1, n):
-            out.append(f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};")
     for g, r in references.items():
         lo, hi = sorted((g, r))
         out.append(f"id ikn{g + 1} = s{lo + 1}{hi + 1}^(-1);")
@@ -363,6 +389,7 @@ def whole_process_square(
     references: dict[int, int],
     extra_masses: set[str],
     timeout: float,
+    n_in: int,
 ) -> str:
     """|sum_d M_d|^2 with physical sums on the gluons in ``references``, as SymPy-parseable text."""
     from .squaring import _to_symba, run_form
@@ -376,7 +403,7 @@ def whole_process_square(
         and not any(d.chains for d in diagrams)
     )
     if pure_gauge:
-        program, back = pure_gauge_program(diagrams, colour, norm, len(leg_masses), references, feynman[0])
+        program, back = pure_gauge_program(diagrams, colour, norm, len(leg_masses), references, feynman[0], n_in)
     else:
         program, back = whole_process_program(diagrams, colour, norm, leg_masses, references, extra_masses)
     results = run_form(program, timeout, workers=form_workers())

@@ -5,7 +5,9 @@ conjugate of M_d' are joined by the spin sums u ubar = pslash + m and
 v vbar = pslash - m into closed Dirac traces, which FORM evaluates
 (``trace4``).  Colour factors are exact rationals obtained by contracting
 explicit SU(3) tensors numerically and rationalising (their denominators are
-small powers of 2 and 3).  Everything runs in one FORM call per process.
+small powers of 2 and 3).  Everything runs in one FORM call per process,
+plus one for the whole-process square with two or more external gluons
+(``gluon_sums``).
 
 Vector polarisation sums are -g_{mu nu}, except in the whole-process square
 of a process with two or more external gluons, where every gluon x but the
@@ -378,7 +380,7 @@ def square(
 
         started = time.monotonic()
         total = whole_process_square(
-            diagrams, colour, norm, leg_masses, gluons, physical_references, _propagator_masses(diagrams), timeout
+            diagrams, colour, norm, leg_masses, gluons, physical_references, _propagator_masses(diagrams), timeout, proc.n_in
         )
         timeout = max(1.0, timeout - (time.monotonic() - started))  # one budget for both FORM runs
     for a, b in itertools.combinations_with_replacement(range(len(diagrams)), 2):

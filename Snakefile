@@ -19,6 +19,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/amplitudes.smk"
 include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/slurm.smk"
 
 
 rule all:

@@ -7,7 +7,6 @@ unless SYMBA_REQUIRE_SLURM=1 (as .ci/run sets it): then that is a failure.
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -64,11 +63,15 @@ def cluster():
             subprocess.run([str(START_SCRIPT), "stop", *ours], capture_output=True, timeout=120)
 
 
-def snakemake(workdir, *args, config=None, timeout=RUN_TIMEOUT_S):
+def command(workdir, *args, config=None):
     (workdir / "config.yaml").write_text(yaml.safe_dump(config or TINY))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env())
+    return [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
+            "--configfile", str(workdir / "config.yaml"), *args]
+
+
+def snakemake(workdir, *args, config=None, timeout=RUN_TIMEOUT_S):
+    return subprocess.run(command(workdir, *args, config=config), capture_output=True, text=True, timeout=timeout,
+                          env=_env())
 
 
 def _env():
@@ -95,16 +98,18 @@ def slurm_records(job_ids):
     return {i: (state, comment) for i, state, comment in (line.split("|", 2) for line in listed.stdout.split())}
 
 
-def running_job(timeout_s=300):
-    """Id of the first job SLURM reports running."""
+def running_job(rule, timeout_s=300):
+    """Id of the first job of RULE (or group) that SLURM reports running."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
-        listed = subprocess.run(["squeue", "--noheader", "--states=RUNNING", "--format=%i"],
+        listed = subprocess.run(["squeue", "--noheader", "--states=RUNNING", "--format=%i|%k"],
                                 capture_output=True, text=True, timeout=30)
-        if listed.stdout.split():
-            return listed.stdout.split()[0]
+        for line in listed.stdout.split():
+            job_id, comment = line.split("|", 1)
+            if comment.startswith(f"rule_{rule}"):
+                return job_id
         time.sleep(0.2)
-    pytest.fail(f"no SLURM job was running within {timeout_s} s")
+    pytest.fail(f"no SLURM job of {rule} was running within {timeout_s} s")
 
 
 def rows(workdir, kind):
@@ -113,28 +118,40 @@ def rows(workdir, kind):
 
 
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory):
+def local_run(cluster, tmp_path_factory):
+    """The reference run, local. It starts at once, to overlap the SLURM runs' waits; call to wait for it."""
     workdir = tmp_path_factory.mktemp("local")
-    ok(snakemake(workdir, "--cores", "2"))
-    return workdir
+    with open(workdir / "snakemake.log", "w") as log:
+        proc = subprocess.Popen(command(workdir, "--cores", "2"), stdout=log, stderr=subprocess.STDOUT, env=_env())
+
+    def finished():
+        returncode = proc.wait(timeout=RUN_TIMEOUT_S)
+        assert returncode == 0, (workdir / "snakemake.log").read_text()[-4000:]
+        return workdir
+
+    yield finished
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")
-def slurm_runs(cluster, tmp_path_factory):
+def slurm_runs(cluster, local_run, tmp_path_factory):
     """First run: one job is scancel'ed while it runs. Then a rerun, then a third submission."""
     workdir = tmp_path_factory.mktemp("slurm")
-    (workdir / "config.yaml").write_text(yaml.safe_dump(TINY))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), *SLURM_ARGS, "--retries", "0"]
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()) as first:
-        try:
-            victim = running_job()
-            time.sleep(3)  # let the job's own Snakemake start and mark its outputs incomplete
-            subprocess.run(["scancel", victim], check=True, timeout=30)
-            killed_output, _ = first.communicate(timeout=RUN_TIMEOUT_S)
-        finally:
-            if first.poll() is None:
-                first.kill()
+    cmd = command(workdir, *SLURM_ARGS, "--retries", "0")
+    with open(workdir / "killed-run.log", "w") as log:
+        first = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env())
+    try:
+        victim = running_job("amplitudes")
+        time.sleep(3)  # let the job's own Snakemake start and mark its outputs incomplete
+        subprocess.run(["scancel", victim], check=True, timeout=30)
+        first.wait(timeout=RUN_TIMEOUT_S)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    killed_output = (workdir / "killed-run.log").read_text()
     rerun = snakemake(workdir, *SLURM_ARGS)
     third = snakemake(workdir, *SLURM_ARGS)
     return {"workdir": workdir, "victim": victim, "killed": (first.returncode, killed_output),
@@ -144,7 +161,8 @@ def slurm_runs(cluster, tmp_path_factory):
 def test_a_job_cancelled_by_slurm_fails_the_run_and_the_rerun_completes(slurm_runs):
     returncode, output = slurm_runs["killed"]
     assert returncode != 0, output[-3000:]
-    assert f"SLURM-job '{slurm_runs['victim']}' failed" in output and "CANCELLED" in output, output[-3000:]
+    assert "Error in group amplitudes" in output, output[-3000:]
+    assert slurm_records([slurm_runs["victim"]])[slurm_runs["victim"]][0] == "CANCELLED"
     ok(slurm_runs["rerun"])
 
 
@@ -162,7 +180,7 @@ def test_every_job_went_through_slurm(slurm_runs):
 
 
 def test_slurm_results_equal_the_local_run_row_for_row(slurm_runs, local_run):
-    workdir = slurm_runs["workdir"]
+    workdir, local_run = slurm_runs["workdir"], local_run()
     for kind in ("amplitudes", "dataset", "tokens"):
         local = rows(local_run, kind)
         assert len(local) == len(TINY["theories"]["qed"]["processes"])
@@ -180,15 +198,26 @@ def test_second_submission_is_a_no_op(slurm_runs):
 def test_a_job_over_its_memory_request_fails_naming_rule_and_request(cluster, tmp_path):
     config = dict(TINY, targets=["dataset"], resources=dict(TINY["resources"], amplitudes_mem_mb=40))
     result = snakemake(tmp_path, *SLURM_ARGS, "--retries", "0", config=config)
-    output = output_of(result)
     assert result.returncode != 0
-    assert "amplitudes" in output and "exceeded memory limit" in output, output[-4000:]
-    assert "mem_mb=40" in output or "--mem 80" in output, output[-4000:]  # two members side by side: 2 x 40 MB
+    # Four grouped shards, two side by side (--cores 2): the job asks for 2 x 40 MB.
+    (line,) = [line for line in output_of(result).splitlines() if line.startswith("SLURM killed job")]
+    assert " of rule amplitudes: " in line and "request of 80 MB (mem_mb)" in line, line
+    assert "resources.amplitudes_mem_mb" in line
+
+
+def one_line_error(result):
+    assert result.returncode != 0
+    lines = output_of(result).splitlines()
+    assert not any(SUBMITTED.search(line) for line in lines)  # stopped before any submission
+    (message,) = [line for i, line in enumerate(lines) if i and lines[i - 1].startswith("WorkflowError")]
+    return message
 
 
 def test_a_misspelt_partition_gives_one_clear_line(cluster, tmp_path):
-    result = snakemake(tmp_path, *SLURM_ARGS, "--default-resources", "slurm_partition=cpuu", timeout=300)
-    assert result.returncode != 0
-    lines = [line for line in output_of(result).splitlines() if "cpuu" in line and "invalid partition" in line.lower()]
-    assert lines, output_of(result)[-3000:]
-    assert not (tmp_path / "results" / "amplitudes").exists() or not any((tmp_path / "results" / "amplitudes").rglob("*.parquet"))
+    message = one_line_error(snakemake(tmp_path, *SLURM_ARGS, "--default-resources", "slurm_partition=cpuu", timeout=300))
+    assert message.startswith("SLURM partition 'cpuu' (rules amplitudes, ") and "it has cpu, gpu" in message
+
+
+def test_sacct_without_accounting_gives_one_clear_line_instead_of_hanging(cluster, tmp_path):
+    message = one_line_error(snakemake(tmp_path, *SLURM_ARGS, "--slurm-status-command", "sacct", timeout=300))
+    assert message.startswith("sacct does not work on this cluster") and "--slurm-status-command squeue" in message

@@ -152,9 +152,10 @@ def slurm_runs(cluster, local_run, tmp_path_factory):
             first.kill()
             first.wait()
     killed_output = (workdir / "killed-run.log").read_text()
+    left_after_kill = sorted(p.name for p in (workdir / "results").rglob("amplitudes/qed/*.parquet"))
     rerun = snakemake(workdir, *SLURM_ARGS)
     third = snakemake(workdir, *SLURM_ARGS)
-    return {"workdir": workdir, "victim": victim, "killed": (first.returncode, killed_output),
+    return {"workdir": workdir, "victim": victim, "killed": (first.returncode, killed_output), "left": left_after_kill,
             "rerun": rerun, "third": third}
 
 
@@ -163,6 +164,7 @@ def test_a_job_cancelled_by_slurm_fails_the_run_and_the_rerun_completes(slurm_ru
     assert returncode != 0, output[-3000:]
     assert "Error in group amplitudes" in output, output[-3000:]
     assert slurm_records([slurm_runs["victim"]])[slurm_runs["victim"]][0] == "CANCELLED"
+    assert slurm_runs["left"] == []  # nothing the killed job wrote is kept
     ok(slurm_runs["rerun"])
 
 

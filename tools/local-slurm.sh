@@ -8,8 +8,8 @@
 #                                               or those named, e.g. the ones one `start` reported)
 #   tools/local-slurm.sh status
 #
-# Partitions: `cpu` (the default) and `gpu`; the node declares one GPU by count (gres.conf), so
-# that a job asking for a GPU is scheduled as on a real cluster, then runs on the CPU.
+# Partitions: `cpu` (the default) and `gpu`; the node declares one GPU (gres.conf, no device behind
+# it), so that a job asking for a GPU is scheduled as on a real cluster, then runs on the CPU.
 # Memory requests are enforced (jobacct_gather/linux + OverMemoryKill; no cgroups needed).
 # Without --accounting there is no slurmdbd, so `sacct` fails: run Snakemake with
 # `--slurm-status-command squeue` (finished jobs stay in squeue for MinJobAge=600 s).

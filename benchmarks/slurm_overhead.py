@@ -42,7 +42,8 @@ def snakemake(workdir, configfile, *args, timeout=3600):
 def submissions(dry_run_output):
     """Cluster submissions a dry run announces: group jobs, plus ungrouped jobs of non-local rules."""
     groups = len(re.findall(r"^\[[^\]]+\] Group job ", dry_run_output, re.M))
-    singles = len(re.findall(r"^rule \w+:", dry_run_output, re.M))  # members of a group are indented
+    # Members of a group are indented; `all` has no action and is never submitted.
+    singles = len(re.findall(r"^rule (?!all:)\w+:", dry_run_output, re.M))
     return groups + singles
 
 

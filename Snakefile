@@ -27,6 +27,7 @@ include: "workflow/rules/params.smk"
 include: "workflow/rules/amplitudes.smk"
 include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/slurm.smk"
 
 
 rule all:

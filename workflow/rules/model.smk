@@ -47,6 +47,9 @@ rule evaluate:
     benchmark:
         f"{RESULTS}/benchmarks/evaluate.tsv"
     threads: 2
+    resources:
+        runtime=config["resources"]["train_runtime_min"],
+        mem_mb=config["resources"]["train_mem_mb"],
     conda:
         "../../envs/model.yaml"
     script:

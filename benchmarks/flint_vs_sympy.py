@@ -83,7 +83,11 @@ def main() -> None:
         t_sympy, sympy_text = sympy_time(raw, args.timeout)
         same = "timeout" if sympy_text is None else ("same" if sympy_text == flint_text else "DIFFERENT")
         rows.append((which == "whole process", len(raw), t_flint, t_sympy, sympy_text is None, same))
-        print(f"{process:28s} {which:14s} {len(raw):6d} chars  flint {t_flint:8.4f} s  sympy {t_sympy:8.2f} s  {same}", flush=True)
+        print(
+            f"{process:28s} {which:14s} {len(raw):6d} chars -> {len(flint_text):8d}  "
+            f"flint {t_flint:8.4f} s  sympy {t_sympy:8.2f} s  {same}",
+            flush=True,
+        )
 
     for label, keep in (("per-diagram", False), ("whole-process", True)):
         part = [r for r in rows if r[0] == keep]

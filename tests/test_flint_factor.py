@@ -115,7 +115,7 @@ def test_flint_route_does_not_import_sympy():
         "from symba.flint_factor import flint_factor_text\n"
         "print(flint_factor_text('(2*s_12)^-2*g_s^4*(32/9*m_u^4-16/9*s_23*m_u^2)'))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "4*g_s^4*m_u^2*(2*m_u^2 - s_23)/(9*s_12^2)"
     assert parse_expression(out.stdout) is not None

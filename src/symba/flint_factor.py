@@ -171,7 +171,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
 class _Rational:
     """num / prod(f^k): the denominator is kept as powers of irreducible factors, keyed by text."""
 
-    __slots__ = ("num", "den")
+    __slots__ = ("den", "num")
 
     def __init__(self, num, den=None):
         self.num = num
@@ -408,7 +408,7 @@ class _Reader:
     def read(self) -> _Rational:
         value = self.expr()
         if self.i != len(self.tokens):
-            kind, val, pos = self.tokens[self.i]
+            _, val, pos = self.tokens[self.i]
             raise FactorSyntaxError(f"unexpected {val!r} at position {pos}")
         return value
 

@@ -16,8 +16,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point
+
 from symba.physics.amplitude_syntax import canonical
 from symba.physics.kinematics import numerically_equal, random_point
 from symba.physics.orderings import (

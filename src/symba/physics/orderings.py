@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from .amplitude_syntax import Node, canonicalize_indices, parse, to_string
 from .engine import DiagramResult, ProcessResult

@@ -40,7 +40,7 @@ print(json.dumps({"seconds": time.process_time() - t0, "text": out}))
 
 def sympy_time(text: str, timeout: float) -> tuple[float, str | None]:
     try:
-        done = subprocess.run([sys.executable, "-c", _CHILD], input=text, capture_output=True, text=True, timeout=timeout + 30)
+        done = subprocess.run([sys.executable, "-c", _CHILD], input=text, capture_output=True, text=True, timeout=timeout + 30, check=False)
     except subprocess.TimeoutExpired:
         return timeout, None
     if done.returncode != 0:
@@ -83,7 +83,11 @@ def main() -> None:
         t_sympy, sympy_text = sympy_time(raw, args.timeout)
         same = "timeout" if sympy_text is None else ("same" if sympy_text == flint_text else "DIFFERENT")
         rows.append((which == "whole process", len(raw), t_flint, t_sympy, sympy_text is None, same))
-        print(f"{process:28s} {which:14s} {len(raw):6d} chars  flint {t_flint:8.4f} s  sympy {t_sympy:8.2f} s  {same}", flush=True)
+        print(
+            f"{process:28s} {which:14s} {len(raw):6d} chars -> {len(flint_text):8d}  "
+            f"flint {t_flint:8.4f} s  sympy {t_sympy:8.2f} s  {same}",
+            flush=True,
+        )
 
     for label, keep in (("per-diagram", False), ("whole-process", True)):
         part = [r for r in rows if r[0] == keep]

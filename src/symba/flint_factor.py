@@ -171,7 +171,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
 class _Rational:
     """num / prod(f^k): the denominator is kept as powers of irreducible factors, keyed by text."""
 
-    __slots__ = ("num", "den")
+    __slots__ = ("den", "num")
 
     def __init__(self, num, den=None):
         self.num = num
@@ -408,7 +408,7 @@ class _Reader:
     def read(self) -> _Rational:
         value = self.expr()
         if self.i != len(self.tokens):
-            kind, val, pos = self.tokens[self.i]
+            _, val, pos = self.tokens[self.i]
             raise FactorSyntaxError(f"unexpected {val!r} at position {pos}")
         return value
 
@@ -448,6 +448,97 @@ def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
         if k:
             factors.append((_flint_polynomial(f, names), -k))
     return content, factors
+
+
+def _is_sum(tokens, start: int) -> bool:
+    """Whether the parenthesis opened at ``start`` holds a sum (a binary + or - at its top level)."""
+    depth = 0
+    for k in range(start + 1, len(tokens)):
+        val = tokens[k][1]
+        if val == "(":
+            depth += 1
+        elif val == ")":
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0 and val in "+-" and tokens[k - 1][1] not in ("(", "*", "/", "^"):
+            return True
+    return False
+
+
+def _read_product(reader: _Reader) -> tuple[Fraction, list[Factor]]:
+    """A factored text, item by item, without multiplying anything out."""
+    content = Fraction(1)
+    factors: list[Factor] = []
+    divide = False
+    while True:
+        sign = 1
+        while reader.peek()[1] in ("-", "+") and reader.peek()[0] == "op":
+            sign = -sign if reader.peek()[1] == "-" else sign
+            reader.i += 1
+        kind, val, pos = reader.peek()
+        if kind == "int":
+            reader.i += 1
+            item_content, item_factors = Fraction(int(val)), []
+        elif kind == "name":
+            reader.i += 1
+            item_content, item_factors = Fraction(1), [(((val,), {(1,): 1}), 1)]
+        elif val == "(" and _is_sum(reader.tokens, reader.i):
+            reader.i += 1
+            value = reader.expr()
+            reader.expect(")")
+            if value.den:
+                raise FactorSyntaxError(f"the sum at position {pos} has a denominator: not a factored text")
+            item_content, item_factors = Fraction(1), [(_flint_polynomial(value.num, tuple(reader.names)), 1)]
+        elif val == "(":
+            reader.i += 1
+            reader.depth += 1
+            if reader.depth > MAX_NESTING:
+                raise FactorSyntaxError(f"parentheses nested deeper than {MAX_NESTING} at position {pos}")
+            item_content, item_factors = _read_product(reader)
+            reader.expect(")")
+            reader.depth -= 1
+        else:
+            found = "end of input" if kind == "end" else repr(val)
+            raise FactorSyntaxError(f"unexpected {found} at position {pos}")
+        k = 1
+        if reader.peek()[1] == "^":
+            reader.i += 1
+            k = reader.exponent()
+        if divide:
+            k = -k
+        if item_content == 0 and k < 0:
+            raise FactorError("division by zero")
+        content *= sign * Fraction(item_content) ** k  # -x^2 is -(x^2), as in Python
+        factors += [(poly, e * k) for poly, e in item_factors]
+        op = reader.peek()
+        if op[0] == "op" and op[1] in "*/":
+            reader.i += 1
+            divide = op[1] == "/"
+            continue
+        return content, factors
+
+
+def rename_factored_text(text: str, rename: dict[str, str]) -> str:
+    """A factored text with its symbols renamed, printed canonically again; nothing is re-factored.
+
+    Renaming symbols one-to-one maps irreducible factors to irreducible factors,
+    so the result equals :func:`flint_factor_text` of the renamed expression.
+    This is how a factorisation computed once is mapped to a relabelled process
+    (``s_13`` -> ``s_24``, ...).  Refuses text that is not a product of factors
+    and a renaming that merges two symbols.
+    """
+    reader = _Reader(text)
+    content, factors = _read_product(reader)
+    if reader.i != len(reader.tokens):
+        _, val, pos = reader.tokens[reader.i]
+        raise FactorSyntaxError(f"unexpected {val!r} at position {pos}: not a factored text")
+    present = set(reader.names)
+    targets = [rename.get(n, n) for n in present]
+    if len(set(targets)) != len(targets):
+        raise FactorError("the renaming maps two symbols of the text to one")
+    renamed = [((tuple(rename.get(n, n) for n in names), coeffs), k) for (names, coeffs), k in factors]
+    return canonical_factored_text(content, renamed)
 
 
 def flint_factor_text(text: str) -> str:

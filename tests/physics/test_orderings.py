@@ -16,8 +16,9 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point
+
+from symba.flint_factor import flint_factor_text
 from symba.physics.amplitude_syntax import canonical
 from symba.physics.kinematics import numerically_equal, random_point
 from symba.physics.orderings import (
@@ -27,6 +28,7 @@ from symba.physics.orderings import (
     parse_permutation,
     permutation_text,
     relabel_amplitude,
+    relabel_factored,
     relabel_propagator,
     relabel_result,
     relabel_squared,
@@ -224,3 +226,15 @@ def test_identity_relabelling_reproduces_the_engine_text(text, theory, engine_re
     assert [d.amplitude for d in same.diagrams] == [d.amplitude for d in result.diagrams]
     assert [d.propagators for d in same.diagrams] == [d.propagators for d in result.diagrams]
     assert same.squared_amplitude == result.squared_amplitude
+
+
+@pytest.mark.parametrize("text, theory", SAMPLE[:5], ids=[s[0] for s in SAMPLE[:5]])
+def test_a_factorisation_maps_to_every_ordering(text, theory, engine_result):
+    # factor once, relabel the factored text: the canonical factorisation of the relabelled square
+    result = engine_result(text, theory)
+    for ordering in distinct_orderings(text)[1:4]:
+        for raw in [d.squared_amplitude for d in result.diagrams] + [result.squared_amplitude]:
+            factored = flint_factor_text(raw)
+            assert relabel_factored(factored, ordering.permutation) == flint_factor_text(
+                relabel_squared(raw, ordering.permutation)
+            )

@@ -167,7 +167,3 @@ def write_parameter_file(path: str | os.PathLike, text: str, digest: str, log_pa
 
 def shard_manifest_text(processes: list[str]) -> str:
     return "".join(p + "\n" for p in processes)
-
-
-def read_shard_manifest(path: str | os.PathLike) -> list[str]:
-    return [line for line in Path(path).read_text().splitlines() if line.strip()]

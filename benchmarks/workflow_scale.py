@@ -1,8 +1,9 @@
 """Dry-run and no-op-rerun time of the workflow for a 30,000-process manifest.
 
 The manifest is synthetic (process-like names over the QED particles, no
-conservation check) and no amplitude is computed: the outputs are created
-empty with increasing mtimes, which is all Snakemake looks at.
+conservation check) and no amplitude is computed: the shard outputs are copies
+of one empty Parquet table, written later stage after later stage, and
+`snakemake --touch` then marks the stamp and manifest jobs done.
 
     python benchmarks/workflow_scale.py [--processes 30000] [--batch-size 64] [--repeats 3]
 """
@@ -46,12 +47,19 @@ def snakemake(workdir: Path, *args: str) -> tuple[float, str]:
 
 
 def create_outputs(workdir: Path, shards: list[str]) -> None:
-    for kind in ("amplitudes", "dataset"):  # later stage written later: newer mtime
+    import pyarrow.parquet as pq
+
+    from symba.dataset_schema import SCHEMA
+
+    empty = workdir / "empty.parquet"
+    pq.write_table(SCHEMA.empty_table(), empty)  # a complete Parquet file passes the truncation check
+    for kind, suffix in (("reports/skipped", ".tsv"), ("amplitudes", ".parquet"), ("dataset", ".parquet")):
         folder = workdir / "results" / kind / "qed"
         folder.mkdir(parents=True, exist_ok=True)
-        time.sleep(1.1)
+        time.sleep(1.1)  # later stage written later: newer mtime
         for shard in shards:
-            (folder / f"{shard}.parquet").touch()
+            (folder / f"{shard}{suffix}").write_bytes(b"" if suffix == ".tsv" else empty.read_bytes())
+    (workdir / "results/reports/skipped.tsv").write_text("theory\tprocess\treason\n")
 
 
 def main() -> None:
@@ -70,6 +78,7 @@ def main() -> None:
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
         dry = [snakemake(workdir, "--dry-run")[0] for _ in range(args.repeats)]
         create_outputs(workdir, shards)
+        snakemake(workdir, "--touch")  # stamps and shard manifests
         noop = []
         for _ in range(args.repeats):
             elapsed, out = snakemake(workdir)

@@ -9,6 +9,7 @@ rule amplitudes:
         shard=f"{RESULTS}/amplitudes/{{theory}}/{{shard}}.parquet",
         skipped=f"{RESULTS}/reports/skipped/{{theory}}/{{shard}}.tsv",
     params:
+        processes=lambda wildcards: shard_processes(wildcards.theory, wildcards.shard),
         engine_version=ENGINE_VERSION,
         backend=config["amplitudes"]["backend"],
         timeout=config["amplitudes"]["timeout"],

@@ -79,15 +79,22 @@ TRAIN_STAMP = stamp("train")
 EVALUATE_STAMP = stamp("evaluate")
 
 
-def manifest_text(theory, shard):
+def shard_processes(theory, shard):
     try:
-        return mf.shard_manifest_text(SHARDS[theory][shard])
+        return SHARDS[theory][shard]
     except KeyError:
-        raise WorkflowError(f"no shard {theory}/{shard} in this config (see results/manifest/{theory}/)") from None
+        raise WorkflowError(f"no shard {theory}/{shard} in this config") from None
+
+
+def manifest_text(theory, shard):
+    return mf.shard_manifest_text(shard_processes(theory, shard))
 
 
 def shard_manifest(wildcards):
-    """The shard's process list, named by its digest: a changed shard gets a new file."""
+    """The shard's process list, named by its digest: a changed shard gets a new file, which
+    reruns it.  Per-process shards need none: the name is the process and cannot change."""
+    if config["sharding"]["batch_size"] == mf.PER_PROCESS:
+        return []
     text = manifest_text(wildcards.theory, wildcards.shard)
     return f"{RESULTS}/manifest/{wildcards.theory}/{wildcards.shard}/{mf.content_digest(text)}.txt"
 

@@ -1,12 +1,11 @@
 # Amplitudes of the processes of one shard -> Parquet (status "raw"); skipped processes -> TSV.
 from symba.files import atomic_write
 from symba.workflow.amplitude_shards import compute_amplitude_shard, skipped_tsv
-from symba.workflow.manifest import read_shard_manifest
 from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
     stats = compute_amplitude_shard(
-        read_shard_manifest(snakemake.input.manifest),
+        list(snakemake.params.processes),
         snakemake.wildcards.theory,
         snakemake.output.shard,
         backend=snakemake.params.backend,

@@ -50,13 +50,16 @@ def cluster():
         unavailable('the SLURM executor plugin is not installed (pip install "symba[slurm]")')
     try:
         started = subprocess.run([str(START_SCRIPT), "start"], capture_output=True, text=True, timeout=900)
-    except subprocess.TimeoutExpired:
-        pytest.fail("tools/local-slurm.sh start took more than 15 min")
-    ours = re.findall(r"starting (\w+)", started.stderr)
+        stderr, timed_out = started.stderr, False
+    except subprocess.TimeoutExpired as expired:  # the script bounds every wait; this is a last guard
+        stderr, timed_out = expired.stderr or "", True
+        stderr = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+    ours = re.findall(r"starting (\w+)", stderr)
     try:
+        assert not timed_out, f"tools/local-slurm.sh start took more than 15 min:\n{stderr[-3000:]}"
         if started.returncode == 3:
-            unavailable(started.stderr.strip().splitlines()[-1])
-        assert started.returncode == 0 and started.stdout.strip() == "slurm ready", started.stderr[-3000:]
+            unavailable(stderr.strip().splitlines()[-1])
+        assert started.returncode == 0 and started.stdout.strip() == "slurm ready", stderr[-3000:]
         yield
     finally:
         if ours:
@@ -91,11 +94,13 @@ def ok(result):
 
 
 def slurm_records(job_ids):
-    """SLURM's own record of each job: id -> (state, comment naming the rule or group)."""
-    listed = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T|%k", "--jobs", ",".join(job_ids)],
+    """SLURM's own record of each job: id -> state, partition, TRES asked for, comment (rule or group)."""
+    listed = subprocess.run(["squeue", "--states=all", "--noheader", "--jobs", ",".join(job_ids),
+                             "--Format=JobID:24,State:24,Partition:24,tres-per-job:40,Comment:200"],
                             capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0, listed.stderr
-    return {i: (state, comment) for i, state, comment in (line.split("|", 2) for line in listed.stdout.split())}
+    fields = ("state", "partition", "tres", "comment")
+    return {line.split()[0]: dict(zip(fields, line.split()[1:])) for line in listed.stdout.splitlines() if line.strip()}
 
 
 def running_job(rule, timeout_s=300):
@@ -153,17 +158,20 @@ def slurm_runs(cluster, local_run, tmp_path_factory):
             first.wait()
     killed_output = (workdir / "killed-run.log").read_text()
     left_after_kill = sorted(p.name for p in (workdir / "results").rglob("amplitudes/qed/*.parquet"))
+    victim_state = slurm_records([victim])[victim]["state"]  # now: the cluster forgets jobs after MinJobAge
     rerun = snakemake(workdir, *SLURM_ARGS)
+    rerun_ids = SUBMITTED.findall(output_of(rerun))
+    rerun_records = slurm_records(rerun_ids) if rerun_ids else {}
     third = snakemake(workdir, *SLURM_ARGS)
     return {"workdir": workdir, "victim": victim, "killed": (first.returncode, killed_output), "left": left_after_kill,
-            "rerun": rerun, "third": third}
+            "victim_state": victim_state, "rerun": rerun, "rerun_records": rerun_records, "third": third}
 
 
 def test_a_job_cancelled_by_slurm_fails_the_run_and_the_rerun_completes(slurm_runs):
     returncode, output = slurm_runs["killed"]
     assert returncode != 0, output[-3000:]
     assert "Error in group amplitudes" in output, output[-3000:]
-    assert slurm_records([slurm_runs["victim"]])[slurm_runs["victim"]][0] == "CANCELLED"
+    assert slurm_runs["victim_state"] == "CANCELLED"
     assert slurm_runs["left"] == []  # nothing the killed job wrote is kept
     ok(slurm_runs["rerun"])
 
@@ -171,14 +179,18 @@ def test_a_job_cancelled_by_slurm_fails_the_run_and_the_rerun_completes(slurm_ru
 def test_every_job_went_through_slurm(slurm_runs):
     output = ok(slurm_runs["rerun"])
     job_ids = SUBMITTED.findall(output)
-    records = slurm_records(job_ids)
+    records = slurm_runs["rerun_records"]
     assert set(records) == set(job_ids)
-    assert {state for state, _ in records.values()} == {"COMPLETED"}
+    assert {record["state"] for record in records.values()} == {"COMPLETED"}
     # Every rule but the local `all` ran inside a SLURM job; grouped shards share one.
     finished = set(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", output)) - {"all"}
-    comments = " ".join(comment for _, comment in records.values())
+    comments = " ".join(record["comment"] for record in records.values())
     assert finished and all(f"rule_{rule}" in comments for rule in finished), (finished, comments)
     assert len(job_ids) < len(re.findall(r"Finished jobid", output)), "group-components batched no shards"
+    # The profile's GPU request for training, and the partition named on the command line for the rest.
+    (train,) = [record for record in records.values() if record["comment"] == "rule_train"]
+    assert train["partition"] == "gpu" and train["tres"] == "gres:gpu:1"
+    assert {record["partition"] for record in records.values() if record is not train} == {"cpu"}
 
 
 def test_slurm_results_equal_the_local_run_row_for_row(slurm_runs, local_run):

@@ -7,7 +7,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from symba.dataset_schema import SCHEMA, ShardError, check_complete, read_shard, write_table_atomic
+from symba.dataset_schema import (
+    SCHEMA,
+    ShardError,
+    check_complete,
+    read_shard,
+    write_table_atomic,
+)
 
 ROW = {
     "process": "e- e+ -> mu- mu+", "theory": "qed", "multiplicity": "2->2", "diagram": 0, "amplitude": "a",

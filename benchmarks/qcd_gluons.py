@@ -9,20 +9,36 @@ median wall time per route, the CPU time FORM used, and the ratio old/new.
 The old route ("pairs": every pair of diagrams with physical polarisation
 projectors expanded before the traces) is stopped at --old-timeout.
 
-Measured on the shared 2-core machine (load 9-12 from other jobs, so wall
-times there are 3-5x the CPU times), 2026-12-01:
-  candidates for u g -> u g g, FORM CPU s of the whole-process program:
-    pairs, momenta written out (former route)                     6.3
-    q vectors for composite momenta, all q written out at once   10.8
-    q vectors, written out one at a time with .sort              3.9
-    ... and p_i.p_j -> s_ij after every step                      3.6   <- chosen for quarks
-    e/f polarisation vectors through the traces, sums after       7.0-13
-  candidates for g g -> g g g:
-    pairs (former route)                                         > 600 wall (issue 10)
-    q vectors, projectors expanded before sorting                 > 60 CPU, 9M terms, stopped
-    e/f vectors per diagram, dropping e.k and e.n, sums one gluon
-    at a time                                                     ~30 CPU
-    ... dropping again after each gluon's sum                     13.2  <- chosen for gluons only
+Candidates, measured on the shared 2-core machine (load 5-15 from other jobs,
+so wall times are 2-5x the CPU times), 2026-12-01.  FORM CPU s of the
+whole-process program alone:
+  u g -> u g g
+    pairs, momenta written out before the traces (former route)     6.3
+    q vectors for composite momenta, all written out in one module  10.8
+    q vectors written out one at a time, .sort in between            3.9
+    ... p_i.p_j -> s_ij after every step                             3.6
+    ... four q's per module, shortest first                          2.2  <- chosen (with quarks)
+    vertex momenta written out, q only in the propagators            4.5
+    e/f polarisation vectors through the traces, sums afterwards     7-13
+    other choices of reference vectors / of the -g gluon             2.3-2.8
+  g g -> g g g
+    pairs (former route)                                     > 600 wall (issue 10), > 120 here
+    q vectors, projectors multiplied in before sorting       > 60, 9 M terms, stopped
+    e/f vectors per diagram with e.k = e.n = 0, sums one gluon
+    at a time                                                      ~30
+    ... dropping e.k, e.n again after each gluon                   13.2
+    ... momentum conservation on e.p, invariants each step          5.4  <- chosen (gluons only)
+  FORM's SmallSize/LargeSize/TermsInSmall/WorkSpace raised 5-10x: no change
+  (u g -> u g g 3.4-3.8 s either way); tform -w2 is used when 2 cores are free.
+
+This script's output, same machine at load ~5 (3 runs each, medians):
+  u g -> u g g   gluon_sums  6.35 s wall, 2.97 s FORM CPU
+  u g -> u g g   pairs      13.51 s wall, 6.26 s FORM CPU   ratio 2.13
+  g g -> g g g   gluon_sums 15.68 s wall, 7.35 s FORM CPU
+  g g -> g g g   pairs      FORM timed out after 120 s       ratio > 7.7
+--all-2to3 --skip-compare under nice -n 10 at load 10-15, one process at a time:
+  205 processes in 386 s, all ok; slowest g g -> g g g 39 s, t t~ -> g g g 18 s,
+  d g -> d g g 17 s, t g -> t g g 16 s, b~ g -> b~ g g 16 s.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@
 # Memory requests are enforced (jobacct_gather/linux + OverMemoryKill; no cgroups needed).
 # Without --accounting there is no slurmdbd, so `sacct` fails: run Snakemake with
 # `--slurm-status-command squeue` (finished jobs stay in squeue for MinJobAge=600 s).
-# Exit codes: 0 ready, 1 a daemon failed, 3 cannot set up here (not root, packages unavailable).
+# Exit codes: 0 ready, 1 a daemon failed, 3 cannot set up here (not root, packages unavailable,
+# or missing under LOCAL_SLURM_NO_INSTALL=1).
 # Every wait is bounded; nothing here waits forever.
 set -euo pipefail
 
@@ -40,7 +41,7 @@ DB_SOCKET=/run/mysqld/mysqld.sock
 DB_PASSWORD=${LOCAL_SLURM_DBPASS:-symba-local-slurm}
 
 say() { echo "[local-slurm] $*" >&2; }
-fail() { say "ERROR: $*"; exit "${2:-1}"; }
+fail() { say "ERROR: $1"; exit "${2:-1}"; }
 
 # Is daemon NAME alive under the pid recorded here (and is that pid still NAME)?
 started_here() {
@@ -106,6 +107,7 @@ for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
 if ((${#missing[@]})); then
+  [[ ${LOCAL_SLURM_NO_INSTALL:-0} == 1 ]] && fail "not installed: ${missing[*]} (tools/local-slurm.sh start installs them)" 3
   command -v apt-get >/dev/null || fail "no apt-get to install ${missing[*]}" 3
   say "installing ${missing[*]}"
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then # keep the packages from starting their own daemons

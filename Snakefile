@@ -34,3 +34,10 @@ rule all:
     input:
         final_targets(),
     default_target: True
+
+
+# The one `onstart:` (Snakemake keeps only the last one defined): runs after the lock is taken,
+# never on a dry run.
+onstart:
+    slurm_preflight()
+    cache_enumerations()

@@ -48,9 +48,10 @@ SHARDS = {
 }
 
 
-onstart:
-    for _path, _processes in _ENUMERATIONS_TO_CACHE.items():
-        mf.write_text_if_changed(_path, json.dumps(_processes))
+def cache_enumerations():
+    """Called from the Snakefile's one `onstart:`: after the lock, never on a dry run."""
+    for path, processes in _ENUMERATIONS_TO_CACHE.items():
+        mf.write_text_if_changed(path, json.dumps(processes))
 
 
 # Parameter stamps: one file per parameter set, named by the digest of its content (written by

@@ -12,7 +12,8 @@ def _on_slurm():
     return getattr(workflow.executor_plugin, "name", None) == "slurm"
 
 
-onstart:
+def slurm_preflight():
+    """Called from the Snakefile's one `onstart:` (a second `onstart:` would silently replace the first)."""
     if _on_slurm():
         _problems = [_slurm.status_command_problem(getattr(workflow.executor_settings, "status_command", None))]
         _available = _slurm.cluster_partitions()

@@ -33,3 +33,10 @@ rule all:
     input:
         final_targets(),
     default_target: True
+
+
+# The last lines of a run that evaluated: both held-out test sets of metrics.json.
+onsuccess:
+    from symba.model.evaluate import print_headline
+
+    print_headline(f"{RESULTS}/evaluation/metrics.json", config["targets"])

@@ -79,8 +79,11 @@ def trained(tmp_path_factory):
     write_vocabulary(vocab_path, NOTATION)
     vocab = load_vocab(vocab_path)
     # The same pairs on the training side and on both test sides: a memorised model gets them right.
+    # One test_orderings row's template (group) has no training row: it counts as a held-out template.
+    orphan = amplitude_rows(vocab, "test_orderings")[:1]
+    orphan[0]["group"] = "a template never trained on"
     shard = write_shard(tmp / "s.parquet", amplitude_rows(vocab, "train") + amplitude_rows(vocab, "test_orderings")
-                        + amplitude_rows(vocab, "test_templates")[:1], row_group_size=2)
+                        + amplitude_rows(vocab, "test_templates")[:1] + orphan, row_group_size=2)
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump({
         "train": {"model": {**TINY_MODEL, "max_len": 64}, "max_steps": 150, "warmup_steps": 10, "lr": 1e-2,
@@ -96,7 +99,8 @@ def trained(tmp_path_factory):
 
 def test_metrics_hold_both_sides_with_breakdowns(trained):
     metrics = json.loads(trained["metrics"].read_text())
-    assert metrics["heldout_orderings"]["n_test"] == 2 and metrics["heldout_templates"]["n_test"] == 1
+    assert metrics["heldout_orderings"]["n_test"] == 2 and metrics["heldout_templates"]["n_test"] == 2
+    assert metrics["n_orderings_rows_of_unseen_templates"] == 1
     assert "heldout_random" not in metrics  # no rows of the random split's "test"
     for name in HEADLINE_SETS:
         side = metrics[name]
@@ -109,7 +113,7 @@ def test_metrics_hold_both_sides_with_breakdowns(trained):
     assert metrics["certainty"]["target_accuracy"] == 0.999
     assert metrics["config"]["workers"] == 2
     lines = headline(metrics)
-    assert lines[0].startswith("held-out orderings: n=2 ") and lines[1].startswith("held-out templates: n=1 ")
+    assert lines[0].startswith("held-out orderings: n=2 ") and lines[1].startswith("held-out templates: n=2 ")
     for png in ("calibration.png", "length.png"):
         assert (trained["metrics"].parent / png).stat().st_size > 0
 

@@ -55,7 +55,8 @@ TEST_SETS = {"heldout_orderings": TEST_ORDERINGS, "heldout_templates": TEST_TEMP
 HEADLINE_SETS = ("heldout_orderings", "heldout_templates")
 TARGET_ACCURACY = 0.999  # accepted answers must be at least this often numerically right
 CERTAINTY = "mean token log-probability"
-CHUNK_BATCHES = 8  # rows decoded at a time = batch_size x this, sorted by length within the chunk
+CHUNK_BATCHES = 8
+EVAL_COLUMNS = batches.EVAL_COLUMNS + ["group"]  # rows decoded at a time = batch_size x this, sorted by length within the chunk
 
 
 @dataclass(slots=True)
@@ -71,6 +72,7 @@ class Outcome:
     beams: int
     logprob_sum: float | None  # None: no prediction (source too long for the model)
     logprob_mean: float | None
+    test_set: str = ""  # the metrics.json key it is reported under
 
 
 def decode_batch(model, src: torch.Tensor, specials: batches.Specials, cfg: EvalConfig) -> list[list[Hypothesis]]:
@@ -327,36 +329,52 @@ class CheckerPool:
         self.close()
 
 
-def _too_long(row: dict, specials: batches.Specials, cfg: EvalConfig) -> Outcome:
+def _too_long(row: dict, specials: batches.Specials, cfg: EvalConfig, test_set: str) -> Outcome:
     """A row the model cannot read: counted as wrong."""
     n = len(specials.wrap(row["squared_ids"])) - 2
     return Outcome(row.get("theory") or "?", row.get("multiplicity") or "?", n, 0, n + 1, False, False, 0,
-                   max(1, cfg.beam_size), None, None)
+                   max(1, cfg.beam_size), None, None, test_set)
 
 
-def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPool) -> tuple[list[Outcome], int]:
-    """Outcomes of a stream of test rows (at most ``cfg.max_examples``; 0: all), and how many
-    were too long for the model.  Rows are decoded ``batch_size x CHUNK_BATCHES`` at a time;
-    at most a few chunks wait for their numeric checks, so memory does not grow with the rows."""
+def training_templates(shard_paths: list[str]) -> set[str] | None:
+    """The group ids (templates) of the training rows, reading only two columns; None when a
+    shard has no group column (made before groups were recorded)."""
+    import pyarrow.compute as pc
+
+    groups: set[str] = set()
+    for path in shard_paths:
+        pf = batches._open_shard(path)
+        if "group" not in pf.schema_arrow.names or "split" not in pf.schema_arrow.names:
+            return None
+        for batch in pf.iter_batches(columns=["split", "group"]):
+            train = batch.filter(pc.equal(batch.column("split"), "train"))
+            groups.update(g for g in train.column("group").to_pylist() if g is not None)
+    return groups
+
+
+def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPool, route=None) -> list[Outcome]:
+    """Outcomes of a stream of test rows (at most ``cfg.max_examples``; 0: all), each tagged with
+    ``route(row)``, its test set.  Rows are decoded ``batch_size x CHUNK_BATCHES`` at a time; at
+    most a few chunks wait for their numeric checks, so memory does not grow with the rows."""
     specials = batches.Specials(vocab)
     device = next(model.parameters()).device
     outcomes: list[Outcome] = []
     pending: deque = deque()
-    too_long = 0
-    chunk: list[batches.Example] = []
+    chunk: list[tuple[batches.Example, str]] = []
     limit = cfg.batch_size * CHUNK_BATCHES
+    route = route or (lambda row: "")
 
     def drain(keep: int) -> None:
         while len(pending) > keep:
             outcomes.append(pending.popleft().result())
 
     def decode(chunk):
-        chunk.sort(key=lambda e: len(e.src))
+        chunk.sort(key=lambda item: len(item[0].src))
         for start in range(0, len(chunk), cfg.batch_size):
             batch = chunk[start : start + cfg.batch_size]
-            src, _ = batches.collate(batch, specials.pad)
-            for ex, hyps in zip(batch, decode_batch(model, src.to(device), specials, cfg)):
-                pending.append(pool.submit(_score, ex, hyps, vocab, notation, specials))
+            src, _ = batches.collate([ex for ex, _ in batch], specials.pad)
+            for (ex, test_set), hyps in zip(batch, decode_batch(model, src.to(device), specials, cfg)):
+                pending.append(pool.submit(_score, ex, hyps, vocab, notation, specials, test_set))
         drain(2 * limit)
 
     seen = 0
@@ -366,21 +384,20 @@ def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPo
         seen += 1
         ex = batches.Example(specials.wrap(row["amplitude_ids"]), specials.wrap(row["squared_ids"]), row)
         if len(ex.src) > model.cfg.max_len or len(ex.tgt) > model.cfg.max_len:
-            too_long += 1
-            outcomes.append(_too_long(row, specials, cfg))
+            outcomes.append(_too_long(row, specials, cfg, route(row)))
             continue
-        chunk.append(ex)
+        chunk.append((ex, route(row)))
         if len(chunk) >= limit:
             decode(chunk)
             chunk = []
     if chunk:
         decode(chunk)
     drain(0)
-    return outcomes, too_long
+    return outcomes
 
 
 def _score(checker: NumericChecker, ex: batches.Example, hyps: list[Hypothesis], vocab, notation,
-           specials) -> Outcome:
+           specials, test_set: str = "") -> Outcome:
     row = ex.row or {}
     truth_ids = ex.tgt[1:-1]
     truth_text = row.get("squared")
@@ -409,6 +426,7 @@ def _score(checker: NumericChecker, ex: batches.Example, hyps: list[Hypothesis],
         beams=len(hyps),
         logprob_sum=top.logprob,
         logprob_mean=top.mean_logprob,
+        test_set=test_set,
     )
 
 
@@ -428,18 +446,35 @@ def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | No
         raise ModelInputError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with "
                               f"{model.cfg.vocab_size}")
     notation = record.get("notation") or batches.vocab_notation(vocab)
-    by_set: dict[str, list[Outcome]] = {}
-    too_long: dict[str, int] = {}
+    trained = training_templates(list(shard_paths))
+    moved = [0]
+
+    def route(name):
+        def test_set(row):
+            # a test_orderings row whose template has no training row (all its processes were
+            # held out) is an unseen template: reported as such
+            if name == "heldout_orderings" and trained is not None and row.get("group") not in trained:
+                moved[0] += 1
+                return "heldout_templates"
+            return name
+        return test_set
+
+    outcomes: list[Outcome] = []
     with CheckerPool(cfg.workers, cfg.numeric_timeout_s, cfg.numeric_points) as pool:
         for name, split in TEST_SETS.items():
-            rows = batches.iter_rows(list(shard_paths), split, batches.EVAL_COLUMNS, vocab_size=len(vocab))
-            by_set[name], too_long[name] = evaluate_rows(model, vocab, notation, rows, cfg, pool)
+            rows = batches.iter_rows(list(shard_paths), split, EVAL_COLUMNS, vocab_size=len(vocab))
+            outcomes += evaluate_rows(model, vocab, notation, rows, cfg, pool, route(name))
         timeouts = pool.timeouts
-    if not any(by_set.values()):
+    if not outcomes:
         raise ModelInputError(f"no test rows (split {', '.join(TEST_SETS.values())}) in {len(shard_paths)} shard(s)")
+    by_set: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        by_set[o.test_set].append(o)
     result = report(by_set, cfg)
     result["model"] = os.path.abspath(model_path)
-    result["n_too_long"] = {name: n for name, n in too_long.items() if name in result}
+    result["n_too_long"] = {name: sum(o.logprob_mean is None for o in by_set[name]) for name in TEST_SETS
+                            if name in result}
+    result["n_orderings_rows_of_unseen_templates"] = moved[0]
     result["numeric_timeouts"] = timeouts
     atomic_write(metrics_json, json.dumps(result, indent=2))
     shown = {name: result[name] for name in TEST_SETS if name in result}

@@ -171,3 +171,16 @@ def test_threshold_from_the_real_evaluation_and_a_foreign_metrics_file(trained, 
     other.write_text(json.dumps({"model": "/elsewhere/model.pt", "certainty": {"fallback_threshold": -0.1}}))
     assert main(["predict", "--model", trained["model"], "--fallback", "--metrics", str(other),
                  "--process", MUMU, AMPLITUDES[MUMU][0]]) == 2
+
+
+def test_common_threshold_holds_on_every_test_set():
+    from symba.model.evaluate import common_threshold
+
+    orderings = [(-0.01, True), (-0.02, True), (-0.03, False)]
+    templates = [(-0.015, False), (-0.5, False)]
+    # -0.02 would accept the templates' wrong -0.015; -0.01 accepts nothing wrong anywhere
+    assert common_threshold({"o": orderings, "t": templates}) == -0.01
+    assert common_threshold({"o": orderings, "t": [(-0.025, False)]}) == -0.02
+    assert common_threshold({"o": orderings, "t": [(-0.001, False)]}) is None  # the most certain is wrong
+    assert common_threshold({"o": orderings, "t": []}) == -0.02
+    assert common_threshold({"o": [], "t": []}) is None

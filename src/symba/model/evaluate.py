@@ -151,6 +151,35 @@ def selective_accuracy(scored: list[tuple[float, bool]], target: float = TARGET_
     }
 
 
+def common_threshold(scored_by_set: dict[str, list[tuple[float, bool]]], target: float = TARGET_ACCURACY):
+    """The lowest certainty threshold at which the accepted answers of every test set are at least
+    ``target`` right (a set with nothing accepted passes); None when even the most certain answer
+    fails somewhere, so every answer must be recomputed."""
+    import bisect
+
+    sides = []
+    for scored in scored_by_set.values():
+        ranked = sorted((c for c, _ in scored if c != float("-inf")), reverse=True)
+        right_sorted = sorted(((c, ok) for c, ok in scored if c != float("-inf")), key=lambda p: p[0], reverse=True)
+        prefix = [0]
+        for _, ok in right_sorted:
+            prefix.append(prefix[-1] + bool(ok))
+        sides.append(([-c for c in ranked], prefix))  # ascending keys for bisect
+    candidates = sorted({c for scored in scored_by_set.values() for c, _ in scored if c != float("-inf")},
+                        reverse=True)
+    best = None
+    for t in candidates:
+        ok = True
+        for keys, prefix in sides:
+            accepted = bisect.bisect_right(keys, -t)  # answers with certainty >= t
+            if accepted and prefix[accepted] < target * accepted - 1e-12:
+                ok = False
+                break
+        if ok:
+            best = t
+    return best
+
+
 def fallback_at(scored: list[tuple[float, bool]], threshold: float | None) -> dict:
     """Accuracy after fallback, and its cost, at a given threshold (None: recompute all)."""
     n = len(scored)
@@ -241,12 +270,16 @@ def report(by_set: dict[str, list[Outcome]], cfg: EvalConfig) -> dict:
     for name in TEST_SETS:
         if name in HEADLINE_SETS or by_set.get(name):
             result[name] = side_report(by_set.get(name, []), cfg)
-    thresholds = [result[s]["selective"]["threshold"] for s in result if result[s]["n_test"]]
+    scored = {name: [(_certainty(o), o.numeric_ok) for o in by_set.get(name, [])] for name in result}
+    threshold = common_threshold(scored)
+    for name in result:
+        result[name]["fallback_at_common_threshold"] = fallback_at(scored[name], threshold)
     result["certainty"] = {
         "measure": CERTAINTY,
         "target_accuracy": TARGET_ACCURACY,
-        # the strictest threshold that reaches the target on every test set; None: recompute all
-        "fallback_threshold": max(thresholds) if thresholds and None not in thresholds else None,
+        # the lowest threshold at which every test set's accepted answers reach the target; None:
+        # recompute all.  symba predict --fallback reads it.
+        "fallback_threshold": threshold,
     }
     result["config"] = {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
     return result
@@ -285,7 +318,9 @@ def print_headline(metrics_json: str, targets=None) -> None:
         lines = headline(result)
     except (ValueError, KeyError, TypeError):  # an older metrics.json: nothing to summarize
         return
-    print(f"evaluation ({metrics_json}):")
+    threshold = (result.get("certainty") or {}).get("fallback_threshold")
+    fallback = "recompute all" if threshold is None else f"recompute below certainty {threshold:.4f}"
+    print(f"evaluation ({metrics_json}; symba predict --fallback: {fallback}):")
     for line in lines:
         print(f"  {line}")
 

@@ -75,3 +75,19 @@ def test_template_side_reads_the_template_hash_first():
     assert template_side(low, low) == TEST_ORDERINGS  # a training template, process under 0.1
     assert template_side(low, high) == "train"
     assert group_id("k", 1) != group_id("k", 2)
+
+
+def test_every_ordering_of_a_2_to_3_process_has_one_template():
+    # a long numerator (the cheap first comparison skips it) over a small denominator
+    numerator = " + ".join(f"{k + 1}*s_{i}{j}*s_{j}{l}" for k, (i, j, l) in enumerate(
+        [(1, 2, 3), (1, 3, 4), (2, 3, 5), (1, 4, 5), (2, 4, 5), (3, 4, 5), (1, 2, 5), (2, 3, 4), (1, 3, 5)]))
+    squared = f"e^6*({numerator} + m_mu^2*s_12)/(s_34*(m_mu^2 + s_45)*s_12^2)"
+    orderings = distinct_orderings("e- e+ -> mu- mu+ a")
+    assert len(orderings) == 12
+    rows = [dict(row(o.process, relabel_squared(squared, o.permutation)), multiplicity="2->3") for o in orderings]
+    out, _ = tokenize_rows(rows, split="template")
+    assert len(out) == 12 and len({r["group"] for r in out}) == 1
+    # s_12 (the two incoming legs) -> s_13 (incoming with outgoing): no relabelling maps one to the other
+    other = squared.replace("s_12^2", "s_13^2")
+    out_other, _ = tokenize_rows([row("e- e+ -> mu- mu+ a", other)], split="template")
+    assert out_other[0]["group"] != out[0]["group"]

@@ -127,9 +127,14 @@ def relabellings(n_in: int, n_legs: int) -> list[tuple[int, ...]]:
     return maps if len(maps) <= MAX_RELABELLINGS else maps[:1]
 
 
-def _relabelled(expr: sympy.Expr, legs: tuple[int, ...]) -> sympy.Expr:
+def _renames(symbols, legs: tuple[int, ...], leg_masses) -> dict:
+    """Symbol renames of one relabelling: ``s_ij``/``p_i`` follow the legs, masses become
+    placeholders of the legs they sit on after it."""
+    moved = [None] * len(legs)
+    for old, new in enumerate(legs):
+        moved[new - 1] = leg_masses[old]
     renames = {}
-    for s in expr.free_symbols:
+    for s in symbols:
         name = s.name
         if len(name) == 4 and name.startswith("s_") and name[2:].isdigit():
             i, j = int(name[2]), int(name[3])
@@ -138,22 +143,34 @@ def _relabelled(expr: sympy.Expr, legs: tuple[int, ...]) -> sympy.Expr:
                 renames[s] = sympy.Symbol(f"s_{a}{b}")
         elif len(name) == 3 and name.startswith("p_") and name[2].isdigit() and 1 <= int(name[2]) <= len(legs):
             renames[s] = sympy.Symbol(f"p_{legs[int(name[2]) - 1]}")
-    return expr.xreplace(renames) if renames else expr
+    masses = [s for s in symbols if s.name in _MASSES]
+    if masses:
+        renames.update(mass_placeholders(sympy.Mul(*masses), moved))
+    return renames
+
+
+_BIG_SUM = 8  # terms; such factors are left out of the cheap first comparison
 
 
 def template_key(expr: sympy.Expr, leg_masses=None, theory: str = "", n_in: int | None = None) -> str:
     """The template of a squared amplitude: masses per leg, coefficients dropped, legs in their
-    smallest order (over relabellings within each side; needs ``leg_masses`` and ``n_in``)."""
+    smallest order (over relabellings within each side; needs ``leg_masses`` and ``n_in``).
+
+    Relabellings are first compared cheaply (the small top-level factors and the symbols);
+    full shapes are built only for those that tie, which is the same minimum."""
     legs = list(leg_masses) if leg_masses is not None else None
     if legs is None or n_in is None or not 0 < n_in < len(legs):
         return f"template\x00{theory}\x00{_shape(expr.xreplace(mass_placeholders(expr, leg_masses)))}"
-    shapes = []
+    symbols = expr.free_symbols
+    factors = expr.args if expr.is_Mul else (expr,)
+    small = [f for f in factors if not (f.is_Add and len(f.args) > _BIG_SUM)]
+    ranked = []
     for new_leg in relabellings(n_in, len(legs)):
-        moved = [None] * len(legs)
-        for old, new in enumerate(new_leg):
-            moved[new - 1] = legs[old]
-        relabelled = _relabelled(expr, new_leg)
-        shapes.append(_shape(relabelled.xreplace(mass_placeholders(relabelled, moved))))
+        renames = _renames(symbols, new_leg, legs)
+        cheap = (sorted(_shape(f.xreplace(renames)) for f in small), sorted(renames.get(s, s).name for s in symbols))
+        ranked.append((cheap, renames))
+    least = min(cheap for cheap, _ in ranked)
+    shapes = [_shape(expr.xreplace(renames)) for cheap, renames in ranked if cheap == least]
     return f"template\x00{theory}\x00{min(shapes)}"
 
 

@@ -7,7 +7,6 @@ import math
 import pytest
 import yaml
 
-from .model_test_data import AMPLITUDES, NOTATION, TINY_MODEL, TINY_TRAIN, amplitude_rows, write_shard
 from symba.cli import main
 from symba.model import predict as predict_module
 from symba.model.batches import load_vocab
@@ -16,6 +15,8 @@ from symba.model.errors import ConfigError
 from symba.model.evaluate import HEADLINE_SETS, fallback_at, headline, selective_accuracy
 from symba.model.numeric import numerically_equivalent
 from symba.tokenization.vocab import write_vocabulary
+
+from .model_test_data import AMPLITUDES, NOTATION, TINY_MODEL, TINY_TRAIN, amplitude_rows, write_shard
 
 MUMU = "e- e+ -> mu- mu+"
 

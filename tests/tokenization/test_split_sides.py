@@ -28,7 +28,7 @@ def family(k: int) -> list[dict]:
     """One template, written for several flavours and every leg ordering (relabelled by the
     orderings library, independently of the split).  Families differ by a power k."""
     rows = []
-    for name, (final, mass) in FLAVOURS.items():
+    for final, mass in FLAVOURS.values():
         canonical = f"e- e+ -> {final}"
         squared = f"{k + 2}*e^4*(s_13*s_24^{k + 1} + {mass}^2*s_12 + m_e^2*s_34)/(m_e^2 + s_12)^2"
         for ordering in distinct_orderings(canonical):
@@ -79,7 +79,7 @@ def test_template_side_reads_the_template_hash_first():
 
 def test_every_ordering_of_a_2_to_3_process_has_one_template():
     # a long numerator (the cheap first comparison skips it) over a small denominator
-    numerator = " + ".join(f"{k + 1}*s_{i}{j}*s_{j}{l}" for k, (i, j, l) in enumerate(
+    numerator = " + ".join(f"{k + 1}*s_{i}{j}*s_{j}{m}" for k, (i, j, m) in enumerate(
         [(1, 2, 3), (1, 3, 4), (2, 3, 5), (1, 4, 5), (2, 4, 5), (3, 4, 5), (1, 2, 5), (2, 3, 4), (1, 3, 5)]))
     squared = f"e^6*({numerator} + m_mu^2*s_12)/(s_34*(m_mu^2 + s_45)*s_12^2)"
     orderings = distinct_orderings("e- e+ -> mu- mu+ a")

@@ -41,3 +41,10 @@ rule all:
 onstart:
     slurm_preflight()
     cache_enumerations()
+
+
+# The last lines of a run that evaluated: both held-out test sets of metrics.json.
+onsuccess:
+    from symba.model.evaluate import print_headline
+
+    print_headline(f"{RESULTS}/evaluation/metrics.json", config["targets"])

@@ -17,7 +17,7 @@ def _predicted(stdout: str) -> str:
 
 def test_train_evaluate_predict_and_fallback(vocab_path, tmp_path, capsys):
     vocab = load_vocab(vocab_path)
-    shard = write_shard(tmp_path / "s.parquet", amplitude_rows(vocab, "train") + amplitude_rows(vocab, "test"))
+    shard = write_shard(tmp_path / "s.parquet", amplitude_rows(vocab, "train") + amplitude_rows(vocab, "test_orderings"))
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({
         "train": {"model": {**TINY_MODEL, "max_len": 64}, "max_steps": 150, "warmup_steps": 10, "lr": 1e-2,
@@ -26,10 +26,15 @@ def test_train_evaluate_predict_and_fallback(vocab_path, tmp_path, capsys):
     }))
     out = tmp_path / "run"
     assert main(["train", "--config", str(config), "--vocab", vocab_path, "--out", str(out), shard]) == 0
+    capsys.readouterr()
     model = str(out / "model.pt")
     assert main(["evaluate", "--model", model, "--config", str(config), "--out", str(out / "eval"), shard]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["n_test"] == 2 and summary["numeric_accuracy"] == 1.0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("held-out orderings: n=2 ") and "numeric 1.000" in printed[0]
+    assert printed[1] == "held-out templates: no test rows"
+    metrics = json.loads((out / "eval" / "metrics.json").read_text())
+    assert metrics["heldout_orderings"]["n_test"] == 2 and metrics["heldout_orderings"]["numeric_accuracy"] == 1.0
+    assert metrics["heldout_templates"]["n_test"] == 0
 
     amplitude, truth = AMPLITUDES["e- e+ -> mu- mu+"]
     assert main(["predict", "--model", model, "--beam", "3", amplitude]) == 0

@@ -262,7 +262,7 @@ def test_checkpoint_and_model_hold_only_plain_data(vocab_path, tmp_path):
 
 def test_overfits_a_handful_of_pairs_end_to_end(vocab_path, tmp_path):
     vocab = load_vocab(vocab_path)
-    rows = expression_rows(vocab, "train") + expression_rows(vocab, "test")
+    rows = expression_rows(vocab, "train") + expression_rows(vocab, "test_orderings")
     shard = write_shard(tmp_path / "a.parquet", rows)
     out = tmp_path / "run"
     config = {"model": TINY_MODEL, "max_steps": 150, "warmup_steps": 10, "lr": 1e-2, "batch_tokens": 200,
@@ -273,6 +273,8 @@ def test_overfits_a_handful_of_pairs_end_to_end(vocab_path, tmp_path):
         assert (out / name).stat().st_size > 0
     result = run_evaluation(str(out / "model.pt"), [shard], vocab_path, {"beam_size": 2, "numeric_points": 2, "num_threads": 1},
                             str(out / "metrics.json"), str(out / "cal.png"), str(out / "len.png"))
+    assert result["heldout_templates"]["n_test"] == 0
+    result = result["heldout_orderings"]
     assert result["n_test"] == 4
     assert result["sequence_accuracy"] == 1.0
     assert result["numeric_accuracy"] == 1.0
@@ -280,7 +282,7 @@ def test_overfits_a_handful_of_pairs_end_to_end(vocab_path, tmp_path):
     assert result["per_multiplicity"]["2->2"]["n_test"] == 4
     assert result["per_theory"]["qed"]["sequence_accuracy"] == 1.0
     saved = json.loads((out / "metrics.json").read_text())
-    assert saved["numeric_accuracy"] == 1.0
+    assert saved["heldout_orderings"]["numeric_accuracy"] == 1.0
     assert (out / "cal.png").stat().st_size > 0 and (out / "len.png").stat().st_size > 0
 
 
@@ -288,7 +290,7 @@ def test_learnable_task_clearly_beats_a_trivial_baseline(vocab_path, tmp_path):
     from collections import Counter
 
     vocab = load_vocab(vocab_path)
-    train_rows, test_rows = keyword_rows(vocab, 300, "train", 11), keyword_rows(vocab, 40, "test", 12)
+    train_rows, test_rows = keyword_rows(vocab, 300, "train", 11), keyword_rows(vocab, 40, "test_templates", 12)
     shard = write_shard(tmp_path / "a.parquet", train_rows + test_rows)
     # Baseline: the most frequent training token at each target position (EOS past the end).
     eos = vocab.eos_id
@@ -310,6 +312,8 @@ def test_learnable_task_clearly_beats_a_trivial_baseline(vocab_path, tmp_path):
                  str(out / "lr.png"), str(out / "curves.png"))
     result = run_evaluation(str(out / "model.pt"), [shard], vocab_path, {"beam_size": 1, "num_threads": 1},
                             str(out / "metrics.json"), str(out / "cal.png"), str(out / "len.png"))
+    assert result["heldout_orderings"]["n_test"] == 0
+    result = result["heldout_templates"]
     assert result["n_test"] == 40
     assert baseline < 0.4
     assert result["token_accuracy"] > baseline + 0.3, (result["token_accuracy"], baseline)

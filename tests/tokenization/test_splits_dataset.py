@@ -11,7 +11,7 @@ from symba.physics.amplitude_syntax import canonical
 from symba.tokenization.amplitude_tokens import detokenize_amplitude
 from symba.tokenization.token_shards import tokenize_rows, tokenize_shard
 from symba.tokenization.notations import detokenize, parse_expression
-from symba.tokenization.splits import check_fractions, group_id, side_of
+from symba.tokenization.splits import SIDES_OF_SPLIT, check_fractions, group_id, side_of
 from symba.tokenization.vocab import build_vocabulary
 
 AMP_MUMU = "-i*e^2*vbar(e,p_2,d1)*gamma(mu1,d1,d2)*u(e,p_1,d2)*ubar(mu,p_3,d3)*gamma(mu1,d3,d4)*v(mu,p_4,d4)/(2*m_e^2 + 2*s_12)"
@@ -63,7 +63,7 @@ def test_shard_gets_token_columns_that_decode_back(tmp_path):
     for r in table.to_pylist():
         assert detokenize(vocab.decode(r["squared_ids"]), "hybrid-short") == parse_expression(r["squared"])
         assert detokenize_amplitude(vocab.decode(r["amplitude_ids"]), "hybrid-short") == canonical(r["amplitude"])
-        assert r["split"] in ("train", "valid", "test")
+        assert r["split"] in SIDES_OF_SPLIT["template"]
 
 
 def test_template_split_groups_flavours_and_charges_together():

@@ -1,5 +1,5 @@
-# Evaluate the trained model on the test split.
-from symba.model.evaluate import run_evaluation
+# Evaluate the trained model on the two held-out test sides.
+from symba.model.evaluate import headline, run_evaluation
 from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
@@ -12,4 +12,5 @@ with rule_logging(snakemake) as log:
         snakemake.output.calibration,
         snakemake.output.lengths,
     )
-    log.info("evaluation: %s", metrics)
+    for line in headline(metrics):
+        log.info("evaluation: %s", line)

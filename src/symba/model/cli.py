@@ -87,52 +87,75 @@ def cmd_train(args) -> int:
 
 @_reports_input_errors
 def cmd_evaluate(args) -> int:
-    from .evaluate import run_evaluation
+    from .evaluate import headline, run_evaluation
 
     _, evaluate = _checked_sections(args.config)
     out = Path(args.out)
     result = run_evaluation(args.model, _shards(args.shards), args.vocab, evaluate,
                             str(out / "metrics.json"), str(out / "calibration.png"), str(out / "length.png"))
-    summary = {k: result[k] for k in ("n_test", "token_accuracy", "sequence_accuracy", "numeric_accuracy")}
-    print(json.dumps(summary))
+    for line in headline(result):
+        print(line)
+    print(f"metrics written to {out / 'metrics.json'}")
     return 0
 
 
 @_reports_input_errors
 def cmd_predict(args) -> int:
-    from .predict import Predictor, apply_fallback, format_line, format_prediction
+    from .predict import Predictor, apply_fallback, choose_threshold, format_prediction
 
     if args.beam < 1:
         raise ModelInputError(f"--beam must be at least 1 (1: greedy), not {args.beam}")
-    if not math.isfinite(args.threshold):
+    if args.threshold is not None and not math.isfinite(args.threshold):
         raise ModelInputError(f"--threshold must be a finite number, not {args.threshold}")
-    if args.fallback and not args.process:
+    if args.fallback and not args.process and args.amplitude != "-":
         raise ModelInputError("--fallback needs --process (and --theory, --diagram) to compute the exact result")
-    if args.amplitude == "-" and args.fallback:
-        raise ModelInputError("--fallback takes one amplitude (with its --process), not stdin")
-    predictor = Predictor(args.model, beam_size=args.beam, vocab_path=args.vocab)
-    if args.amplitude != "-":
+    threshold = None
+    if args.fallback:
+        threshold, _ = choose_threshold(args.model, args.threshold, args.metrics)
+    with Predictor(args.model, beam_size=args.beam, vocab_path=args.vocab) as predictor:
+        if args.amplitude == "-":
+            return _predict_stream(predictor, args, threshold)
         pred = predictor(args.amplitude)
         if args.fallback:
-            pred = apply_fallback(pred, args.threshold, args.process, args.theory, args.diagram)
-        print(format_prediction(pred))
-        return 0
-    # One output line per input line, in order: blank in, blank out; a bad line gives "error: ...".
+            pred = apply_fallback(pred, threshold, args.process, args.theory, args.diagram)
+        print(json.dumps(_json_record(pred, predictor)) if args.jsonl else format_prediction(pred))
+    return 0
+
+
+def _json_record(pred, predictor) -> dict:
+    from .predict import json_record
+
+    return json_record(pred, predictor.notation)
+
+
+def _predict_stream(predictor, args, threshold) -> int:
+    """One output line per input line, in order; a bad line gives an error line and, at the end,
+    exit code 2.  With --jsonl each answer is a JSON object (``{"error": ...}`` for a bad line)."""
+    from .predict import apply_fallback, format_line, read_request
+
     failed = total = 0
     for line in sys.stdin:
         text = line.rstrip("\r\n")
-        if not text.strip():
+        if not text.strip() and not args.jsonl:
             print("", flush=True)
             continue
         total += 1
         try:
-            print(format_line(predictor(text)), flush=True)
+            request = read_request(text) if args.jsonl else {"amplitude": text}
+            pred = predictor(request["amplitude"])
+            if args.fallback:
+                diagram = request.get("diagram", args.diagram)
+                pred = apply_fallback(pred, threshold, request.get("process") or args.process,
+                                      request.get("theory") or args.theory, diagram)
+            print(json.dumps(_json_record(pred, predictor)) if args.jsonl else format_line(pred), flush=True)
         except ModelInputError as exc:
             failed += 1
-            print(f"error: {str(exc).splitlines()[0]}", flush=True)
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(json.dumps({"error": why}) if args.jsonl else f"error: {why}", flush=True)
     if failed:
+        marked = "are JSON objects with an \"error\" key" if args.jsonl else "start with 'error:'"
         print(f"symba: error: {failed} of {total} amplitude(s) on stdin could not be predicted "
-              "(their output lines start with 'error:')", file=sys.stderr)
+              f"(their output lines {marked})", file=sys.stderr)
         return 2
     return 0
 
@@ -161,15 +184,22 @@ def register(subparsers) -> None:
         "predict", help="predict the squared amplitude of an amplitude",
         description="With '-', reads one amplitude per stdin line and writes one line per input line, in "
                     "order: the prediction, a tab, its mean token log-probability. A blank input line gives "
-                    "a blank output line; an amplitude that cannot be read gives 'error: <why>' (exit code 2).")
+                    "a blank output line; an amplitude that cannot be read gives 'error: <why>' (exit code 2). "
+                    "With --jsonl, each output line is a JSON object with prediction, tokens, certainty and "
+                    "source (model or exact), or an error key; an input line may be amplitude text or a JSON "
+                    "object with amplitude and, for --fallback, process, theory and diagram.")
     p.add_argument("--model", required=True)
     p.add_argument("amplitude", help="amplitude text (amplitude syntax), or '-' to read one per line from stdin")
     p.add_argument("--beam", type=int, default=EvalConfig.beam_size, help="beam size (1: greedy)")
     p.add_argument("--vocab", help="vocabulary file (default: the one the model was trained with)")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per answer (see the description)")
     p.add_argument("--fallback", action="store_true",
                    help="replace a low-certainty prediction by the exact engine result")
-    p.add_argument("--threshold", type=float, default=EvalConfig.certainty_threshold,
-                   help="mean token log-probability below which --fallback recomputes")
+    p.add_argument("--threshold", type=float,
+                   help="mean token log-probability below which --fallback recomputes (default: the evaluation's "
+                        "99.9%%-right threshold from --metrics or the workflow's metrics.json next to the model, "
+                        f"else {EvalConfig.certainty_threshold})")
+    p.add_argument("--metrics", help="metrics.json of this model's evaluation, for the --fallback threshold")
     p.add_argument("--process", help='the process, e.g. "e- e+ -> mu- mu+" (for --fallback)')
     p.add_argument("--theory", default="qed", choices=("qed", "qcd"))
     p.add_argument("--diagram", type=int, help="diagram index (default: the whole process)")

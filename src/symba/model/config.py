@@ -126,7 +126,7 @@ class TrainConfig:
 class EvalConfig:
     beam_size: int = 4
     length_penalty: float = 0.6  # GNMT alpha; 0 ranks by summed log-probability
-    max_examples: int = 200  # cap on the number of test rows; 0: all
+    max_examples: int = 200  # cap on the number of test rows of each test side; 0: all
     numeric_points: int = 4  # random phase-space points per numeric check
     numeric_timeout_s: float = 20.0  # per check, in a worker process
     batch_size: int = 32
@@ -134,9 +134,11 @@ class EvalConfig:
     certainty_threshold: float = -0.05  # mean log-probability below which --fallback recomputes
     device: str = "cpu"
     num_threads: int = 1  # see TrainConfig.num_threads
+    workers: int = 2  # numeric-check worker processes, running while the model decodes the next rows
 
     def __post_init__(self):
         _check_fields(self, {
+            "workers": (1, 64, True, True),
             "beam_size": AT_LEAST_1, "length_penalty": AT_LEAST_0, "max_examples": AT_LEAST_0,
             "numeric_points": AT_LEAST_1, "numeric_timeout_s": POSITIVE, "batch_size": AT_LEAST_1,
             "max_output_len": AT_LEAST_0, "certainty_threshold": ANY, "device": ANY, "num_threads": AT_LEAST_1,

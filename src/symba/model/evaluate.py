@@ -1,14 +1,27 @@
-"""Evaluation on the test split: token, sequence and numeric-equivalence accuracy,
-beam agreement, certainty and its calibration.
+"""Evaluation on the two held-out test sides: token, sequence and numeric-equivalence accuracy,
+beam agreement, certainty, its calibration, and what a fallback to the exact engine costs.
+
+Test sides (the split column, see :mod:`symba.tokenization.splits`), one report each:
+- ``heldout_orderings`` (split ``test_orderings``): templates seen in training, under a new
+  flavour or leg ordering; comparable with SYMBA's random split;
+- ``heldout_templates`` (split ``test_templates``): templates never seen in training;
+- ``heldout_random`` (split ``test``): the random split's test side, or the test rows of shards
+  made before the two sides existed; reported only when there are such rows.
 
 Definitions (per example, then pooled):
 - token accuracy: position-wise agreement of the top prediction with the truth over the
   truth's positions, EOS included (a prediction that stops early misses the rest);
 - sequence accuracy: the top prediction's tokens equal the truth's;
-- numeric accuracy: the top prediction, detokenized and parsed by SymPy, equals the true
-  squared amplitude at random physical phase-space points (unparseable = wrong);
+- numeric accuracy: the top prediction, detokenized and parsed, equals the true squared
+  amplitude at random physical phase-space points (unparseable = wrong);
 - beam agreement: the fraction of the top-k beams numerically equivalent to the truth;
-- certainty: the sum and the mean of the top prediction's token log-probabilities.
+- certainty: the mean of the top prediction's token log-probabilities;
+- selective: sorted by certainty, the largest most-certain share whose numeric accuracy is at
+  least ``TARGET_ACCURACY``; below its threshold the exact engine recomputes, so accuracy after
+  fallback counts those rows right, at the cost of the share recomputed.
+
+Rows are streamed shard by shard (one row group in memory) and the numeric checks run in
+``workers`` worker processes while the model decodes the next rows.
 """
 
 from __future__ import annotations
@@ -16,12 +29,16 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections import defaultdict
-from dataclasses import dataclass, field
+import queue
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from symba.files import atomic_write
+from symba.tokenization.splits import TEST_ORDERINGS, TEST_RANDOM, TEST_TEMPLATES
 
 from . import batches
 from .checkpoint import load_model
@@ -33,9 +50,16 @@ from .search import Hypothesis, beam_search, greedy
 
 SUMMARY_KEYS = ("n_test", "token_accuracy", "sequence_accuracy", "numeric_accuracy", "beam_agreement",
                 "topk_numeric_accuracy", "mean_logprob_sum", "mean_logprob_mean")
+# metrics.json key -> split value of its rows
+TEST_SETS = {"heldout_orderings": TEST_ORDERINGS, "heldout_templates": TEST_TEMPLATES, "heldout_random": TEST_RANDOM}
+HEADLINE_SETS = ("heldout_orderings", "heldout_templates")
+TARGET_ACCURACY = 0.999  # accepted answers must be at least this often numerically right
+CERTAINTY = "mean token log-probability"
+CHUNK_BATCHES = 8
+EVAL_COLUMNS = batches.EVAL_COLUMNS + ["group"]  # rows decoded at a time = batch_size x this, sorted by length within the chunk
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     theory: str
     multiplicity: str
@@ -48,8 +72,7 @@ class Outcome:
     beams: int
     logprob_sum: float | None  # None: no prediction (source too long for the model)
     logprob_mean: float | None
-    prediction: str = ""
-    alternatives: list = field(default_factory=list)
+    test_set: str = ""  # the metrics.json key it is reported under
 
 
 def decode_batch(model, src: torch.Tensor, specials: batches.Specials, cfg: EvalConfig) -> list[list[Hypothesis]]:
@@ -71,6 +94,9 @@ def _detokenize(ids, vocab, notation, checker: NumericChecker) -> str | None:
     except ValueError:  # an id outside the vocabulary: no expression, the prediction is wrong
         return None
     return checker.detokenize(tokens, notation or batches.vocab_notation(vocab))
+
+
+# -- summaries -----------------------------------------------------------------------------
 
 
 def summarize(outcomes: list[Outcome]) -> dict:
@@ -98,11 +124,80 @@ def _certainty(o: Outcome) -> float:
     return float("-inf") if o.logprob_mean is None else o.logprob_mean
 
 
+def selective_accuracy(scored: list[tuple[float, bool]], target: float = TARGET_ACCURACY) -> dict:
+    """The largest most-certain share of (certainty, right) pairs whose accuracy is >= ``target``.
+
+    A threshold accepts every answer at or above it, so the share ends between two distinct
+    certainties (ties are accepted or rejected together).  ``threshold`` is the lowest accepted
+    certainty; None when no share reaches the target (every answer is recomputed).  Rejected
+    answers are recomputed exactly and count as right: ``accuracy_after_fallback``, at the cost
+    ``recomputed`` (their share)."""
+    n = len(scored)
+    ranked = sorted(scored, key=lambda p: p[0], reverse=True)
+    best, right = 0, 0
+    best_right = 0
+    for k, (certainty, ok) in enumerate(ranked, start=1):
+        right += bool(ok)
+        at_boundary = k == n or ranked[k][0] < certainty
+        if at_boundary and certainty != float("-inf") and right >= target * k - 1e-12:
+            best, best_right = k, right
+    return {
+        "target_accuracy": target,
+        "threshold": ranked[best - 1][0] if best else None,
+        "coverage": best / n if n else None,
+        "accepted_accuracy": best_right / best if best else None,
+        "accuracy_after_fallback": (best_right + n - best) / n if n else None,
+        "recomputed": (n - best) / n if n else None,
+    }
+
+
+def common_threshold(scored_by_set: dict[str, list[tuple[float, bool]]], target: float = TARGET_ACCURACY):
+    """The lowest certainty threshold at which the accepted answers of every test set are at least
+    ``target`` right (a set with nothing accepted passes); None when even the most certain answer
+    fails somewhere, so every answer must be recomputed."""
+    import bisect
+
+    sides = []
+    for scored in scored_by_set.values():
+        ranked = sorted((c for c, _ in scored if c != float("-inf")), reverse=True)
+        right_sorted = sorted(((c, ok) for c, ok in scored if c != float("-inf")), key=lambda p: p[0], reverse=True)
+        prefix = [0]
+        for _, ok in right_sorted:
+            prefix.append(prefix[-1] + bool(ok))
+        sides.append(([-c for c in ranked], prefix))  # ascending keys for bisect
+    candidates = sorted({c for scored in scored_by_set.values() for c, _ in scored if c != float("-inf")},
+                        reverse=True)
+    best = None
+    for t in candidates:
+        ok = True
+        for keys, prefix in sides:
+            accepted = bisect.bisect_right(keys, -t)  # answers with certainty >= t
+            if accepted and prefix[accepted] < target * accepted - 1e-12:
+                ok = False
+                break
+        if ok:
+            best = t
+    return best
+
+
+def fallback_at(scored: list[tuple[float, bool]], threshold: float | None) -> dict:
+    """Accuracy after fallback, and its cost, at a given threshold (None: recompute all)."""
+    n = len(scored)
+    kept = [ok for c, ok in scored if threshold is not None and c >= threshold]
+    return {
+        "threshold": threshold,
+        "coverage": len(kept) / n if n else None,
+        "accepted_accuracy": sum(kept) / len(kept) if kept else None,
+        "accuracy_after_fallback": (sum(kept) + n - len(kept)) / n if n else None,
+        "recomputed": (n - len(kept)) / n if n else None,
+    }
+
+
 def calibration(outcomes: list[Outcome], threshold: float, n_points: int = 21) -> dict:
     """Accuracy of the predictions kept when those below a certainty threshold are rejected.
 
-    Certainty is the mean token log-probability; the curve sweeps the threshold so that
-    coverage runs from the most certain prediction alone to all of them."""
+    The curve sweeps the threshold so that coverage runs from the most certain prediction alone
+    to all of them."""
     ranked = sorted(outcomes, key=_certainty, reverse=True)
     n = len(ranked)
     curve = []
@@ -118,7 +213,7 @@ def calibration(outcomes: list[Outcome], threshold: float, n_points: int = 21) -
             })
     kept = [o for o in outcomes if _certainty(o) >= threshold]
     return {
-        "certainty": "mean token log-probability",
+        "certainty": CERTAINTY,
         "curve": curve,
         "at_threshold": {
             "threshold": threshold,
@@ -149,38 +244,206 @@ def accuracy_by_length(outcomes: list[Outcome], n_bins: int = 10) -> list[dict]:
     return out
 
 
+def side_report(outcomes: list[Outcome], cfg: EvalConfig) -> dict:
+    """One test side: the summary, broken down per theory and multiplicity, and its certainty."""
+    result = summarize(outcomes)
+    for key, attr in (("per_multiplicity", "multiplicity"), ("per_theory", "theory")):
+        groups: dict[str, list[Outcome]] = defaultdict(list)
+        for o in outcomes:
+            groups[getattr(o, attr)].append(o)
+        result[key] = {g: summarize(v) for g, v in sorted(groups.items())}
+    pairs: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        pairs[f"{o.theory} {o.multiplicity}"].append(o)
+    result["per_theory_multiplicity"] = {g: summarize(v) for g, v in sorted(pairs.items())}
+    scored = [(_certainty(o), o.numeric_ok) for o in outcomes]
+    result["selective"] = selective_accuracy(scored)
+    result["fallback_at_config_threshold"] = fallback_at(scored, cfg.certainty_threshold)
+    result["calibration"] = calibration(outcomes, cfg.certainty_threshold)
+    result["accuracy_by_length"] = accuracy_by_length(outcomes)
+    return result
 
-def evaluate_examples(model, vocab, notation, examples: list[batches.Example], cfg: EvalConfig,
-                      too_long: list[dict] = ()) -> list[Outcome]:
+
+def report(by_set: dict[str, list[Outcome]], cfg: EvalConfig) -> dict:
+    """metrics.json: one object per test set (both headline sets always present)."""
+    result: dict = {}
+    for name in TEST_SETS:
+        if name in HEADLINE_SETS or by_set.get(name):
+            result[name] = side_report(by_set.get(name, []), cfg)
+    scored = {name: [(_certainty(o), o.numeric_ok) for o in by_set.get(name, [])] for name in result}
+    threshold = common_threshold(scored)
+    for name in result:
+        result[name]["fallback_at_common_threshold"] = fallback_at(scored[name], threshold)
+    result["certainty"] = {
+        "measure": CERTAINTY,
+        "target_accuracy": TARGET_ACCURACY,
+        # the lowest threshold at which every test set's accepted answers reach the target; None:
+        # recompute all.  symba predict --fallback reads it.
+        "fallback_threshold": threshold,
+    }
+    result["config"] = {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
+    return result
+
+
+def headline(result: dict) -> list[str]:
+    """Two lines, one per headline test set: the accuracies and the certainty figures."""
+    lines = []
+    for name in HEADLINE_SETS:
+        side = result.get(name)
+        if not side:
+            continue
+        label = name.replace("heldout_", "held-out ")
+        if not side["n_test"]:
+            lines.append(f"{label}: no test rows")
+            continue
+        sel = side["selective"]
+        accepted = (f"{sel['coverage']:.0%} answered at >= {sel['target_accuracy']:.1%} right "
+                    f"(certainty >= {sel['threshold']:.4f})" if sel["threshold"] is not None
+                    else f"no certainty reaches {sel['target_accuracy']:.1%} right")
+        lines.append(f"{label}: n={side['n_test']} token {side['token_accuracy']:.3f} sequence "
+                     f"{side['sequence_accuracy']:.3f} numeric {side['numeric_accuracy']:.3f}; {accepted}; "
+                     f"after fallback {sel['accuracy_after_fallback']:.3f} with {sel['recomputed']:.0%} recomputed")
+    return lines
+
+
+def print_headline(metrics_json: str, targets=None) -> None:
+    """The workflow's last lines: the two test sets of metrics.json (when evaluation was run)."""
+    if targets is not None and "evaluation" not in targets:
+        return
+    path = Path(metrics_json)
+    if not path.is_file():
+        return
+    try:
+        result = json.loads(path.read_text())
+        lines = headline(result)
+    except (ValueError, KeyError, TypeError):  # an older metrics.json: nothing to summarize
+        return
+    threshold = (result.get("certainty") or {}).get("fallback_threshold")
+    fallback = "recompute all" if threshold is None else f"recompute below certainty {threshold:.4f}"
+    print(f"evaluation ({metrics_json}; symba predict --fallback: {fallback}):")
+    for line in lines:
+        print(f"  {line}")
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+class CheckerPool:
+    """``n`` NumericChecker workers; each task borrows one for its whole example."""
+
+    def __init__(self, n: int, timeout_s: float, n_points: int):
+        self._free: queue.Queue = queue.Queue()
+        self._all = [NumericChecker(timeout_s, n_points) for _ in range(n)]
+        for checker in self._all:
+            self._free.put(checker)
+        self._executor = ThreadPoolExecutor(max_workers=n, thread_name_prefix="numeric")
+
+    def submit(self, fn, *args):
+        def run():
+            checker = self._free.get()
+            try:
+                return fn(checker, *args)
+            finally:
+                self._free.put(checker)
+
+        return self._executor.submit(run)
+
+    @property
+    def timeouts(self) -> int:
+        return sum(c.timeouts for c in self._all)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        for checker in self._all:
+            checker.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _too_long(row: dict, specials: batches.Specials, cfg: EvalConfig, test_set: str) -> Outcome:
+    """A row the model cannot read: counted as wrong."""
+    n = len(specials.wrap(row["squared_ids"])) - 2
+    return Outcome(row.get("theory") or "?", row.get("multiplicity") or "?", n, 0, n + 1, False, False, 0,
+                   max(1, cfg.beam_size), None, None, test_set)
+
+
+def training_templates(shard_paths: list[str]) -> set[str] | None:
+    """The group ids (templates) of the training rows, reading only two columns; None when a
+    shard has no group column (made before groups were recorded)."""
+    import pyarrow.compute as pc
+
+    groups: set[str] = set()
+    for path in shard_paths:
+        pf = batches._open_shard(path)
+        if "group" not in pf.schema_arrow.names or "split" not in pf.schema_arrow.names:
+            return None
+        for batch in pf.iter_batches(columns=["split", "group"]):
+            train = batch.filter(pc.equal(batch.column("split"), "train"))
+            groups.update(g for g in train.column("group").to_pylist() if g is not None)
+    return groups
+
+
+def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPool, route=None) -> list[Outcome]:
+    """Outcomes of a stream of test rows (at most ``cfg.max_examples``; 0: all), each tagged with
+    ``route(row)``, its test set.  Rows are decoded ``batch_size x CHUNK_BATCHES`` at a time; at
+    most a few chunks wait for their numeric checks, so memory does not grow with the rows."""
     specials = batches.Specials(vocab)
     device = next(model.parameters()).device
     outcomes: list[Outcome] = []
-    ordered = sorted(examples, key=lambda e: len(e.src))
-    with NumericChecker(cfg.numeric_timeout_s, cfg.numeric_points) as checker:
-        for start in range(0, len(ordered), cfg.batch_size):
-            batch = ordered[start : start + cfg.batch_size]
-            src, _ = batches.collate(batch, specials.pad)
-            for ex, hyps in zip(batch, decode_batch(model, src.to(device), specials, cfg)):
-                outcomes.append(_score(ex, hyps, vocab, notation, specials, checker))
-    for row in too_long:  # the model cannot read them: counted as wrong
-        truth = specials.wrap(row["squared_ids"])[1:-1]
-        outcomes.append(Outcome(row.get("theory", "?"), row.get("multiplicity", "?"), len(truth), 0,
-                                len(truth) + 1, False, False, 0, max(1, cfg.beam_size), None, None))
+    pending: deque = deque()
+    chunk: list[tuple[batches.Example, str]] = []
+    limit = cfg.batch_size * CHUNK_BATCHES
+    route = route or (lambda row: "")
+
+    def drain(keep: int) -> None:
+        while len(pending) > keep:
+            outcomes.append(pending.popleft().result())
+
+    def decode(chunk):
+        chunk.sort(key=lambda item: len(item[0].src))
+        for start in range(0, len(chunk), cfg.batch_size):
+            batch = chunk[start : start + cfg.batch_size]
+            src, _ = batches.collate([ex for ex, _ in batch], specials.pad)
+            for (ex, test_set), hyps in zip(batch, decode_batch(model, src.to(device), specials, cfg)):
+                pending.append(pool.submit(_score, ex, hyps, vocab, notation, specials, test_set))
+        drain(2 * limit)
+
+    seen = 0
+    for row in rows:
+        if cfg.max_examples and seen >= cfg.max_examples:
+            break
+        seen += 1
+        ex = batches.Example(specials.wrap(row["amplitude_ids"]), specials.wrap(row["squared_ids"]), row)
+        if len(ex.src) > model.cfg.max_len or len(ex.tgt) > model.cfg.max_len:
+            outcomes.append(_too_long(row, specials, cfg, route(row)))
+            continue
+        chunk.append((ex, route(row)))
+        if len(chunk) >= limit:
+            decode(chunk)
+            chunk = []
+    if chunk:
+        decode(chunk)
+    drain(0)
     return outcomes
 
 
-def _score(ex: batches.Example, hyps: list[Hypothesis], vocab, notation, specials, checker) -> Outcome:
+def _score(checker: NumericChecker, ex: batches.Example, hyps: list[Hypothesis], vocab, notation,
+           specials, test_set: str = "") -> Outcome:
     row = ex.row or {}
     truth_ids = ex.tgt[1:-1]
     truth_text = row.get("squared")
     process, theory = row.get("process"), row.get("theory")
-    verdicts, texts = [], []
+    verdicts = []
     for h in hyps:
-        text = _detokenize(h.ids, vocab, notation, checker)
-        texts.append(text)
         if h.ids == truth_ids:
             verdicts.append(True)  # the very same tokens: the very same expression
-        elif text is None or truth_text is None or process is None:
+            continue
+        text = _detokenize(h.ids, vocab, notation, checker)
+        if text is None or not truth_text or not process:
             verdicts.append(False)
         else:
             verdicts.append(checker.check(text, truth_text, process, theory))
@@ -198,31 +461,13 @@ def _score(ex: batches.Example, hyps: list[Hypothesis], vocab, notation, special
         beams=len(hyps),
         logprob_sum=top.logprob,
         logprob_mean=top.mean_logprob,
-        prediction=texts[0] if texts and texts[0] is not None else "",
-        alternatives=[(t, h.logprob) for t, h in zip(texts[1:], hyps[1:])],
+        test_set=test_set,
     )
-
-
-def report(outcomes: list[Outcome], cfg: EvalConfig) -> dict:
-    result = summarize(outcomes)
-    for key, attr in (("per_multiplicity", "multiplicity"), ("per_theory", "theory")):
-        groups: dict[str, list[Outcome]] = defaultdict(list)
-        for o in outcomes:
-            groups[getattr(o, attr)].append(o)
-        result[key] = {g: summarize(v) for g, v in sorted(groups.items())}
-    pairs: dict[str, list[Outcome]] = defaultdict(list)
-    for o in outcomes:
-        pairs[f"{o.theory} {o.multiplicity}"].append(o)
-    result["per_theory_multiplicity"] = {g: summarize(v) for g, v in sorted(pairs.items())}
-    result["calibration"] = calibration(outcomes, cfg.certainty_threshold)
-    result["accuracy_by_length"] = accuracy_by_length(outcomes)
-    result["config"] = {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
-    return result
 
 
 def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | None, config: dict,
                    metrics_json: str, calibration_png: str, length_png: str) -> dict:
-    """Evaluate a trained model on the test split of the shards; writes JSON and two PNGs.
+    """Evaluate a trained model on the test sides of the shards; writes JSON and two PNGs.
 
     ``config`` is the ``evaluate:`` section of config.yaml; ``vocab_path`` None: the
     vocabulary the model was trained with."""
@@ -236,21 +481,38 @@ def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | No
         raise ModelInputError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with "
                               f"{model.cfg.vocab_size}")
     notation = record.get("notation") or batches.vocab_notation(vocab)
-    specials = batches.Specials(vocab)
-    too_long: list[dict] = []
-    chosen: list[batches.Example] = []
-    rows = batches.iter_rows(list(shard_paths), "test", batches.EVAL_COLUMNS, vocab_size=len(vocab))
-    for ex in batches.examples(rows, specials, model.cfg.max_len, keep_row=True, skipped=too_long):
-        chosen.append(ex)
-        if cfg.max_examples and len(chosen) + len(too_long) >= cfg.max_examples:
-            break
-    if not chosen and not too_long:
-        raise ModelInputError(f"no test rows in {len(shard_paths)} shard(s)")
-    outcomes = evaluate_examples(model, vocab, notation, chosen, cfg, too_long)
-    result = report(outcomes, cfg)
+    trained = training_templates(list(shard_paths))
+    moved = [0]
+
+    def route(name):
+        def test_set(row):
+            # a test_orderings row whose template has no training row (all its processes were
+            # held out) is an unseen template: reported as such
+            if name == "heldout_orderings" and trained is not None and row.get("group") not in trained:
+                moved[0] += 1
+                return "heldout_templates"
+            return name
+        return test_set
+
+    outcomes: list[Outcome] = []
+    with CheckerPool(cfg.workers, cfg.numeric_timeout_s, cfg.numeric_points) as pool:
+        for name, split in TEST_SETS.items():
+            rows = batches.iter_rows(list(shard_paths), split, EVAL_COLUMNS, vocab_size=len(vocab))
+            outcomes += evaluate_rows(model, vocab, notation, rows, cfg, pool, route(name))
+        timeouts = pool.timeouts
+    if not outcomes:
+        raise ModelInputError(f"no test rows (split {', '.join(TEST_SETS.values())}) in {len(shard_paths)} shard(s)")
+    by_set: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        by_set[o.test_set].append(o)
+    result = report(by_set, cfg)
     result["model"] = os.path.abspath(model_path)
-    result["n_too_long"] = len(too_long)
+    result["n_too_long"] = {name: sum(o.logprob_mean is None for o in by_set[name]) for name in TEST_SETS
+                            if name in result}
+    result["n_orderings_rows_of_unseen_templates"] = moved[0]
+    result["numeric_timeouts"] = timeouts
     atomic_write(metrics_json, json.dumps(result, indent=2))
-    plot_calibration(result["calibration"], calibration_png)
-    plot_accuracy_by_length(result["accuracy_by_length"], length_png)
+    shown = {name: result[name] for name in TEST_SETS if name in result}
+    plot_calibration({name: side["calibration"] for name, side in shown.items()}, calibration_png)
+    plot_accuracy_by_length({name: side["accuracy_by_length"] for name, side in shown.items()}, length_png)
     return result

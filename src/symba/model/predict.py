@@ -1,12 +1,20 @@
 """Predict the squared amplitude of an amplitude, with its certainty and beam alternatives.
 
 With a fallback, a prediction whose certainty (mean token log-probability) is below a
-threshold is replaced by the exact engine result, and the output says so.
+threshold is replaced by the exact engine result, and the output says so.  The threshold
+comes from the evaluation (``metrics.json``: the certainty at which accepted answers were
+at least 99.9% right) unless given.  Model output is detokenized in a worker process under
+a timeout (:class:`symba.model.numeric.NumericChecker`), never in this process.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import torch
 
@@ -14,7 +22,11 @@ from . import batches
 from .checkpoint import load_model
 from .config import EvalConfig
 from .errors import ModelInputError
+from .numeric import NumericChecker
 from .search import beam_search, greedy
+
+EXACT_TIMEOUT_S = 600.0  # the engine's own bound on one exact computation
+MAX_INPUT_CHARS = 1_000_000  # an amplitude the model can read is far shorter
 
 
 @dataclass
@@ -23,18 +35,21 @@ class Prediction:
     logprob_sum: float
     logprob_mean: float
     alternatives: list[tuple[str | None, float, float]] = field(default_factory=list)  # (text, sum, mean)
-    source: str = "model"  # "model" | "engine"
+    source: str = "model"  # "model" | "exact"
     note: str = ""
     tokens: list[str] = field(default_factory=list)  # the top beam's tokens
+    model_squared: str | None = None  # with source "exact": what the model had said
 
 
 class Predictor:
-    """A model loaded once, for many amplitudes."""
+    """A model loaded once, for many amplitudes; close it (or use ``with``) to stop its worker."""
 
     def __init__(self, model_path: str, beam_size: int = 4, vocab_path: str | None = None,
-                 length_penalty: float = EvalConfig.length_penalty, device: str = "cpu"):
+                 length_penalty: float = EvalConfig.length_penalty, device: str = "cpu",
+                 timeout_s: float = EvalConfig.numeric_timeout_s):
         if beam_size < 1:
             raise ModelInputError(f"the beam size must be at least 1 (1: greedy), not {beam_size}")
+        self.model_path = model_path
         self.model, record = load_model(model_path, device)
         self.vocab = batches.load_vocab(vocab_path or record["vocab_path"])
         if len(self.vocab) != self.model.cfg.vocab_size:
@@ -43,11 +58,23 @@ class Predictor:
         self.notation = record.get("notation") or batches.vocab_notation(self.vocab)
         self.specials = batches.Specials(self.vocab)
         self.beam_size, self.length_penalty, self.device = beam_size, length_penalty, device
+        self.checker = NumericChecker(timeout_s)  # its worker starts on the first request
+
+    def close(self) -> None:
+        self.checker.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def source_ids(self, amplitude: str) -> list[int]:
         """BOS + the amplitude's token ids + EOS; ModelInputError for text the model cannot read."""
         if not amplitude.strip():
             raise ModelInputError("the amplitude is empty")
+        if len(amplitude) > MAX_INPUT_CHARS:
+            raise ModelInputError(f"the amplitude has {len(amplitude)} characters, over the {MAX_INPUT_CHARS} limit")
         try:
             ids = batches.amplitude_to_ids(amplitude, self.vocab)
         except (ValueError, KeyError, IndexError) as exc:  # syntax errors and tokens outside the vocabulary
@@ -57,6 +84,13 @@ class Predictor:
                                   f"{self.model.cfg.max_len}")
         return ids
 
+    def _text(self, ids: list[int]) -> str | None:
+        try:
+            tokens = self.vocab.decode(ids)
+        except ValueError:  # an id outside the vocabulary: no expression
+            return None
+        return self.checker.detokenize(tokens, self.notation)
+
     def __call__(self, amplitude: str) -> Prediction:
         src = torch.tensor([self.source_ids(amplitude)], dtype=torch.long, device=self.device)
         bos, eos = self.specials.bos, self.specials.eos
@@ -64,32 +98,31 @@ class Predictor:
             hyps = greedy(self.model, src, bos, eos, alpha=self.length_penalty)
         else:
             hyps = beam_search(self.model, src, bos, eos, self.beam_size, self.length_penalty)[0]
-
-        def text(h):
-            try:
-                return batches.detokenize_ids(h.ids, self.vocab, self.notation)
-            except Exception:  # an ill-formed beam: shown as such, never crashes the command
-                return None
-
         top = hyps[0]
-        return Prediction(text(top), top.logprob, top.mean_logprob,
-                          [(text(h), h.logprob, h.mean_logprob) for h in hyps[1:]],
+        return Prediction(self._text(top.ids), top.logprob, top.mean_logprob,
+                          [(self._text(h.ids), h.logprob, h.mean_logprob) for h in hyps[1:]],
                           tokens=list(self.vocab.decode(top.ids)))
 
 
 def predict(model_path: str, amplitude: str, beam_size: int = 4, vocab_path: str | None = None,
             length_penalty: float = EvalConfig.length_penalty, device: str = "cpu") -> Prediction:
-    return Predictor(model_path, beam_size, vocab_path, length_penalty, device)(amplitude)
+    with Predictor(model_path, beam_size, vocab_path, length_penalty, device) as predictor:
+        return predictor(amplitude)
+
+
+@lru_cache(maxsize=64)
+def _exact_process(process: str, theory: str):
+    from symba.physics.engine import compute_process
+
+    try:
+        return compute_process(process, theory, timeout=EXACT_TIMEOUT_S)
+    except ValueError as exc:  # the physics stage's input errors (ProcessError, ...) are ValueErrors
+        raise ModelInputError(f"process {process!r}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
 
 
 def engine_result(process: str, theory: str, diagram: int | None) -> str:
     """The exact squared amplitude: of one diagram (0-based index), or of the whole process."""
-    from symba.physics.engine import compute_process
-
-    try:
-        result = compute_process(process, theory)
-    except ValueError as exc:  # the physics stage's input errors (ProcessError, ...) are ValueErrors
-        raise ModelInputError(f"--process {process!r}: {exc}") from None
+    result = _exact_process(" ".join(process.split()), theory)
     if diagram is None or diagram < 0:
         return result.squared_amplitude
     for d in result.diagrams:
@@ -98,15 +131,102 @@ def engine_result(process: str, theory: str, diagram: int | None) -> str:
     raise ModelInputError(f"process {process!r} has no diagram {diagram} (it has {len(result.diagrams)})")
 
 
-def apply_fallback(pred: Prediction, threshold: float, process: str, theory: str, diagram: int | None) -> Prediction:
+def metrics_threshold(metrics_path: str | Path, model_path: str | None = None) -> float:
+    """The fallback threshold recorded by an evaluation: the certainty at which accepted answers
+    were at least 99.9% right on every test set (inf: none was, so every answer is recomputed).
+    ModelInputError when the file is unreadable, or evaluated another model than ``model_path``."""
+    path = Path(metrics_path)
+    try:
+        result = json.loads(path.read_text())
+        threshold = result["certainty"]["fallback_threshold"]
+        evaluated = result.get("model")
+    except FileNotFoundError:
+        raise ModelInputError(f"metrics file {path} does not exist") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelInputError(f"metrics file {path} holds no fallback threshold (run symba evaluate)") from None
+    if model_path and evaluated and os.path.abspath(evaluated) != os.path.abspath(model_path):
+        raise ModelInputError(f"metrics file {path} evaluated {evaluated}, not {model_path}")
+    if threshold is None:
+        return math.inf
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+        raise ModelInputError(f"metrics file {path}: fallback_threshold {threshold!r} is not a number")
+    return float(threshold)
+
+
+def default_metrics_path(model_path: str) -> Path:
+    """Where the workflow's evaluation of a model lies: results/model/model.pt -> results/evaluation/metrics.json."""
+    return Path(model_path).resolve().parent.parent / "evaluation" / "metrics.json"
+
+
+def choose_threshold(model_path: str, threshold: float | None, metrics_path: str | None) -> tuple[float, str]:
+    """The fallback threshold and where it came from: --threshold, --metrics, the workflow's
+    metrics.json next to the model, else EvalConfig's default."""
+    if threshold is not None:
+        return threshold, "--threshold"
+    if metrics_path:
+        return metrics_threshold(metrics_path, model_path), str(metrics_path)
+    found = default_metrics_path(model_path)
+    if found.is_file():
+        try:
+            return metrics_threshold(found, model_path), str(found)
+        except ModelInputError:
+            pass  # another model's or an older evaluation: not this model's threshold
+    return EvalConfig.certainty_threshold, "default"
+
+
+def apply_fallback(pred: Prediction, threshold: float, process: str | None, theory: str,
+                   diagram: int | None) -> Prediction:
     if pred.squared is not None and pred.logprob_mean >= threshold:
         return pred
+    if not process:
+        raise ModelInputError("the fallback needs the process (--process, or a \"process\" key on the line)")
     why = "unparseable" if pred.squared is None else f"certainty {pred.logprob_mean:.4f} below threshold {threshold}"
     exact = engine_result(process, theory, diagram)
     said = pred.squared if pred.squared is not None else "tokens " + " ".join(pred.tokens)
-    return Prediction(exact, pred.logprob_sum, pred.logprob_mean, pred.alternatives, "engine",
+    return Prediction(exact, pred.logprob_sum, pred.logprob_mean, pred.alternatives, "exact",
                       f"model prediction rejected ({why}); exact engine result used instead (model said: {said})",
-                      pred.tokens)
+                      pred.tokens, pred.squared)
+
+
+def exact_tokens(text: str, notation: str | None) -> list[str] | None:
+    """Tokens of an engine result (trusted text), or None when it has no token form."""
+    from symba.tokenization.notations import parse_expression, tokenize
+
+    try:
+        return list(tokenize(parse_expression(text), notation))
+    except ValueError:
+        return None
+
+
+def json_record(pred: Prediction, notation: str | None) -> dict:
+    """One JSON-lines answer: ``prediction`` (expression text), ``tokens`` (of that expression),
+    ``certainty`` (the model's mean token log-probability), ``source`` (model | exact)."""
+    record = {"prediction": pred.squared, "tokens": pred.tokens, "certainty": pred.logprob_mean,
+              "source": pred.source}
+    if pred.source == "exact":
+        record["tokens"] = exact_tokens(pred.squared, notation)
+        record["model_prediction"], record["model_tokens"] = pred.model_squared, pred.tokens
+    return record
+
+
+def read_request(line: str) -> dict:
+    """A stdin line: amplitude text, or a JSON object {"amplitude", "process"?, "theory"?, "diagram"?}."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return {"amplitude": text}
+    try:
+        request = json.loads(text)
+    except ValueError as exc:
+        raise ModelInputError(f"the line is not valid JSON ({exc})") from None
+    if not isinstance(request, dict) or not isinstance(request.get("amplitude"), str):
+        raise ModelInputError('a JSON line needs an "amplitude" string')
+    for key, types in (("process", str), ("theory", str), ("diagram", int)):
+        value = request.get(key)
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            raise ModelInputError(f'"{key}" must be a {types.__name__}, not {value!r}')
+    if request.get("theory") not in (None, "qed", "qcd"):
+        raise ModelInputError(f'"theory" must be qed or qcd, not {request["theory"]!r}')
+    return request
 
 
 def format_line(pred: Prediction) -> str:
@@ -118,12 +238,12 @@ def format_line(pred: Prediction) -> str:
 def format_prediction(pred: Prediction) -> str:
     shown = pred.squared if pred.squared is not None else "(not a valid expression) " + " ".join(pred.tokens)
     lines = [f"squared amplitude: {shown}"]
-    if pred.source == "engine":
+    if pred.source == "exact":
         lines.append(f"source: exact engine (fallback) -- {pred.note}")
     else:
         lines.append("source: model")
     lines.append(f"certainty: sum log-prob {pred.logprob_sum:.4f}, mean log-prob {pred.logprob_mean:.4f}, "
-                 f"sequence probability {torch.tensor(pred.logprob_sum).exp().item():.4f}")
+                 f"sequence probability {math.exp(pred.logprob_sum):.4f}")
     if pred.alternatives:
         lines.append("beam alternatives:")
         for i, (t, s, m) in enumerate(pred.alternatives, start=2):

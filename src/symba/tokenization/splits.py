@@ -5,16 +5,28 @@ re-running, or adding data, never moves an existing group, and a group is
 never on two sides.
 
 ``random``    the key is the (amplitude, squared amplitude) pair itself, so
-              duplicates always land together.
-``template``  the key is the structure of the squared amplitude after masses
-              are replaced by placeholders per leg position (flavours), and
-              numeric coefficients (charges, colour factors) are dropped.
-              ``e- e+ -> mu- mu+`` and ``e- e+ -> u u~`` share one template.
+              duplicates always land together.  Sides: train, valid, test.
+``template``  the key is the template of the squared amplitude: its structure
+              after masses are replaced by placeholders per leg position
+              (flavours), numeric coefficients (charges, colour factors) are
+              dropped, and legs are relabelled within the incoming and within
+              the outgoing side to the smallest form (leg orderings).
+              ``e- e+ -> mu- mu+``, ``e- e+ -> u u~`` and ``e+ e- -> mu+ mu-``
+              share one template.  Templates go to train, valid or
+              ``test_templates`` (never seen in training); within the training
+              templates a second hash, of the process itself (flavours and leg
+              order), holds some processes out as ``test_orderings``: known
+              templates under a new flavour or leg assignment, what SYMBA's
+              random split measures.
+
+The ``fractions`` (train, valid, test) are template shares; the test share also
+sets the share of training-template processes held out as ``test_orderings``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import sympy
 
@@ -22,8 +34,13 @@ from symba.physics.kinematics import ALL_MASSES
 
 SPLIT_KINDS = ("random", "template")
 DEFAULT_SPLIT = "template"
-SIDES = ("train", "valid", "test")
+TEST_ORDERINGS, TEST_TEMPLATES = "test_orderings", "test_templates"
+TEST_RANDOM = "test"  # the random split's test side (and every test row of shards made before the two sides)
+SIDES_OF_SPLIT = {"random": ("train", "valid", TEST_RANDOM), "template": ("train", "valid", TEST_ORDERINGS, TEST_TEMPLATES)}
+SIDES = ("train", "valid", TEST_RANDOM, TEST_ORDERINGS, TEST_TEMPLATES)
+TEST_SIDES = (TEST_ORDERINGS, TEST_TEMPLATES, TEST_RANDOM)
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
+MAX_RELABELLINGS = 36  # 3! x 3!: every multiplicity up to 3 -> 3; beyond, the written order is kept
 
 _MASSES = frozenset(ALL_MASSES)
 
@@ -45,19 +62,43 @@ def group_id(key: str, seed: int = 0) -> str:
     return hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=16).hexdigest()
 
 
+def _uniform(group: str) -> float:
+    return int(group[:16], 16) / 2.0**64
+
+
 def side_of(group: str, fractions=DEFAULT_FRACTIONS) -> str:
-    """The split side of a group id: its hash read as a uniform number in [0, 1)."""
+    """The split side of a group id (random split): its hash read as a uniform number in [0, 1)."""
     fr = check_fractions(fractions)
-    u = int(group[:16], 16) / 2.0**64
+    u = _uniform(group)
     if u < fr[0]:
-        return SIDES[0]
+        return "train"
     if u < fr[0] + fr[1]:
-        return SIDES[1]
-    return SIDES[2]
+        return "valid"
+    return TEST_RANDOM
+
+
+def template_side(template_group: str, process_group: str, fractions=DEFAULT_FRACTIONS) -> str:
+    """The side of a row of the template split, from its template's and its process's group ids.
+
+    Only the template decides between training templates, valid and test_templates, so a
+    template is never both trained on and in test_templates; the process hash only moves
+    rows of training templates to test_orderings."""
+    fr = check_fractions(fractions)
+    u = _uniform(template_group)
+    if u >= fr[0] + fr[1]:
+        return TEST_TEMPLATES
+    if u >= fr[0]:
+        return "valid"
+    return TEST_ORDERINGS if _uniform(process_group) < fr[2] else "train"
 
 
 def random_key(amplitude: str, squared: str) -> str:
     return f"pair\x00{amplitude}\x00{squared}"
+
+
+def process_key(process: str, theory: str = "") -> str:
+    """The finer key of the template split: the process as written (flavours and leg order)."""
+    return f"process\x00{theory}\x00{' '.join(process.split())}"
 
 
 def mass_placeholders(expr: sympy.Expr, leg_masses=None) -> dict[sympy.Symbol, sympy.Symbol]:
@@ -78,10 +119,59 @@ def mass_placeholders(expr: sympy.Expr, leg_masses=None) -> dict[sympy.Symbol, s
     return mapping
 
 
-def template_key(expr: sympy.Expr, leg_masses=None, theory: str = "") -> str:
-    """The template of a squared amplitude: masses per leg, coefficients dropped."""
-    abstract = expr.xreplace(mass_placeholders(expr, leg_masses))
-    return f"template\x00{theory}\x00{_shape(abstract)}"
+def relabellings(n_in: int, n_legs: int) -> list[tuple[int, ...]]:
+    """Leg maps (old leg k -> new leg map[k-1]) that permute incoming and outgoing legs among themselves."""
+    ins = itertools.permutations(range(1, n_in + 1))
+    outs = list(itertools.permutations(range(n_in + 1, n_legs + 1)))
+    maps = [a + b for a, b in itertools.product(ins, outs)]
+    return maps if len(maps) <= MAX_RELABELLINGS else maps[:1]
+
+
+def _renames(symbols, legs: tuple[int, ...], leg_masses) -> dict:
+    """Symbol renames of one relabelling: ``s_ij``/``p_i`` follow the legs, masses become
+    placeholders of the legs they sit on after it."""
+    moved = [None] * len(legs)
+    for old, new in enumerate(legs):
+        moved[new - 1] = leg_masses[old]
+    renames = {}
+    for s in symbols:
+        name = s.name
+        if len(name) == 4 and name.startswith("s_") and name[2:].isdigit():
+            i, j = int(name[2]), int(name[3])
+            if 1 <= i <= len(legs) and 1 <= j <= len(legs):
+                a, b = sorted((legs[i - 1], legs[j - 1]))
+                renames[s] = sympy.Symbol(f"s_{a}{b}")
+        elif len(name) == 3 and name.startswith("p_") and name[2].isdigit() and 1 <= int(name[2]) <= len(legs):
+            renames[s] = sympy.Symbol(f"p_{legs[int(name[2]) - 1]}")
+    masses = [s for s in symbols if s.name in _MASSES]
+    if masses:
+        renames.update(mass_placeholders(sympy.Mul(*masses), moved))
+    return renames
+
+
+_BIG_SUM = 8  # terms; such factors are left out of the cheap first comparison
+
+
+def template_key(expr: sympy.Expr, leg_masses=None, theory: str = "", n_in: int | None = None) -> str:
+    """The template of a squared amplitude: masses per leg, coefficients dropped, legs in their
+    smallest order (over relabellings within each side; needs ``leg_masses`` and ``n_in``).
+
+    Relabellings are first compared cheaply (the small top-level factors and the symbols);
+    full shapes are built only for those that tie, which is the same minimum."""
+    legs = list(leg_masses) if leg_masses is not None else None
+    if legs is None or n_in is None or not 0 < n_in < len(legs):
+        return f"template\x00{theory}\x00{_shape(expr.xreplace(mass_placeholders(expr, leg_masses)))}"
+    symbols = expr.free_symbols
+    factors = expr.args if expr.is_Mul else (expr,)
+    small = [f for f in factors if not (f.is_Add and len(f.args) > _BIG_SUM)]
+    ranked = []
+    for new_leg in relabellings(n_in, len(legs)):
+        renames = _renames(symbols, new_leg, legs)
+        cheap = (sorted(_shape(f.xreplace(renames)) for f in small), sorted(renames.get(s, s).name for s in symbols))
+        ranked.append((cheap, renames))
+    least = min(cheap for cheap, _ in ranked)
+    shapes = [_shape(expr.xreplace(renames)) for cheap, renames in ranked if cheap == least]
+    return f"template\x00{theory}\x00{min(shapes)}"
 
 
 def _shape(x: sympy.Basic) -> str:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
 from .notations import NOTATIONS, parse_expression, tokenize
-from .splits import SIDES as SPLIT_SIDES
+from .splits import SIDES_OF_SPLIT
 from .token_shards import SKIPPED_STATUSES
 
 LENGTH_LIMIT = 350  # the seed's anchor: share of pairs with both sides under 350 tokens
@@ -108,10 +108,13 @@ def length_report(shard_paths, json_out, png_out) -> dict:
             n: {s: _summary([lengths[n][s][k] for k in idx]) for s in SIDES} for n in NOTATIONS
         }
     if rows_per_side:  # tokenized shards: is every side of the split populated?
+        # only the template split writes test_orderings / test_templates
+        kind = "template" if rows_per_side.get("test_orderings") or rows_per_side.get("test_templates") else "random"
+        sides = SIDES_OF_SPLIT[kind]
         report["split"] = {
-            "rows_per_side": {side: rows_per_side.get(side, 0) for side in SPLIT_SIDES},
-            "groups_per_side": {side: len(groups_per_side[side]) for side in SPLIT_SIDES},
-            "empty_sides": [side for side in SPLIT_SIDES if not rows_per_side.get(side)],
+            "rows_per_side": {side: rows_per_side.get(side, 0) for side in sides},
+            "groups_per_side": {side: len(groups_per_side[side]) for side in sides},
+            "empty_sides": [side for side in sides if not rows_per_side.get(side)],
         }
     sq_prefix = report["notations"]["prefix"]["squared"].get("median")
     sq_short = report["notations"]["hybrid-short"]["squared"].get("median")

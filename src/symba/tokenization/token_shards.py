@@ -21,13 +21,15 @@ from .notations import DEFAULT_NOTATION, check_notation, parse_expression, token
 from .splits import (
     DEFAULT_FRACTIONS,
     DEFAULT_SPLIT,
-    SIDES,
+    SIDES_OF_SPLIT,
     check_fractions,
     check_split_kind,
     group_id,
+    process_key,
     random_key,
     side_of,
     template_key,
+    template_side,
 )
 from .vocab import build_vocabulary
 
@@ -39,9 +41,10 @@ MAX_REPORTED_ERRORS = 5
 def _leg_masses(process: str, theory: str, cache: dict):
     if (process, theory) not in cache:
         try:
-            cache[(process, theory)] = parse_process(process, theory, check=False).leg_masses()
+            parsed = parse_process(process, theory, check=False)
+            cache[(process, theory)] = (parsed.leg_masses(), parsed.n_in)
         except ValueError:
-            cache[(process, theory)] = None  # unknown legs: masses are abstracted by name order
+            cache[(process, theory)] = (None, None)  # unknown legs: masses abstracted by name order, legs kept
     return cache[(process, theory)]
 
 
@@ -78,20 +81,23 @@ def tokenize_rows(rows, notation=DEFAULT_NOTATION, split=DEFAULT_SPLIT, fraction
                 errors.append(f"{row.get('process')} diagram {row.get('diagram')}: {exc}")
             continue
         if split == "template":
-            key = template_key(expr, _leg_masses(row.get("process", ""), row.get("theory", "qed"), legs_cache), row.get("theory", ""))
+            leg_masses, n_in = _leg_masses(row.get("process", ""), row.get("theory", "qed"), legs_cache)
+            group = group_id(template_key(expr, leg_masses, row.get("theory", ""), n_in), seed)
+            side = template_side(group, group_id(process_key(row.get("process") or "", row.get("theory") or ""), seed),
+                                 fractions)
         else:
-            key = random_key(amplitude, squared)
-        group = group_id(key, seed)
+            group = group_id(random_key(amplitude, squared), seed)
+            side = side_of(group, fractions)
         new = dict(row)
         new.update(
-            split=side_of(group, fractions),
+            split=side,
             group=group,
             amplitude_ids=vocab.encode(amplitude_tokens),
             squared_ids=vocab.encode(squared_tokens),
         )
         out.append(new)
     rows_per_side = Counter(r["split"] for r in out)
-    groups_per_side = {s: len({r["group"] for r in out if r["split"] == s}) for s in SIDES}
+    groups_per_side = {s: len({r["group"] for r in out if r["split"] == s}) for s in SIDES_OF_SPLIT[split]}
     stats = {
         "notation": notation,
         "split": split,
@@ -101,7 +107,7 @@ def tokenize_rows(rows, notation=DEFAULT_NOTATION, split=DEFAULT_SPLIT, fraction
         "rows_out": len(out),
         "skipped": dict(skipped),
         "errors": errors,
-        "rows_per_side": {s: rows_per_side.get(s, 0) for s in SIDES},
+        "rows_per_side": {s: rows_per_side.get(s, 0) for s in SIDES_OF_SPLIT[split]},
         "groups_per_side": groups_per_side,
         "max_amplitude_tokens": max((len(r["amplitude_ids"]) for r in out), default=0),
         "max_squared_tokens": max((len(r["squared_ids"]) for r in out), default=0),

@@ -118,9 +118,10 @@ def test_polynomial_value_agrees_with_evaluate():
 @pytest.mark.parametrize(
     "text, average",
     [
-        ("g g -> g g", 1 / (4 * 64 * 2)),  # spins 1/2 * 1/2, colours 1/8 * 1/8, two identical gluons 1/2!
-        pytest.param("g g -> g g g", 1 / (4 * 64 * 6), marks=pytest.mark.slow),
-        pytest.param("g g g -> g g", 1 / (8 * 512 * 2), marks=pytest.mark.slow),  # three incoming
+        # spins 1/2 * 1/2, colours 1/8 * 1/8, two identical gluons 1/2!
+        pytest.param("g g -> g g", 1 / (4 * 64 * 2), id="g g -> g g"),
+        pytest.param("g g -> g g g", 1 / (4 * 64 * 6), marks=pytest.mark.slow, id="g g -> g g g"),
+        pytest.param("g g g -> g g", 1 / (8 * 512 * 2), marks=pytest.mark.slow, id="g g g -> g g"),  # three incoming
     ],
 )
 def test_gluons_against_parke_taylor(text, average, engine_result):
@@ -198,6 +199,7 @@ def test_unknown_route_is_refused():
         ("u g -> u g g", {1: 4, 4: 3}),  # the -g sum on leg 4 instead of leg 5
         ("g g -> g g g", {1: 0, 2: 0, 3: 0, 4: 0}),  # reference: gluon 1; -g sum on gluon 1
     ],
+    ids=["u g -> u g g, -g on 2", "u g -> u g g, -g on 4", "g g -> g g g, -g on 1"],
 )
 def test_square_does_not_depend_on_the_reference_vectors(text, references, engine_result):
     proc = parse_process(text, "qcd")

@@ -471,8 +471,13 @@ def whole_process_square(
     from .squaring import _to_symba, run_form
 
     feynman = [g for g in gluon_legs if g not in references]
+    # The amplitude-level route uses k.M = 0 and momentum conservation, so it
+    # needs on-shell phase space: not g -> g g or g g -> g (their squares are
+    # compared at random values of s_ij, where the written-out sums differ).
     pure_gauge = (
-        colour is not None
+        n_in >= 2
+        and len(leg_masses) - n_in >= 2
+        and colour is not None
         and len(gluon_legs) == len(leg_masses)
         and len(feynman) == 1
         and all(r in gluon_legs for r in references.values())

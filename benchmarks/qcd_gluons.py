@@ -31,14 +31,19 @@ whole-process program alone:
   FORM's SmallSize/LargeSize/TermsInSmall/WorkSpace raised 5-10x: no change
   (u g -> u g g 3.4-3.8 s either way); tform -w2 is used when 2 cores are free.
 
-This script's output, same machine at load ~5 (3 runs each, medians):
-  u g -> u g g   gluon_sums  6.35 s wall, 2.97 s FORM CPU
-  u g -> u g g   pairs      13.51 s wall, 6.26 s FORM CPU   ratio 2.13
-  g g -> g g g   gluon_sums 15.68 s wall, 7.35 s FORM CPU
-  g g -> g g g   pairs      FORM timed out after 120 s       ratio > 7.7
---all-2to3 --skip-compare under nice -n 10 at load 10-15, one process at a time:
-  205 processes in 386 s, all ok; slowest g g -> g g g 39 s, t t~ -> g g g 18 s,
-  d g -> d g g 17 s, t g -> t g g 16 s, b~ g -> b~ g g 16 s.
+This script's output, 3 runs each, medians:
+  load ~1.7 (13:07 UTC)              wall     FORM CPU
+  u g -> u g g   gluon_sums          1.64 s   2.65 s
+  u g -> u g g   pairs               6.28 s   6.03 s    ratio 3.83
+  g g -> g g g   gluon_sums          6.86 s   7.70 s
+  g g -> g g g   pairs               FORM timed out after 120 s (ratio > 17)
+  load ~5 (12:44 UTC)
+  u g -> u g g   gluon_sums 6.35 s / pairs 13.51 s (ratio 2.13); g g -> g g g 15.68 s / > 120 s
+--all-2to3 --skip-compare (nice -n 10, one process at a time, not the workflow):
+  load ~2:      205 processes in  61 s, all ok; slowest g g -> g g g 5.6 s, g g -> d d~ g 3.1 s
+  load 10-15:   205 processes in 386 s, all ok; slowest g g -> g g g 39 s, t t~ -> g g g 18 s
+One QCD 3->3 process by hand, load ~7: u u g -> u u g (72 diagrams, quark route)
+  437 s wall, 210 s FORM CPU, 89.6 MB of output: 3->3 is still out of reach.
 """
 
 from __future__ import annotations
@@ -82,11 +87,15 @@ def compare(text: str, runs: int, old_timeout: float) -> None:
         if ok:
             rows[route] = statistics.median(r[0] for r in ok)
             cpu = statistics.median(r[1] for r in ok)
-            print(f"{text:16s} {route:10s} median {rows[route]:7.2f} s wall, {cpu:7.2f} s FORM CPU over {len(ok)} runs")
+            print(
+                f"{text:16s} {route:10s} median {rows[route]:7.2f} s wall, {cpu:7.2f} s FORM CPU over {len(ok)} runs"
+            )
         else:
             print(f"{text:16s} {route:10s} {results[0][2]}")
     if len(rows) == 2:
-        print(f"{text:16s} ratio pairs/gluon_sums {rows['pairs'] / rows['gluon_sums']:.2f}")
+        print(
+            f"{text:16s} ratio pairs/gluon_sums {rows['pairs'] / rows['gluon_sums']:.2f}"
+        )
 
 
 def all_2to3(timeout: float) -> None:
@@ -96,20 +105,35 @@ def all_2to3(timeout: float) -> None:
     slowest = []
     for proc in procs:
         wall, _cpu, status = timed(str(proc), "gluon_sums", timeout)
-        key = "ok" if status == "ok" else "timeout" if "timed out" in status else "failed"
+        key = (
+            "ok" if status == "ok" else "timeout" if "timed out" in status else "failed"
+        )
         statuses[key] = statuses.get(key, 0) + 1
         slowest.append((wall, str(proc)))
     slowest.sort(reverse=True)
-    print(f"QCD 2->3: {len(procs)} processes in {time.perf_counter() - t0:.0f} s, statuses {statuses}")
+    print(
+        f"QCD 2->3: {len(procs)} processes in {time.perf_counter() - t0:.0f} s, statuses {statuses}"
+    )
     print("slowest: " + ", ".join(f"{p} {w:.1f} s" for w, p in slowest[:5]))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--old-timeout", type=float, default=120.0, help="stop the former route after this many seconds")
-    ap.add_argument("--all-2to3", action="store_true", help="also time every QCD 2->3 process (new route)")
-    ap.add_argument("--skip-compare", action="store_true", help="only the --all-2to3 sweep")
+    ap.add_argument(
+        "--old-timeout",
+        type=float,
+        default=120.0,
+        help="stop the former route after this many seconds",
+    )
+    ap.add_argument(
+        "--all-2to3",
+        action="store_true",
+        help="also time every QCD 2->3 process (new route)",
+    )
+    ap.add_argument(
+        "--skip-compare", action="store_true", help="only the --all-2to3 sweep"
+    )
     args = ap.parse_args()
     if not args.skip_compare:
         for text in ("u g -> u g g", "g g -> g g g"):

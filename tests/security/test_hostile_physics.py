@@ -25,8 +25,8 @@ from symba.physics.tempdirs import remove_stale_dirs
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 FIVE_THOUSAND = " ".join(["e-"] * 5000) + " -> " + " ".join(["e-"] * 5000)
 EIGHT_ELECTRONS = "e- e- e- e- -> e- e- e- e-"
-# Builds its 16 diagrams at once, then keeps FORM busy for minutes (gluon polarisation sums).
-SLOW_IN_FORM = ["u u~ -> g g g", "--theory", "qcd"]
+# Builds its 123 diagrams in milliseconds, then keeps FORM busy for minutes (four external gluons).
+SLOW_IN_FORM = ["u u~ -> g g g g", "--theory", "qcd"]
 
 
 def _env(tmp: Path) -> dict:

@@ -87,7 +87,7 @@ TINY_MODEL = {"d_model": 32, "n_heads": 2, "n_encoder_layers": 1, "n_decoder_lay
               "dropout": 0.0, "max_len": 32}
 
 
-# Two amplitude -> squared-amplitude pairs (s-channel photon; PHYSICS.md worked example).
+# Two amplitude -> squared-amplitude pairs (s-channel photon; docs/physics.md worked example).
 AMPLITUDES = {
     "e- e+ -> mu- mu+": (
         "-i*e^2*vbar(e,p_2,d1)*gamma(mu1,d1,d2)*u(e,p_1,d2)*ubar(mu,p_3,d3)*gamma(mu1,d3,d4)*v(mu,p_4,d4)"

@@ -8,7 +8,7 @@ from symba.model.numeric import NumericChecker, numerically_equivalent
 from symba.physics.kinematics import symbol_table
 
 PROCESS = "e- e+ -> mu- mu+"
-# PHYSICS.md worked example (one s-channel photon, masses kept)
+# docs/physics.md worked example (one s-channel photon, masses kept)
 TRUTH = "2*e^4*(s_13*s_24 + s_14*s_23 + m_mu^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_mu^2) / (m_e^2 + s_12)^2"
 
 

@@ -2,7 +2,7 @@
 
 Only the diagram topologies come from FeynGraph (which lines meet at which
 vertex, and which particle each line carries).  Everything else is rebuilt
-here from the Feynman rules of PHYSICS.md with explicit numbers:
+here from the Feynman rules of docs/physics.md with explicit numbers:
 
 * Dirac matrices in the chiral basis and spinors u, v from P&S eq. (3.50)/(3.62);
 * polarisation vectors: explicit transverse ones (physical sums) or the four
@@ -127,7 +127,7 @@ F_SU3 = np.real(
 )
 
 # ---------------------------------------------------------------- particles
-# Written here from PHYSICS.md, not read from the engine's model.
+# Written here from docs/physics.md, not read from the engine's model.
 _LEPTONS = {"e": ("m_e", -1.0), "mu": ("m_mu", -1.0), "ta": ("m_tau", -1.0)}
 _QUARKS = {
     "u": ("m_u", 2 / 3), "d": ("m_d", -1 / 3), "s": ("m_s", -1 / 3),

@@ -2,7 +2,7 @@
 
 Each formula is written here from the cited source and evaluated at random physical
 points.  They check both the brute force (bruteforce.py) and the engine.  The
-conventions of PHYSICS.md add 1/k! for k identical final-state particles, which the
+conventions of docs/physics.md add 1/k! for k identical final-state particles, which the
 textbook formulas leave out.  Dot products: ``d(i, j) = p_i . p_j``; Mandelstam
 s = (p1+p2)^2, t = (p1-p3)^2, u = (p1-p4)^2.
 """
@@ -170,10 +170,10 @@ def test_engine_matches_textbook(text, theory, zero, formula, engine_result):
         assert got == pytest.approx(formula(pt), rel=1e-9)
 
 
-# ---------------------------------------------------------------- PHYSICS.md worked examples (per diagram)
+# ---------------------------------------------------------------- docs/physics.md worked examples (per diagram)
 def worked_ee_to_ff(mass_symbol, charge2):
     def formula(pt):
-        # PHYSICS.md: 2 e^4 (s13 s24 + s14 s23 + m_f^2 s12 + m_e^2 s34 + 2 m_e^2 m_f^2)/(m_e^2 + s12)^2, times Q_f^2
+        # docs/physics.md: 2 e^4 (s13 s24 + s14 s23 + m_f^2 s12 + m_e^2 s34 + 2 m_e^2 m_f^2)/(m_e^2 + s12)^2, times Q_f^2
         me, mf = pt.masses["m_e"], pt.masses[mass_symbol]
         return charge2 * 2 * pt.e**4 * (
             pt.d(1, 3) * pt.d(2, 4) + pt.d(1, 4) * pt.d(2, 3) + mf**2 * pt.d(1, 2) + me**2 * pt.d(3, 4) + 2 * me**2 * mf**2
@@ -183,7 +183,7 @@ def worked_ee_to_ff(mass_symbol, charge2):
 
 
 def worked_ee_to_aa_t_channel(pt):
-    # PHYSICS.md: massless, the diagram with propagator p_1 - p_3 gives e^4 s14 s24 / s13^2 (1/2 included)
+    # docs/physics.md: massless, the diagram with propagator p_1 - p_3 gives e^4 s14 s24 / s13^2 (1/2 included)
     return pt.e**4 * pt.d(1, 4) * pt.d(2, 4) / pt.d(1, 3) ** 2
 
 

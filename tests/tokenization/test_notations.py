@@ -19,7 +19,7 @@ from symba.tokenization.vocab import build_vocabulary
 
 SYMBOLS = [sympy.Symbol(n) for n in ("e", "g_s", *ALL_MASSES, *DOT_PRODUCTS)]
 
-# PHYSICS.md worked examples and other hand-written physical squared amplitudes
+# docs/physics.md worked examples and other hand-written physical squared amplitudes
 PHYSICAL = [
     "2*e^4*(s_13*s_24 + s_14*s_23 + m_mu^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_mu^2) / (m_e^2 + s_12)^2",
     "4/9*2*e^4*(s_13*s_24 + s_14*s_23 + m_u^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_u^2) / (m_e^2 + s_12)^2",

@@ -5,7 +5,7 @@ import sympy
 from symba.physics.kinematics import numerically_equal, symbol_table
 from symba.simplify import SimplifyOptions, simplify_expressions
 
-# PHYSICS.md worked example (e- e+ -> mu- mu+), written unsimplified as an engine would.
+# docs/physics.md worked example (e- e+ -> mu- mu+), written unsimplified as an engine would.
 RAW = (
     "(1/4)*e^4*(64*m_e^2*m_mu^2+32*s_34*m_e^2+32*s_14*s_23+32*s_13*s_24+32*s_12*m_mu^2)"
     "/((2*m_e^2 + 2*s_12)*(2*m_e^2 + 2*s_12))"

@@ -14,7 +14,7 @@ Grammar (the output of ``sympy.sstr``, FORM and MARTY)::
     power  := atom [('^' | '**') unary]          (right-associative)
     atom   := INT | NAME | '(' expr ')'
 
-Names are the known symbols (``KNOWN_SYMBOLS``: the symbols of PHYSICS.md and
+Names are the known symbols (``KNOWN_SYMBOLS``: the symbols of docs/physics.md and
 MARTY's ``reg_prop``); ``i`` is the imaginary unit.  There are no functions.
 
 Bounds, so that hostile text fails fast with one line instead of hanging:

@@ -173,7 +173,7 @@ def _numeric(expr: sympy.Expr, values: dict):
 
 @lru_cache(maxsize=1)
 def symbol_table() -> dict[str, sympy.Symbol]:
-    """The symbols of PHYSICS.md, so that e.g. ``e`` and ``i`` mean our symbols, not E or I."""
+    """The symbols of docs/physics.md, so that e.g. ``e`` and ``i`` mean our symbols, not E or I."""
     names = [*ALL_COUPLINGS, *ALL_MASSES] + [f"s_{i}{j}" for i in range(1, 7) for j in range(i + 1, 7)]
     table = {n: sympy.Symbol(n) for n in names}
     table["i"] = sympy.I

@@ -13,7 +13,7 @@ class DiagramResult:
     index: int
     propagators: list[str]  # e.g. ["A(p_1+p_2)"]: field label and momentum of each internal line
     amplitude: str  # amplitude_syntax text
-    squared_amplitude: str  # |M_d|^2, SymPy-parseable, symbols of PHYSICS.md
+    squared_amplitude: str  # |M_d|^2, SymPy-parseable, symbols of docs/physics.md
 
 
 @dataclass

@@ -10,7 +10,7 @@ Two formats:
   the squared amplitude of the same line in the other (for example
   ``QED_amplitudes_TreeLevel_2to2.txt`` and ``QED_sqamplitudes_TreeLevel_2to2.txt``).
 
-MARTY's names are mapped to ours (PHYSICS.md): in QED files ``t`` is the tau
+MARTY's names are mapped to ours (docs/physics.md): in QED files ``t`` is the tau
 and ``tt`` the top, in QCD files ``t`` is the top; ``g`` is our ``g_s``; ``i``
 is the imaginary unit; ``reg_prop`` (MARTY's propagator regulator) is kept as
 a symbol or set to zero.  The squared amplitude is rewritten in our symbols

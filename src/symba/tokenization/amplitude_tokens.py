@@ -109,11 +109,6 @@ def amplitude_vocabulary(notation: str) -> list[str]:
 # ---------------------------------------------------------------- tokenize
 
 
-def canonical_amplitude(text: str) -> str:
-    """The canonical amplitude string (indices renumbered); raises ValueError on bad text."""
-    return canonical(text)
-
-
 AMPLITUDE_SYNTAXES = ("symba", "marty")
 
 

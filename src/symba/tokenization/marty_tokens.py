@@ -152,8 +152,3 @@ def _merges(left: str, right: str) -> bool:
     if not left[-1:].isalnum():
         return False
     return bool(re.match(r"[A-Za-z0-9%\\]|_[A-Za-z0-9]", right))
-
-
-def canonical_marty_amplitude(text: str) -> str:
-    """MARTY text with whitespace removed (where it separates nothing) and indices renumbered per kind."""
-    return detokenize_marty_amplitude(tokenize_marty_amplitude(text))

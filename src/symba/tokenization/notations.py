@@ -138,7 +138,7 @@ def check_notation(notation: str) -> None:
 
 
 def parse_expression(text: str) -> sympy.Expr:
-    """Parse a squared amplitude written with ``^`` or ``**`` in the symbols of PHYSICS.md.
+    """Parse a squared amplitude written with ``^`` or ``**`` in the symbols of docs/physics.md.
 
     Uses the engine's recursion-free parser: ``sympify`` fails on sums of a few
     thousand terms, which QCD 2->3 squares exceed.

@@ -1,6 +1,6 @@
 """Closed vocabularies: one fixed token list per notation, shared by amplitudes and squared amplitudes.
 
-The list is built from the symbols of PHYSICS.md, the operators and the tensor
+The list is built from the symbols of docs/physics.md, the operators and the tensor
 objects, never from data, so shards can be tokenized independently and every
 shard gets the same ids.  Ids 0..3 are the special tokens.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bruteforce import (
+from .bruteforce import (
     F_SU3,
     FEYNMAN_BASIS,
     FEYNMAN_WEIGHTS,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point, transverse_polarisations
+from .bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point, transverse_polarisations
 from symba.physics.kinematics import random_point
 from symba.physics.process import parse_process
 

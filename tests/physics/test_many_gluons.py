@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 import pytest
-from bruteforce import BruteForce, kinematics_from_point, transverse_polarisations
+from .bruteforce import BruteForce, kinematics_from_point, transverse_polarisations
 from test_textbook import parke_taylor_sum
 
 from symba.physics.builtin import compute_builtin

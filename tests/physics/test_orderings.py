@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point
+from .bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point
 
 from symba.flint_factor import flint_factor_text
 from symba.physics.amplitude_syntax import canonical

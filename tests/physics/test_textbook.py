@@ -13,7 +13,7 @@ import itertools
 
 import pytest
 
-from bruteforce import BruteForce, kinematics_from_point
+from .bruteforce import BruteForce, kinematics_from_point
 from symba.physics.kinematics import evaluate, random_point
 from symba.physics.process import generate_feyngraph_diagrams, parse_process
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bruteforce import BruteForce, kinematics_from_point
+from .bruteforce import BruteForce, kinematics_from_point
 from symba.physics import compute_process, parse_process
 from symba.physics.kinematics import evaluate, random_point
 

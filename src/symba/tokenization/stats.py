@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+
+from symba.files import atomic_write
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
 from .notations import NOTATIONS, parse_expression, tokenize
@@ -125,11 +125,7 @@ def length_report(shard_paths, json_out, png_out) -> dict:
 
 
 def _write_json(data: dict, path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=1) + "\n")
 
 
 def plot_lengths(lengths: dict, png_out) -> None:
@@ -160,9 +156,5 @@ def plot_lengths(lengths: dict, png_out) -> None:
     axes[0].set_ylabel("number of expressions", fontsize=11)
     fig.suptitle("Token sequence lengths by notation (dashed: medians)", fontsize=13)
     fig.tight_layout()
-    path = Path(png_out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    atomic_write(png_out, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
-    os.replace(tmp, path)

@@ -8,9 +8,10 @@ shard gets the same ids.  Ids 0..3 are the special tokens.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from symba.files import atomic_write
 
 from .amplitude_tokens import amplitude_vocabulary
 from .marty_tokens import marty_vocabulary
@@ -101,11 +102,7 @@ def build_vocabulary(notation: str) -> Vocabulary:
 def write_vocabulary(path, notation: str) -> Vocabulary:
     """Write the vocabulary of ``notation`` as JSON (atomically) and return it."""
     vocab = build_vocabulary(notation)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(vocab.to_json(), indent=1) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(vocab.to_json(), indent=1) + "\n")
     return vocab
 
 

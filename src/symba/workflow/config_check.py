@@ -53,16 +53,18 @@ def check_theory_spec(theory: str, spec: dict) -> None:
             raise ConfigError(f"theories.{theory}.processes: {exc}") from None
 
 
+def check_massless(massless: list[str]) -> None:
+    """Mass symbols come from the models (a third theory's masses need no schema edit)."""
+    from symba.physics.models import ALL_MASSES
+
+    unknown = [m for m in massless if m not in ALL_MASSES]
+    if unknown:
+        raise ConfigError(f"amplitudes.massless: unknown mass symbol {unknown[0]!r}; known: {' '.join(sorted(ALL_MASSES))}")
+
+
 def check_model_sections(train: dict, evaluate: dict) -> None:
     """``train:`` and ``evaluate:`` as the model library will read them (unknown keys, bad values)."""
-    try:
-        from symba.model.config import check_sections
-    except ImportError:  # an older model library: build the configs the jobs would build
-        from symba.model.config import eval_config, train_config
-
-        def check_sections(train, evaluate):  # their messages name the key, e.g. 'train.max_stepz'
-            train_config(train)
-            eval_config(evaluate)
+    from symba.model.config import check_sections
 
     try:
         check_sections(train, evaluate)
@@ -78,6 +80,7 @@ def check_config(config: dict, schema_path: str | Path) -> None:
         raise ConfigError(problem)
     if "tokenize" in config and "fractions" in config["tokenize"]:
         check_fractions(config["tokenize"]["fractions"])
+    check_massless((config.get("amplitudes") or {}).get("massless") or [])
     if not config.get("manifest"):
         for theory, spec in (config.get("theories") or {}).items():
             check_theory_spec(theory, spec or {})

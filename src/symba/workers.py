@@ -31,21 +31,33 @@ class LineWorker:
     """A long-lived worker process speaking JSON lines; killed and restarted when a request overruns."""
 
     def __init__(self, module: str, args: list[str] | None = None, env: dict | None = None,
-                 start_timeout: float = START_TIMEOUT_S):
+                 start_timeout: float = START_TIMEOUT_S, stderr_path: str | None = None):
         self.command = [sys.executable, "-m", module, *(args or [])]
         self.env = dict(os.environ, **(env or {}))
         self.start_timeout = start_timeout
+        self.stderr_path = stderr_path  # None: the worker shares the caller's stderr
         self.proc: subprocess.Popen | None = None
+        self.returncode: int | None = None  # of the last worker that ended
         self._buffer = b""
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env)
+        stderr = open(self.stderr_path, "ab") if self.stderr_path else None
+        try:
+            self.proc = subprocess.Popen(
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=self.env
+            )
+        finally:
+            if stderr is not None:
+                stderr.close()
         self._buffer = b""
         ready = self._read_line(self.start_timeout)
         if ready is None:
+            late = self.proc.poll() is None  # still starting, rather than dead
             self.kill()
-            raise WorkerDied(f"worker {self.command[2]} did not start", timed_out=False)
+            if late:
+                raise WorkerDied(f"worker {self.command[2]} did not start within {self.start_timeout:g} s", timed_out=True)
+            raise WorkerDied(f"worker {self.command[2]} died while starting", timed_out=False)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -55,7 +67,7 @@ class LineWorker:
             return
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.wait()
+        self.returncode = self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
@@ -71,6 +83,18 @@ class LineWorker:
             except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
                 pass
         self.kill()
+
+    def last_words(self) -> str:
+        """The last line the worker wrote to ``stderr_path`` (why it died), or ""."""
+        if not self.stderr_path:
+            return ""
+        try:
+            with open(self.stderr_path, errors="replace") as fh:
+                fh.seek(max(0, os.path.getsize(self.stderr_path) - 4000))
+                lines = [ln.strip() for ln in fh.read().splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return lines[-1][:300] if lines else ""
 
     def __enter__(self):
         return self

@@ -83,8 +83,9 @@ def compute_process(
             raise EngineOptionError("the marty backend keeps every mass symbolic; drop the massless option")
         from . import marty
 
-        if not marty.bridge_installed():  # said here, before a worker starts for nothing
-            raise marty.MartyUnavailable(f"MARTY backend not available (module symba_marty not installed); {marty.INSTALL_HINT}")
+        status = marty.bridge_status()
+        if not status.loadable:  # said here, before a worker starts for nothing
+            raise marty.unavailable_error(status.reason)
     if timeout is None:
         return compute_here(str(proc), proc.theory, backend, massless, timeout=None)
     timeout = check_timeout(timeout)
@@ -143,7 +144,7 @@ def _compute_in_worker(text: str, theory: str, backend: str, massless, timeout: 
         answer = worker.request(dict(payload, timeout=deadline - time.monotonic()), deadline - time.monotonic() + _GRACE_S)
     except WorkerDied as exc:
         reason = worker.last_words()
-        _WORKERS.pop(memory_mb, None)
+        _WORKERS.pop(_worker_key(memory_mb), None)
         worker.close()
         if exc.timed_out or time.monotonic() >= deadline:
             raise EngineLimitError(
@@ -222,13 +223,22 @@ class _EngineWorker:
             time.sleep(0.05)
 
 
-_WORKERS: dict[int, _EngineWorker] = {}
+_WORKERS: dict[tuple, _EngineWorker] = {}
+
+
+def _worker_key(memory_mb: int) -> tuple:
+    # A worker keeps the environment it started with: where Python finds modules (the MARTY
+    # bridge among them) must match the caller's now, or a new worker is needed.
+    return memory_mb, os.environ.get("PYTHONPATH", ""), os.environ.get("LD_LIBRARY_PATH", "")
 
 
 def _worker(memory_mb: int) -> _EngineWorker:
-    if memory_mb not in _WORKERS:
-        _WORKERS[memory_mb] = _EngineWorker(memory_mb)
-    return _WORKERS[memory_mb]
+    key = _worker_key(memory_mb)
+    if key not in _WORKERS:
+        for stale in [k for k in _WORKERS if k[0] == memory_mb]:
+            _WORKERS.pop(stale).close()
+        _WORKERS[key] = _EngineWorker(memory_mb)
+    return _WORKERS[key]
 
 
 @atexit.register

@@ -155,10 +155,10 @@ def run_in_worker(
 
     ``what`` names the process in error messages.
     """
-    import json
-    import subprocess
-    import sys
     import tempfile
+    import time
+
+    from symba.workers import LineWorker, WorkerDied
 
     job = {
         "theory": theory,
@@ -168,21 +168,23 @@ def run_in_worker(
         "process_square": process_square,
     }
     on = f" on '{what}'" if what else ""
+    # A fresh worker per call (MARTY keeps global state); its chatter goes to a log, not to our stderr.
     with tempfile.TemporaryDirectory(prefix="symba-marty-") as tmp:
-        in_path, out_path = f"{tmp}/job.json", f"{tmp}/result.json"
-        with open(in_path, "w") as fh:
-            json.dump(job, fh)
-        cmd = [sys.executable, "-m", "symba.physics._marty_worker", in_path, out_path]
+        worker = LineWorker("symba.physics._marty_worker", start_timeout=timeout, stderr_path=f"{tmp}/worker.log")
+        deadline = time.monotonic() + timeout  # one budget for start-up, MARTY's import and the call
         try:
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, text=True, check=False)
-        except subprocess.TimeoutExpired:
-            raise MartyFailure(f"MARTY timed out after {timeout:g} s{on}") from None
-        try:
-            with open(out_path) as fh:
-                result = json.load(fh)
-        except (OSError, ValueError):
-            tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no message"]
-            raise MartyFailure(f"MARTY worker died{on} (exit code {proc.returncode}): {tail[0]}") from None
+            worker.start()
+            result = worker.request(job, max(0.0, deadline - time.monotonic()))
+        except WorkerDied as exc:
+            if exc.timed_out:
+                raise MartyFailure(f"MARTY timed out after {timeout:g} s{on}") from None
+            raise MartyFailure(
+                f"MARTY worker died{on} (exit code {worker.returncode}): {worker.last_words() or 'no message'}"
+            ) from None
+        finally:
+            worker.close()
+    if "error" in result:  # an exception in the worker that is not MARTY's own
+        raise MartyFailure(f"MARTY worker failed{on}: {result['error']}")
     if result["status"] == "missing":
         raise unavailable_error("module symba_marty is not installed; " + INSTALL_HINT)
     if result["status"] == "unloadable":

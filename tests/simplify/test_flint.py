@@ -66,7 +66,7 @@ def test_flint_and_sympy_give_the_same_canonical_text_equal_to_the_input(text, t
 
 
 def test_engine_choice():
-    assert factor_text("x^2 - y^2", "sympy") == factor_text("x^2 - y^2") == "(x + y)*(x - y)"
+    assert factor_text("s_12^2 - s_13^2", "sympy") == factor_text("s_12^2 - s_13^2") == "(s_12 + s_13)*(s_12 - s_13)"
     with pytest.raises(FactorError, match="unknown factor engine 'maple'"):
         factor_text("x", "maple")
 
@@ -81,15 +81,15 @@ def test_numeric_check_has_teeth():
     "raw, expected",
     [
         # factored by hand
-        ("(2*x^2-2*y^2)/(3*x*(x+y)^2)", "2*(x - y)/(3*x*(x + y))"),
+        ("(2*s_13^2-2*s_14^2)/(3*s_13*(s_13+s_14)^2)", "2*(s_13 - s_14)/(3*s_13*(s_13 + s_14))"),
         ("(2*m_e^2 + 2*s_12)^-2*e^4*(4*m_e^2 + 4*s_12)", "e^4/(m_e^2 + s_12)"),
         ("-(s_13 - m_e^2)^3", "(m_e^2 - s_13)^3"),
-        ("x^-2*y", "y/x^2"),
-        ("1/(2*x)/(3*y)", "1/(6*x*y)"),
+        ("s_13^-2*s_14", "s_14/s_13^2"),
+        ("1/(2*s_13)/(3*s_14)", "1/(6*s_13*s_14)"),
         ("s_12**2 - s_12^2", "0"),
         ("-3/2", "-3/2"),
-        ("(x+y)^(-1)*(x+y)", "1"),
-        ("6*g_s^2*e + 0*x", "6*e*g_s^2"),
+        ("(s_13+s_14)^(-1)*(s_13+s_14)", "1"),
+        ("6*g_s^2*e + 0*s_13", "6*e*g_s^2"),
     ],
 )
 def test_small_expressions_print_as_factored_by_hand(raw, expected):

@@ -4,8 +4,9 @@ Every row gets a group key; a hash of the key alone decides its side, so
 re-running, or adding data, never moves an existing group, and a group is
 never on two sides.
 
-``random``    the key is the (amplitude, squared amplitude) pair itself, so
-              duplicates always land together.
+``random``    the key is the (amplitude, squared amplitude) pair itself (the
+              squared amplitude as SymPy prints it), so duplicates always
+              land together.
 ``template``  the key is the structure of the squared amplitude after masses
               are replaced by placeholders per leg position (flavours), and
               numeric coefficients (charges, colour factors) are dropped.

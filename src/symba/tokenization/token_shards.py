@@ -77,9 +77,18 @@ def _canonical_labelling(expr: sympy.Expr, to_canonical: dict[int, int]) -> symp
     return expr.xreplace(renames)
 
 
-def _canonical_amplitude(amplitude: str, to_canonical: dict[int, int], leg_masses) -> str:
+def _canonical_amplitude(amplitude: str, to_canonical: dict[int, int] | None, leg_masses) -> str:
+    """The amplitude in the canonical labelling, printed as the relabelling prints it (also for canonical rows).
+
+    Text outside our amplitude syntax (imported MARTY text, never relabelled) stays as it is.
+    """
     from symba.physics.orderings import relabel_amplitude
 
+    if to_canonical is None:
+        try:
+            return relabel_amplitude(amplitude, tuple(range(1, len(leg_masses or ()) + 1)), leg_masses or ())
+        except ValueError:
+            return amplitude
     back = [0] * len(to_canonical)  # the permutation whose relabelling takes ordered legs to canonical ones
     for position, leg in to_canonical.items():
         back[leg - 1] = position
@@ -141,10 +150,8 @@ def tokenize_rows(
         if split == "template":
             key_expr = expr if to_canonical is None else _canonical_labelling(expr, to_canonical)
             key = template_key(key_expr, legs, row.get("theory", ""))
-        elif to_canonical is None:  # SymPy's printed form: equal expressions, one key, whatever their text
-            key = random_key(amplitude, sympy.sstr(expr))
-        else:  # the pair of the canonical row, so that every ordering of it joins its group
-            key_expr = _canonical_labelling(expr, to_canonical)
+        else:  # the pair of the canonical row, in printed forms that every ordering of it maps back to
+            key_expr = expr if to_canonical is None else _canonical_labelling(expr, to_canonical)
             key = random_key(_canonical_amplitude(amplitude, to_canonical, legs), sympy.sstr(key_expr))
         group = group_id(key, seed)
         new = dict(row)

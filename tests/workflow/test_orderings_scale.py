@@ -18,6 +18,8 @@ from symba.physics.kinematics import numerically_equal
 from symba.physics.orderings import distinct_orderings, ordered_process, parse_permutation
 from symba.physics.process import parse_process
 from symba.simplify import SimplifyOptions
+from symba.physics.expressions import parse_expression
+from symba.simplify.classes import map_back, representative
 from symba.simplify.flint import flint_factor_text
 from symba.simplify.shards import simplify_rows
 from symba.tokenization.stats import length_report
@@ -95,10 +97,18 @@ def test_simplification_once_per_class_equals_direct_simplification(all_rows, tm
     _, rows = all_rows
     options = SimplifyOptions(cache_dir=str(tmp_path / "cache"))
     outcomes, stats = simplify_rows(rows, options)
+    reps = [representative(r["squared_raw"], r["process"], r["canonical_process"], r["permutation"]) for r in rows]
+    rep_outcomes = {text: flint_factor_text(text) for text, _ in reps}
+
+    def representative_text(row):
+        return representative(row["squared_raw"], row["process"], row["canonical_process"], row["permutation"])[0]
+
     assert stats["classes"] < stats["distinct_raw"]  # orderings and t/u exchanges share their class
-    for r, outcome in zip(rows, outcomes):
+    for r, outcome, (_, legs) in zip(rows, outcomes, reps):
         assert outcome.status == "ok"
-        assert outcome.text == flint_factor_text(r["squared_raw"])  # structurally: the direct result
+        direct = flint_factor_text(r["squared_raw"])
+        assert parse_expression(outcome.text) == parse_expression(direct)  # structurally: the direct result
+        assert map_back(rep_outcomes[representative_text(r)], legs, "factor", reprint=True) == direct  # and as text
     again, stats2 = simplify_rows(rows, options)
     assert stats2["cached"] == stats2["classes"] and stats2["computed"] == 0 and again == outcomes
 

@@ -8,15 +8,17 @@ relabellings that take the row's legs onto its canonical process (the row's
 ``permutation`` composed with every exchange of identical particles there), the
 lexicographically smallest text.  The representative is simplified (and cached
 under its own text, so reruns and other orderings hit it) and the result is
-mapped back.  For ``factor`` the mapped result is printed again in the canonical
-factored form, so it is the very text that factoring the row directly gives:
-renaming variables maps irreducible factors to irreducible factors.
+mapped back by renaming.  The mapped text parses to the same SymPy expression
+(hence the same tokens) as simplifying the row directly; for ``factor``,
+:func:`reprint_factored` also gives the very text of the direct result
+(renaming variables maps irreducible factors to irreducible factors).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 from fractions import Fraction
 
 from symba.physics.orderings import _NAME_RE, OrderingError, _rename, parse_permutation
@@ -87,12 +89,18 @@ def representative(text: str, process: str | None, canonical_process: str | None
         return text, {}
 
 
-def map_back(text: str, legs: LegMap, method: str) -> str:
-    """A simplified representative as the row's own expression (``legs``: row -> representative)."""
+def map_back(text: str, legs: LegMap, method: str, reprint: bool = False) -> str:
+    """A simplified representative as the row's own expression (``legs``: row -> representative).
+
+    The renamed text is the row's simplified expression, equal as a SymPy expression (so in
+    tokens) to simplifying the row directly.  ``reprint`` (method factor) also restores the
+    canonical order of terms and factors, so the text itself is the direct result; it costs
+    about as much as FLINT's factoring (factored whole-process squares reach a megabyte).
+    """
     if not legs or all(k == v for k, v in legs.items()):
         return text
     renamed = rename_legs(text, {v: k for k, v in legs.items()})
-    if method != "factor":
+    if method != "factor" or not reprint:
         return renamed
     try:
         return reprint_factored(renamed)
@@ -136,6 +144,39 @@ def _is_group(text: str) -> bool:
     return "*" in inner
 
 
+_TERM_RE = re.compile(r"([+-]?)([^+-]+)")
+_POWER_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\^([0-9]+))?$")
+
+
+def _sum_of_monomials(text: str):
+    """``c*x^a*y^b + ...`` (integer coefficients, no parentheses) read quickly; None otherwise.
+
+    Factored whole-process squares reach a megabyte; the general reader would take seconds.
+    """
+    if "(" in text or "/" in text:
+        return None
+    index: dict[str, int] = {}
+    terms: list[tuple[int, dict[int, int]]] = []
+    for sign, body in _TERM_RE.findall(text):
+        coef, powers = 1, {}
+        for piece in body.split("*"):
+            if piece.isdigit():
+                coef *= int(piece)
+                continue
+            m = _POWER_RE.match(piece)
+            if m is None:
+                return None
+            at = index.setdefault(m.group(1), len(index))
+            powers[at] = powers.get(at, 0) + int(m.group(2) or 1)
+        terms.append((-coef if sign == "-" else coef, powers))
+    names = tuple(index)
+    coeffs: dict[tuple[int, ...], int] = {}
+    for coef, powers in terms:
+        exps = tuple(powers.get(i, 0) for i in range(len(names)))
+        coeffs[exps] = coeffs.get(exps, 0) + coef
+    return names, coeffs
+
+
 def reprint_factored(text: str) -> str:
     """The canonical factored text of an expression already in that form, with its symbols renamed.
 
@@ -164,11 +205,14 @@ def reprint_factored(text: str) -> str:
             if base.isdigit():
                 content *= Fraction(int(base)) ** k
             elif base.startswith("(") and base.endswith(")"):
-                reader = _Reader(base[1:-1])
-                value = reader.read()
-                if value.den:
-                    raise FactorSyntaxError(f"factor {base!r} has a denominator")
-                factors.append((_flint_polynomial(value.num, tuple(reader.names) or ("_",)), k))
+                poly = _sum_of_monomials(base[1:-1])
+                if poly is None:  # not as the canonical printer writes sums: the general reader
+                    reader = _Reader(base[1:-1])
+                    value = reader.read()
+                    if value.den:
+                        raise FactorSyntaxError(f"factor {base!r} has a denominator")
+                    poly = _flint_polynomial(value.num, tuple(reader.names) or ("_",))
+                factors.append((poly, k))
             elif base.replace("_", "").isalnum() and not base[0].isdigit():
                 factors.append(((((base,), {(1,): 1})), k))
             else:

@@ -1,7 +1,7 @@
 """Simplification once per relabelling class against the naive route (every row), side by side.
 
 Run by hand (under nice; the rows are computed first, not timed):
-    python benchmarks/simplify_classes.py [--processes "e- e+ -> mu- mu+ a" ...] [--sympy-naive]
+    python benchmarks/simplify_classes.py [--processes "e- e+ -> mu- mu+ a" ...] [--sympy-naive] [--diagrams-only]
 
 Rows are every ordering of the sample processes (``orderings: all``), per diagram and whole
 process.  Routes: FLINT per class (the workflow's), FLINT on every distinct row, and with
@@ -29,12 +29,15 @@ def main() -> None:
     ap.add_argument("--theory", default="qed")
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--sympy-naive", action="store_true")
+    ap.add_argument("--diagrams-only", action="store_true", help="leave out whole-process rows (SymPy takes minutes on 2->3 ones)")
     args = ap.parse_args()
     rows = []
     for text in args.processes:
         proc = parse_process(text, args.theory)
         result = compute_process(proc, theory=args.theory)
         rows += rows_for_orderings(result, lambda r: process_rows(r, proc.multiplicity, ENGINE_VERSION), "all")
+    if args.diagrams_only:
+        rows = [r for r in rows if r["diagram"] != -1]
     routes = [("flint, per class", "flint", True), ("flint, every row", "flint", False)]
     if args.sympy_naive:
         routes.append(("sympy, every row", "sympy", False))

@@ -4,7 +4,7 @@ Run by hand (slow: SymPy takes minutes on whole-process squares):
     nice -n 10 python benchmarks/flint_vs_sympy.py [--per-diagram 30] [--whole 10] [--timeout 60]
 
 Both routes start from the engine's text and end at the same canonical string
-(symba.flint_factor): FLINT reads the text itself; SymPy parses it with
+(symba.simplify.flint): FLINT reads the text itself; SymPy parses it with
 parse_expression, runs sympy.factor and prints through the same printer.  SymPy
 runs in a child process, measured there without interpreter start-up, and is
 killed after --timeout + 30 s of wall time (or counted as timed out past
@@ -23,12 +23,12 @@ import subprocess
 import sys
 import time
 
-from symba.flint_factor import flint_factor_text
+from symba.simplify.flint import flint_factor_text
 from symba.physics import compute_process, enumerate_processes
 
 _CHILD = """
 import json, sys, time
-from symba.flint_factor import sympy_factor_text
+from symba.simplify.flint import sympy_factor_text
 import sympy
 sympy.factor(sympy.Symbol('x') ** 2 - 1)  # warm up the polys machinery
 text = sys.stdin.read()

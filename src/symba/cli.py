@@ -16,6 +16,7 @@ import sys
 COMMAND_MODULES = (
     "symba.physics.cli",  # amplitudes
     "symba.tokenization.cli",  # tokenize, detokenize, import-symba
+    "symba.simplify.cli",  # simplify
     "symba.model.cli",  # train, evaluate, predict
 )
 

@@ -3,6 +3,12 @@
 One row per (process, diagram).  ``diagram == -1`` is the whole-process row:
 its amplitude is the sum of the diagram amplitudes and its squared amplitude
 includes interference.  The tokenize stage adds ``split`` and token-id columns.
+
+With ``orderings: all`` a row's ``process`` is an ordering of its legs
+(``e+ e- -> a mu+ mu-``), derived by relabelling the computation of
+``canonical_process`` with ``permutation`` (ordered leg k holds canonical leg
+permutation[k-1]; see ``symba.physics.orderings``).  Canonical rows have
+``canonical_process == process`` and the identity ``"1,2,...,n"``.
 """
 
 from __future__ import annotations
@@ -29,8 +35,11 @@ SCHEMA = pa.schema(
         ("status", pa.string()),  # one of STATUSES
         ("backend", pa.string()),  # "builtin" | "marty" | "symba-import"
         ("engine_version", pa.string()),
+        ("canonical_process", pa.string()),  # the process computed; = process for canonical rows
+        ("permutation", pa.string()),  # "2,1,4,3": ordered leg k holds canonical leg [k-1]; identity for canonical rows
     ]
 )
+ORDERING_COLUMNS = ("canonical_process", "permutation")
 
 TOKEN_COLUMNS = pa.schema(
     [
@@ -71,6 +80,37 @@ def check_complete(paths) -> None:
         )
 
 
+def identity_permutation(process: str) -> str:
+    """``"1,2,...,n"`` for a process of n legs (the permutation column of a canonical row)."""
+    legs = len((process or "").replace("->", " ").split())
+    return ",".join(str(k) for k in range(1, legs + 1))
+
+
+def fill_ordering_defaults(rows: list[dict]) -> list[dict]:
+    """Rows without ordering columns (imports, shards written before them) become canonical rows."""
+    for row in rows:
+        if not row.get("canonical_process"):
+            row["canonical_process"] = row.get("process")
+        if not row.get("permutation"):
+            row["permutation"] = identity_permutation(row.get("process") or "")
+    return rows
+
+
+def with_ordering_columns(table: pa.Table) -> pa.Table:
+    """``table`` with the ordering columns filled in where it lacks them (canonical rows)."""
+    if all(name in table.column_names for name in ORDERING_COLUMNS):
+        return table
+    processes = table.column("process").to_pylist() if "process" in table.column_names else [None] * table.num_rows
+    defaults = {
+        "canonical_process": processes,
+        "permutation": [identity_permutation(p or "") for p in processes],
+    }
+    for name in ORDERING_COLUMNS:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.array(defaults[name], pa.string()))
+    return table
+
+
 def read_shard(path: str | os.PathLike, schema: pa.Schema | None = SCHEMA) -> pa.Table:
     """Read a shard with exactly the columns of ``schema`` (None: as stored).
 
@@ -86,6 +126,7 @@ def read_shard(path: str | os.PathLike, schema: pa.Schema | None = SCHEMA) -> pa
         raise ShardError(f"{path}: truncated or not Parquet ({reason}); delete it and rerun to rebuild it") from None
     if schema is None:
         return table
+    table = with_ordering_columns(table)
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ShardError(f"{path}: not a shard of the expected schema (missing columns: {', '.join(missing)})")

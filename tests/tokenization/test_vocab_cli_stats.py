@@ -111,6 +111,8 @@ def test_length_report(tmp_path):
         "status": ["ok", "ok", "ok"],
         "backend": ["builtin"] * 3,
         "engine_version": ["1"] * 3,
+        "canonical_process": ["e- e+ -> mu- mu+"] * 3,
+        "permutation": ["1,2,3,4"] * 3,
     }
     shard = tmp_path / "shard.parquet"
     pq.write_table(pa.table(rows, schema=SCHEMA), shard)

@@ -46,7 +46,7 @@ def test_malformed_expression_is_kept_with_status_error():
 
 def test_timeout_kills_the_worker_keeps_raw_and_retries_once():
     start = time.monotonic()
-    outcomes, stats = simplify_expressions([SLOW, RAW], SimplifyOptions(timeout=3.0, retries=1, workers=2))
+    outcomes, stats = simplify_expressions([SLOW, RAW], SimplifyOptions(timeout=3.0, retries=1, workers=2, engine="sympy"))
     elapsed = time.monotonic() - start
     assert outcomes[0].status == "timeout" and outcomes[0].text == SLOW
     assert outcomes[1].status == "ok"
@@ -56,14 +56,14 @@ def test_timeout_kills_the_worker_keeps_raw_and_retries_once():
 
 
 def test_cache_reuses_results_across_calls(tmp_path):
-    options = SimplifyOptions(cache_dir=str(tmp_path), timeout=1.0, retries=0)
+    options = SimplifyOptions(cache_dir=str(tmp_path), timeout=1.0, retries=0, engine="sympy")
     first, stats1 = simplify_expressions([RAW, SLOW], options)
     assert stats1.computed == 2 and stats1.cached == 0
     second, stats2 = simplify_expressions([RAW, SLOW], options)
     assert stats2.cached == 2 and stats2.computed == 0
     assert second == first
     # A longer timeout deserves a new attempt at the expression that timed out.
-    _, stats3 = simplify_expressions([RAW, SLOW], SimplifyOptions(cache_dir=str(tmp_path), timeout=1.5, retries=0))
+    _, stats3 = simplify_expressions([RAW, SLOW], SimplifyOptions(cache_dir=str(tmp_path), timeout=1.5, retries=0, engine="sympy"))
     assert stats3.cached == 1 and stats3.computed == 1
 
 

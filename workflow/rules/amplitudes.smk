@@ -16,6 +16,7 @@ rule amplitudes:
         on_error=config["amplitudes"]["on_error"],
         massless=config["amplitudes"]["massless"],
         allow_empty=config["amplitudes"]["allow_empty_shards"],
+        orderings=lambda wildcards: theory_orderings(wildcards.theory),
     log:
         f"{RESULTS}/logs/amplitudes/{{theory}}/{{shard}}.log",
     benchmark:
@@ -66,6 +67,7 @@ rule process:
     params:
         engine_version=ENGINE_VERSION,
         amplitudes=config["amplitudes"],
+        orderings=lambda wildcards: theory_orderings(wildcards.theory),
         options=SIMPLIFY_OPTIONS,
         cache_dir=f"{RESULTS}/.cache/simplify" if config["simplify"]["cache"] else None,
     log:

@@ -54,11 +54,24 @@ def cache_enumerations():
         mf.write_text_if_changed(path, json.dumps(processes))
 
 
+def theory_orderings(theory):
+    """`orderings` of a theory: canonical, or all (every leg ordering, by relabelling)."""
+    if config["manifest"]:
+        return "canonical"
+    return (config["theories"].get(theory) or {}).get("orderings", "canonical")
+
+
+# Amplitude shards depend on the orderings; only a non-default value enters the stamp, so that
+# canonical runs keep their stamp.
+_ORDERINGS = {theory: theory_orderings(theory) for theory in SHARDS}
+_ORDERINGS = {theory: value for theory, value in _ORDERINGS.items() if value != "canonical"}
+
+
 # Parameter stamps: one file per parameter set, named by the digest of its content (written by
 # the rules of params.smk).  New parameters name a new file: the set of input files of exactly
 # the rules that read it changes, so the `input` rerun trigger reruns them and what follows.
 PARAMS = {
-    "amplitudes": dict(config["amplitudes"], engine_version=ENGINE_VERSION),
+    "amplitudes": dict(config["amplitudes"], engine_version=ENGINE_VERSION, **({"orderings": _ORDERINGS} if _ORDERINGS else {})),
     # Parallelism and caching do not change results, so they stay out of the stamp.
     "simplify": {k: v for k, v in config["simplify"].items() if k not in ("workers", "cache")},
     "tokenize": config["tokenize"],

@@ -12,6 +12,7 @@ rule tokenize:
         split=config["tokenize"]["split"],
         fractions=config["tokenize"]["fractions"],
         seed=config["tokenize"]["seed"],
+        max_tokens=config["tokenize"]["max_tokens"],
     log:
         f"{RESULTS}/logs/tokenize/{{theory}}/{{shard}}.log",
     group:
@@ -40,6 +41,8 @@ rule vocabulary:
 rule length_report:
     input:
         shards=shard_paths("dataset"),
+    params:
+        max_tokens=config["tokenize"]["max_tokens"],
     output:
         json=f"{RESULTS}/reports/lengths.json",
         png=report(f"{RESULTS}/reports/lengths.png", caption="../report/lengths.rst", category="Tokens"),

@@ -13,6 +13,7 @@ with rule_logging(snakemake) as log:
         on_error=snakemake.params.on_error,
         massless=snakemake.params.massless,
         allow_empty=snakemake.params.allow_empty,
+        orderings=snakemake.params.orderings,
     )
     atomic_write(snakemake.output.skipped, skipped_tsv(snakemake.wildcards.theory, stats["skipped"]))
     log.info("amplitudes: %s", stats)

@@ -18,6 +18,7 @@ with rule_logging(snakemake) as log:
         timeout=amp["timeout"],
         on_error="fail",
         massless=amp["massless"],
+        orderings=snakemake.params.orderings,
     )
     options = SimplifyOptions(**snakemake.params.options, workers=snakemake.threads, cache_dir=snakemake.params.cache_dir)
     log.info("simplify: %s", simplify_shard(raw, out, options))

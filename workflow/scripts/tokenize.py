@@ -10,5 +10,6 @@ with rule_logging(snakemake) as log:
         split=snakemake.params.split,
         fractions=tuple(snakemake.params.fractions),
         seed=snakemake.params.seed,
+        max_tokens=snakemake.params.max_tokens,
     )
     log.info("tokenize: %s", stats)

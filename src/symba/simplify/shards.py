@@ -1,4 +1,9 @@
-"""Simplification of one dataset shard: ``squared`` and ``status`` filled from ``squared_raw``."""
+"""Simplification of one dataset shard: ``squared`` and ``status`` filled from ``squared_raw``.
+
+Rows that differ only by a relabelling of the legs (the orderings of one process,
+exchanges of identical particles) are simplified once per class and mapped back
+(:mod:`symba.simplify.classes`); the cache is keyed by the class representative.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,40 @@ import os
 import pyarrow as pa
 
 from symba.dataset_schema import read_shard, write_table_atomic
-from symba.simplify.expressions import SimplifyOptions, simplify_expressions
+from symba.simplify.classes import map_back, representative
+from symba.simplify.expressions import Outcome, SimplifyOptions, simplify_expressions
+
+
+def simplify_rows(rows: list[dict], options: SimplifyOptions, classes: bool = True) -> tuple[list[Outcome], dict]:
+    """One Outcome per row (``squared_raw`` simplified), once per class of relabelled expressions.
+
+    A row whose simplification failed keeps its own raw text.
+    """
+    raw = [r["squared_raw"] for r in rows]
+    if classes and options.method != "none":
+        reps = [representative(r["squared_raw"], r.get("process"), r.get("canonical_process"), r.get("permutation")) for r in rows]
+    else:
+        reps = [(text, {}) for text in raw]
+    outcomes, stats = simplify_expressions([text for text, _ in reps], options)
+    mapped = []
+    for text, (_, legs), outcome in zip(raw, reps, outcomes):
+        if outcome.status == "ok":
+            mapped.append(Outcome("ok", map_back(outcome.text, legs, options.method)))
+        elif outcome.status == "raw":
+            mapped.append(Outcome("raw", text))
+        else:
+            mapped.append(Outcome(outcome.status, text, outcome.message))
+    return mapped, dict(stats.as_dict(), distinct_raw=len(set(raw)), classes=stats.distinct)
 
 
 def simplify_table(table: pa.Table, options: SimplifyOptions) -> tuple[pa.Table, dict]:
     """Fill ``squared`` and ``status`` from ``squared_raw``; every row is kept."""
-    raw = table.column("squared_raw").to_pylist()
-    outcomes, stats = simplify_expressions(raw, options)
+    columns = [c for c in ("squared_raw", "process", "canonical_process", "permutation") if c in table.column_names]
+    outcomes, stats = simplify_rows(table.select(columns).to_pylist(), options)
     table = table.set_column(table.schema.get_field_index("squared"), "squared", pa.array([o.text for o in outcomes], pa.string()))
     table = table.set_column(table.schema.get_field_index("status"), "status", pa.array([o.status for o in outcomes], pa.string()))
     messages = sorted({f"{o.status}: {o.message}" for o in outcomes if o.message})
-    return table, dict(stats.as_dict(), messages=messages)
+    return table, dict(stats, messages=messages)
 
 
 def simplify_shard(in_path: str | os.PathLike, out_path: str | os.PathLike, options: SimplifyOptions) -> dict:

@@ -1,6 +1,6 @@
 """Worker process of the simplify stage: JSON requests ``{"text": ...}`` on stdin, answers on stdout.
 
-Run as ``python -m symba.simplify.worker METHOD MEMORY_MB`` (by :class:`symba.workers.LineWorker`).
+Run as ``python -m symba.simplify.worker METHOD MEMORY_MB [ENGINE]`` (by :class:`symba.workers.LineWorker`).
 The parent kills it on timeout, which is the only reliable way to stop SymPy.
 """
 
@@ -13,14 +13,15 @@ from symba.workers import serve
 
 def main() -> None:
     method, memory_mb = sys.argv[1], int(sys.argv[2])
+    engine = sys.argv[3] if len(sys.argv) > 3 else "flint"
     from symba.simplify.expressions import simplify_text
 
     def handle(request: dict) -> dict:
-        return {"text": simplify_text(request["text"], method)}
+        return {"text": simplify_text(request["text"], method, engine)}
 
     def warm_up() -> None:
-        # SymPy builds tables lazily; the first timed expression should not be charged for them.
-        simplify_text("(s_12^2 - m_e^2)/(s_12 + m_e)", method)
+        # SymPy and FLINT load lazily; the first timed expression should not be charged for them.
+        simplify_text("(s_12^2 - m_e^2)/(s_12 + m_e)", method, engine)
 
     serve(handle, memory_mb=memory_mb, warm_up=warm_up)
 

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sympy
 
-from symba.dataset_schema import SCHEMA
+from symba.dataset_schema import SCHEMA, fill_ordering_defaults
 from symba.files import atomic_write
 from symba.physics.expressions import (
     REGULATOR,
@@ -270,6 +270,7 @@ def import_files(paths, theory: str = "qed", reg_prop: str = "keep") -> tuple[li
 def import_symba(paths, out_path, theory: str = "qed", reg_prop: str = "keep") -> dict:
     """Import SYMBA files into one Parquet file in ``SCHEMA`` (written atomically); return counts."""
     rows, stats = import_files(paths, theory, reg_prop)
+    fill_ordering_defaults(rows)  # imported rows are canonical rows of their own process
     table = pa.table({name: [r[name] for r in rows] for name in SCHEMA.names}, schema=SCHEMA)
     atomic_write(out_path, lambda tmp: pq.write_table(table, tmp))  # whole or not at all
     return stats

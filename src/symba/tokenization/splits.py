@@ -4,8 +4,10 @@ Every row gets a group key; a hash of the key alone decides its side, so
 re-running, or adding data, never moves an existing group, and a group is
 never on two sides.
 
-``random``    the key is the (amplitude, squared amplitude) pair itself, so
-              duplicates always land together.  Sides: train, valid, test.
+``random``    the key is the (amplitude, squared amplitude) pair itself (the
+              squared amplitude as SymPy prints it, both in the canonical leg
+              labelling), so duplicates and the orderings of one row always
+              land together.  Sides: train, valid, test.
 ``template``  the key is the template of the squared amplitude: its structure
               after masses are replaced by placeholders per leg position
               (flavours), numeric coefficients (charges, colour factors) are

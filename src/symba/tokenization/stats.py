@@ -74,12 +74,16 @@ def shard_lengths(path) -> tuple[dict, list, list]:
     return lengths, multiplicities, splits
 
 
-def length_report(shard_paths, json_out, png_out) -> dict:
+def length_report(shard_paths, json_out, png_out, max_tokens: int = 0) -> dict:
     """Median and p95 lengths per notation and side over shards read one at a time; JSON plus one PNG.
 
     Dataset shards and tokenized shards both work; for tokenized shards the
     JSON also counts rows and groups per split side and lists empty sides
     (a template split with few templates can leave one empty).
+
+    With ``max_tokens`` > 0 each notation counts, per side, the pairs longer than
+    the cap (``dropped_over_max_tokens``; ``pairs``: either side), which the
+    tokenize stage leaves out of the token shards for its notation.
     """
     lengths = {n: {s: [] for s in SIDES} for n in NOTATIONS}
     multiplicities: list[str] = []
@@ -94,11 +98,19 @@ def length_report(shard_paths, json_out, png_out) -> dict:
         for side, group in splits:
             rows_per_side[side] += 1
             groups_per_side[side].add(group)
-    report: dict = {"notations": {}, "by_multiplicity": {}, "length_limit": LENGTH_LIMIT}
+    report: dict = {"notations": {}, "by_multiplicity": {}, "length_limit": LENGTH_LIMIT, "max_tokens": max_tokens}
     for n in NOTATIONS:
         amp, sq = np.asarray(lengths[n]["amplitude"]), np.asarray(lengths[n]["squared"])
         entry = {s: _summary(lengths[n][s]) for s in SIDES}
         entry["pairs_under_limit"] = float(np.mean((amp < LENGTH_LIMIT) & (sq < LENGTH_LIMIT))) if amp.size else None
+        if max_tokens:
+            entry["dropped_over_max_tokens"] = {
+                "amplitude": int(np.sum(amp > max_tokens)),
+                "squared": int(np.sum(sq > max_tokens)),
+                "pairs": int(np.sum((amp > max_tokens) | (sq > max_tokens))),
+            }
+        else:
+            entry["dropped_over_max_tokens"] = {"amplitude": 0, "squared": 0, "pairs": 0}
         report["notations"][n] = entry
     groups = defaultdict(list)
     for k, m in enumerate(multiplicities):

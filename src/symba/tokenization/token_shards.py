@@ -4,16 +4,23 @@ Memory is bounded by one shard: the vocabulary is closed and the split side of
 a row depends only on its own group key, so no pass over the whole dataset is
 needed.  Pairs duplicated across shards share a group key and therefore land
 on the same side.
+
+All orderings of a canonical row (``orderings: all``) share its group: the
+group key is computed on the row mapped back to the canonical labelling of its
+legs, so relabelled copies of one expression never straddle the split.
+Rows longer than ``max_tokens`` (either side, > 0) are left out and counted.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+import sympy
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, write_table_atomic
+from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, with_ordering_columns, write_table_atomic
 from symba.physics.process import parse_process
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
@@ -48,8 +55,59 @@ def _leg_masses(process: str, theory: str, cache: dict):
     return cache[(process, theory)]
 
 
-def tokenize_rows(rows, notation=DEFAULT_NOTATION, split=DEFAULT_SPLIT, fractions=DEFAULT_FRACTIONS, seed=0):
-    """Rows (dicts in SCHEMA) -> (rows with TOKEN_COLUMNS added, stats). Dedupes within ``rows``."""
+def _to_canonical_legs(row) -> dict[int, int] | None:
+    """Ordered leg -> canonical leg of a row derived by relabelling; None for a canonical row."""
+    from symba.physics.orderings import parse_permutation
+
+    text = row.get("permutation")
+    if not text:
+        return None
+    perm = parse_permutation(text)
+    if perm == tuple(range(1, len(perm) + 1)):
+        return None
+    return {position: leg for position, leg in enumerate(perm, start=1)}
+
+
+def _canonical_labelling(expr: sympy.Expr, to_canonical: dict[int, int]) -> sympy.Expr:
+    """``expr`` with its ``s_ij``/``p_i`` renamed from the ordered legs to the canonical ones."""
+    from symba.physics.orderings import _rename
+
+    renames = {}
+    for sym in expr.free_symbols:
+        name = _rename(sym.name, to_canonical)
+        if name != sym.name:
+            renames[sym] = sympy.Symbol(name, **sym.assumptions0)
+    return expr.xreplace(renames)
+
+
+def _canonical_amplitude(amplitude: str, to_canonical: dict[int, int] | None, leg_masses) -> str:
+    """The amplitude in the canonical labelling, printed as the relabelling prints it (also for canonical rows).
+
+    Text outside our amplitude syntax (imported MARTY text, never relabelled) stays as it is.
+    """
+    from symba.physics.orderings import relabel_amplitude
+
+    if to_canonical is None:
+        try:
+            return relabel_amplitude(amplitude, tuple(range(1, len(leg_masses or ()) + 1)), leg_masses or ())
+        except ValueError:
+            return amplitude
+    back = [0] * len(to_canonical)  # the permutation whose relabelling takes ordered legs to canonical ones
+    for position, leg in to_canonical.items():
+        back[leg - 1] = position
+    return relabel_amplitude(amplitude, back, leg_masses or ())
+
+
+def tokenize_rows(
+    rows, notation=DEFAULT_NOTATION, split=DEFAULT_SPLIT, fractions=DEFAULT_FRACTIONS, seed=0, max_tokens: int = 0
+):
+    """Rows (dicts in SCHEMA) -> (rows with TOKEN_COLUMNS added, stats). Dedupes within ``rows``.
+
+    ``max_tokens`` > 0 leaves out rows with a longer amplitude or squared amplitude
+    (counted in ``skipped["over_max_tokens"]``).
+    """
+    if max_tokens < 0:
+        raise ValueError(f"max_tokens must be >= 0 (0 = no cap), got {max_tokens}")
     check_notation(notation)
     check_split_kind(split)
     fractions = check_fractions(fractions)
@@ -80,13 +138,28 @@ def tokenize_rows(rows, notation=DEFAULT_NOTATION, split=DEFAULT_SPLIT, fraction
             if len(errors) < MAX_REPORTED_ERRORS:
                 errors.append(f"{row.get('process')} diagram {row.get('diagram')}: {exc}")
             continue
+        if max_tokens and max(len(amplitude_tokens), len(squared_tokens)) > max_tokens:
+            skipped["over_max_tokens"] += 1
+            continue
+        try:
+            to_canonical = _to_canonical_legs(row)
+        except ValueError as exc:
+            skipped["untokenizable"] += 1
+            if len(errors) < MAX_REPORTED_ERRORS:
+                errors.append(f"{row.get('process')} diagram {row.get('diagram')}: {exc}")
+            continue
         if split == "template":
+            # The template ignores flavours and leg order, so every ordering of a process shares it; the
+            # ordered process decides train or test_orderings within the training templates.
             leg_masses, n_in = _leg_masses(row.get("process", ""), row.get("theory", "qed"), legs_cache)
             group = group_id(template_key(expr, leg_masses, row.get("theory", ""), n_in), seed)
             side = template_side(group, group_id(process_key(row.get("process") or "", row.get("theory") or ""), seed),
                                  fractions)
-        else:
-            group = group_id(random_key(amplitude, squared), seed)
+        else:  # the pair of the canonical row, in printed forms that every ordering of it maps back to
+            canonical_process = row.get("canonical_process") or row.get("process", "")
+            legs, _ = _leg_masses(canonical_process, row.get("theory", "qed"), legs_cache)
+            key_expr = expr if to_canonical is None else _canonical_labelling(expr, to_canonical)
+            group = group_id(random_key(_canonical_amplitude(amplitude, to_canonical, legs), sympy.sstr(key_expr)), seed)
             side = side_of(group, fractions)
         new = dict(row)
         new.update(
@@ -111,6 +184,7 @@ def tokenize_rows(rows, notation=DEFAULT_NOTATION, split=DEFAULT_SPLIT, fraction
         "groups_per_side": groups_per_side,
         "max_amplitude_tokens": max((len(r["amplitude_ids"]) for r in out), default=0),
         "max_squared_tokens": max((len(r["squared_ids"]) for r in out), default=0),
+        "max_tokens": max_tokens,
         "vocabulary_size": len(vocab),
     }
     return out, stats
@@ -123,14 +197,15 @@ def tokenize_shard(
     split: str = DEFAULT_SPLIT,
     fractions=DEFAULT_FRACTIONS,
     seed: int = 0,
+    max_tokens: int = 0,
 ) -> dict:
     """Read a shard in ``symba.dataset_schema.SCHEMA``, add ``TOKEN_COLUMNS``, write it atomically; return stats."""
-    table = pq.read_table(in_path)
+    table = with_ordering_columns(pq.read_table(in_path))
     missing = [name for name in SCHEMA.names if name not in table.column_names]
     if missing:
         raise ValueError(f"{in_path}: missing column(s) {', '.join(missing)}")
     rows = table.select(SCHEMA.names).to_pylist()
-    out, stats = tokenize_rows(rows, notation, split, fractions, seed)
+    out, stats = tokenize_rows(rows, notation, split, fractions, seed, max_tokens)
     columns = {name: [r[name] for r in out] for name in OUTPUT_SCHEMA.names}
     write_table_atomic(pa.table(columns, schema=OUTPUT_SCHEMA), out_path)
     return stats

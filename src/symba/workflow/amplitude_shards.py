@@ -4,6 +4,10 @@ Shard files are Parquet in :data:`symba.dataset_schema.SCHEMA`: one row per diag
 plus the whole-process row (``diagram == -1``, amplitude = sum of the diagram
 amplitudes, squared amplitude with interference).  Each stage reads one shard
 and writes one shard, atomically, so memory is bounded by a shard.
+
+With ``orderings="all"`` each canonical process is computed once and the rows of
+every distinct ordering of its legs are derived by relabelling
+(:mod:`symba.physics.orderings`); rows keep ``canonical_process`` and ``permutation``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import os
 
 import pyarrow as pa
 
-from symba.dataset_schema import SCHEMA, write_table_atomic
+from symba.dataset_schema import SCHEMA, identity_permutation, write_table_atomic
 from symba.physics.results import WHOLE_PROCESS
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,8 @@ def process_rows(result, multiplicity: str, engine_version: str) -> list[dict]:
         "backend": result.backend,
         "engine_version": engine_version,
         "status": "raw",
+        "canonical_process": result.process,
+        "permutation": identity_permutation(result.process),
     }
     return [
         dict(
@@ -47,6 +53,9 @@ def rows_to_table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
+ORDERINGS = ("canonical", "all")
+
+
 class EmptyShardError(RuntimeError):
     """Every process of a shard failed: an empty shard would pass for a finished one."""
 
@@ -60,6 +69,7 @@ def compute_amplitude_shard(
     on_error: str = "fail",
     massless: list[str] | tuple[str, ...] = (),
     allow_empty: bool = False,
+    orderings: str = "canonical",
 ) -> dict:
     """Compute every process of a shard and write its rows.
 
@@ -69,8 +79,11 @@ def compute_amplitude_shard(
     empty shards that a later run takes for finished ones.
     """
     from symba.physics.engine import ENGINE_VERSION, compute_process
+    from symba.physics.orderings import rows_for_orderings
     from symba.physics.process import parse_process
 
+    if orderings not in ORDERINGS:
+        raise ValueError(f"orderings must be one of {', '.join(ORDERINGS)}, got {orderings!r}")
     if on_error not in ("fail", "skip"):
         raise ValueError(f"amplitudes.on_error must be 'fail' or 'skip', got {on_error!r}")
     rows: list[dict] = []
@@ -86,7 +99,8 @@ def compute_amplitude_shard(
             log.warning("skipping process '%s': %s", text, reason)
             skipped.append((text, reason))
             continue
-        rows.extend(process_rows(result, proc.multiplicity, ENGINE_VERSION))
+        make_rows = lambda derived: process_rows(derived, proc.multiplicity, ENGINE_VERSION)  # noqa: E731
+        rows.extend(rows_for_orderings(result, make_rows, orderings))
     if processes and len(skipped) == len(processes) and not allow_empty:
         text, reason = skipped[0]
         raise EmptyShardError(
@@ -94,7 +108,7 @@ def compute_amplitude_shard(
             "Fix the cause and rerun, or set amplitudes.allow_empty_shards: true"
         )
     write_table_atomic(rows_to_table(rows), out_path)
-    return {"processes": len(processes), "skipped": skipped, "rows": len(rows)}
+    return {"processes": len(processes), "skipped": skipped, "rows": len(rows), "orderings": orderings}
 
 
 def skipped_tsv(theory: str, skipped: list[tuple[str, str]]) -> str:

@@ -12,8 +12,10 @@ numerator.
 A factorisation over Q is unique up to order and constant units, so
 :func:`canonical_factored_text` prints it the same way whichever engine
 produced it; :func:`sympy_factor_text` is the SymPy route to the same string.
-The text has exact rationals only (no floats, no ``I``) and parses back with
-``symba.physics.expressions.parse_expression``.
+The text has exact rationals only (no floats) and parses back with
+``symba.physics.expressions.parse_expression``.  Imported squares may still
+hold the imaginary unit (``2*I*e^2*(I*e^2*...)``): it is read as a variable,
+reduced with ``I^2 = -1`` and must leave a real result (else a one-line error).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ MAX_INPUT_CHARS = 4_000_000  # 3->3 whole-process squares reach 1.2 MB
 MAX_NESTING = 64  # parentheses; FORM output nests two or three deep
 MAX_EXPONENT = 64  # |k| in x^k: bounds the size of expanded powers
 _TOKEN_RE = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
-_IMAGINARY = ("i", "I")
+_IMAGINARY = ("i", "I")  # both spellings of the imaginary unit; read as the variable IMAGINARY_UNIT
+IMAGINARY_UNIT = "I"
 
 # A polynomial is (symbol names, {exponent vector: coefficient}); a factor is (polynomial, k).
 Polynomial = tuple[tuple[str, ...], dict[tuple[int, ...], Fraction | int]]
@@ -160,7 +163,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         kind = "int" if m.group(1) else "name" if m.group(2) else "op"
         val = m.group(m.lastindex)
         if kind == "name" and val in _IMAGINARY:
-            raise FactorSyntaxError(f"imaginary unit {val!r} at position {m.start(2)}: FLINT factors real polynomials only")
+            val = IMAGINARY_UNIT
         tokens.append((kind, "^" if val == "**" else val, m.start(m.lastindex)))
         pos = m.end()
     if not tokens:
@@ -421,6 +424,41 @@ def _flint_polynomial(poly, names: tuple[str, ...]) -> Polynomial:
     return names, coeffs
 
 
+def _split_imaginary(reader: _Reader, poly) -> tuple:
+    """poly(I) = A + I*B with A, B free of I, using I^2 = -1."""
+    at = reader.index[IMAGINARY_UNIT]
+    parts: tuple[dict, dict] = ({}, {})
+    for exps, c in poly.to_dict().items():
+        k = exps[at] % 4
+        key = exps[:at] + (0,) + exps[at + 1 :]
+        part = parts[k % 2]
+        part[key] = part.get(key, 0) + (c if k < 2 else -c)
+    return tuple(reader.ctx.from_dict({e: c for e, c in part.items() if c != 0}) for part in parts)
+
+
+def _real_part(reader: _Reader, value: _Rational) -> _Rational:
+    """The expression without the imaginary unit; FactorError if it is not real."""
+    one = reader.ctx.from_dict({(0,) * reader.nvars: 1})
+    den = one
+    for f, k in value.den.values():
+        den = den * f**k
+    num_re, num_im = _split_imaginary(reader, value.num)
+    den_re, den_im = _split_imaginary(reader, den)
+    if den_im.is_zero():
+        real, imaginary, denominator = num_re, num_im, den_re
+    else:  # multiply by the conjugate of the denominator
+        real = num_re * den_re + num_im * den_im
+        imaginary = num_im * den_re - num_re * den_im
+        denominator = den_re * den_re + den_im * den_im
+    if not imaginary.is_zero():
+        raise FactorError("the expression is not real: its part proportional to the imaginary unit is not zero")
+    if denominator.is_zero():
+        raise FactorError("division by zero")
+    new_den: dict = {}
+    content = reader.factor_into_den(denominator, 1, new_den)
+    return _Rational(real * (1 / reader.flint.fmpq(content)), new_den)
+
+
 def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
     """Content and irreducible factors (negative exponents: denominator) of an expression.
 
@@ -429,6 +467,8 @@ def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
     """
     reader = _Reader(text)
     value = reader.read()
+    if IMAGINARY_UNIT in reader.index:
+        value = _real_part(reader, value)
     names = tuple(reader.names) or ("_",)
     if value.num.is_zero():
         return Fraction(0), []
@@ -547,15 +587,37 @@ def flint_factor_text(text: str) -> str:
     return canonical_factored_text(content, factors)
 
 
+def sympy_real_part(expr):
+    """``expr`` without the imaginary unit (SymPy route); FactorError if it is not real."""
+    import sympy
+
+    if not expr.has(sympy.I):
+        return expr
+    u = sympy.Dummy("u")
+    num, den = sympy.fraction(sympy.together(expr.xreplace({sympy.I: u})))
+    unit_circle = sympy.Poly(u**2 + 1, u)
+    parts = []
+    for part in (num, den):
+        rem = sympy.Poly(sympy.expand(part), u).rem(unit_circle)
+        parts.append((rem.coeff_monomial(1), rem.coeff_monomial(u)))
+    (a, b), (c, d) = parts
+    real = sympy.expand(a * c + b * d)
+    if sympy.expand(b * c - a * d) != 0:
+        raise FactorError("the expression is not real: its part proportional to the imaginary unit is not zero")
+    denominator = sympy.expand(c * c + d * d)
+    if denominator == 0:
+        raise FactorError("division by zero")
+    return real / denominator
+
+
 def sympy_factor_text(text_or_expr) -> str:
     """The same canonical text, computed with ``sympy.factor`` (the reference route)."""
     import sympy
 
     from symba.physics.expressions import parse_expression
 
-    expr = parse_expression(text_or_expr) if isinstance(text_or_expr, str) else text_or_expr
-    if expr.has(sympy.I):
-        raise FactorError("the expression holds the imaginary unit")
+    expr = parse_expression(text_or_expr, rename={"I": "i"}) if isinstance(text_or_expr, str) else text_or_expr
+    expr = sympy_real_part(expr)
     factored = sympy.factor(expr)
     num, den = sympy.fraction(factored)
     content = Fraction(1)

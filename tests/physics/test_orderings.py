@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from .bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point
 
-from symba.flint_factor import flint_factor_text
+from symba.simplify.flint import flint_factor_text, relabel_factored
 from symba.physics.amplitude_syntax import canonical
 from symba.physics.kinematics import numerically_equal, random_point
 from symba.physics.orderings import (
@@ -28,7 +28,6 @@ from symba.physics.orderings import (
     parse_permutation,
     permutation_text,
     relabel_amplitude,
-    relabel_factored,
     relabel_propagator,
     relabel_result,
     relabel_squared,

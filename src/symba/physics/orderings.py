@@ -174,20 +174,6 @@ def relabel_squared(text: str, permutation) -> str:
     return _NAME_RE.sub(lambda m: _rename(m.group(0), legs), text)
 
 
-def relabel_factored(text: str, permutation) -> str:
-    """A canonical factored squared amplitude (``symba.flint_factor``) of the canonical process,
-    as the canonical factored text of the ordered process: factor once, map to every ordering."""
-    from symba.flint_factor import rename_factored_text
-
-    legs = leg_map(permutation)
-    n = len(legs)
-    rename = {}
-    for i in range(1, n + 1):
-        for j in range(i + 1, n + 1):
-            rename[f"s_{i}{j}"] = _rename(f"s_{i}{j}", legs)
-    return rename_factored_text(text, rename)
-
-
 def _momentum_leg(node: Node) -> int | None:
     """Leg of a momentum term ``p_i``, ``-p_i``, ``2*p_i``; None for anything else."""
     if node.op == "neg":

@@ -645,3 +645,17 @@ def factor_text(text: str, engine: str = "flint") -> str:
             raise FactorSyntaxError(f"expression of {len(text)} characters is over the {MAX_INPUT_CHARS} limit")
         return sympy_factor_text(text)
     raise FactorError(f"unknown factor engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+def relabel_factored(text: str, permutation) -> str:
+    """A canonical factored squared amplitude (:func:`flint_factor_text`) of the canonical process,
+    as the canonical factored text of the ordered process: factor once, map to every ordering."""
+    from symba.physics.orderings import _rename, leg_map
+
+    legs = leg_map(permutation)
+    n = len(legs)
+    rename = {}
+    for i in range(1, n + 1):
+        for j in range(i + 1, n + 1):
+            rename[f"s_{i}{j}"] = _rename(f"s_{i}{j}", legs)
+    return rename_factored_text(text, rename)

@@ -37,7 +37,9 @@ def main() -> None:
     classes = [("qed", "2->2"), ("qed", "2->3"), ("qcd", "2->2"), ("qcd", "2->3")]
     for theory, mult in classes:
         times = [timed(p) for p in sample(theory, mult, args.per_class)]
-        print(f"{theory} {mult}: median {statistics.median(times):.3f} s, max {max(times):.3f} s over {len(times)} processes")
+        print(
+            f"{theory} {mult}: median {statistics.median(times):.3f} s, max {max(times):.3f} s over {len(times)} processes"
+        )
     for text in ["u g -> u g g"]:
         times = [timed(compute_process.__globals__["parse_process"](text, "qcd")) for _ in range(3)]
         print(f"qcd {text}: median {statistics.median(times):.2f} s over {len(times)} runs")

@@ -23,8 +23,8 @@ import subprocess
 import sys
 import time
 
-from symba.simplify.flint import flint_factor_text
 from symba.physics import compute_process, enumerate_processes
+from symba.simplify.flint import flint_factor_text
 
 _CHILD = """
 import json, sys, time
@@ -40,7 +40,14 @@ print(json.dumps({"seconds": time.process_time() - t0, "text": out}))
 
 def sympy_time(text: str, timeout: float) -> tuple[float, str | None]:
     try:
-        done = subprocess.run([sys.executable, "-c", _CHILD], input=text, capture_output=True, text=True, timeout=timeout + 30, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=timeout + 30,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return timeout, None
     if done.returncode != 0:

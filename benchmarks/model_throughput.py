@@ -22,8 +22,8 @@ import torch
 import yaml
 
 from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, write_table_atomic
-from symba.model.config import train_config
 from symba.model.batches import load_vocab
+from symba.model.config import train_config
 from symba.model.train import Trainer
 from symba.tokenization.vocab import write_vocabulary
 
@@ -34,9 +34,24 @@ def synthetic_shard(folder: Path, vocab, n_rows=512, seed=0) -> str:
     for _ in range(n_rows):
         src = [rng.randrange(4, len(vocab)) for _ in range(rng.randint(40, 130))]
         tgt = [rng.randrange(4, len(vocab)) for _ in range(rng.randint(30, 260))]
-        rows.append({"process": "e- e+ -> mu- mu+", "theory": "qed", "multiplicity": "2->2", "diagram": 0,
-                     "amplitude": "", "squared_raw": "", "squared": "", "status": "ok", "backend": "builtin",
-                     "engine_version": "1", "split": "train", "group": "g", "amplitude_ids": src, "squared_ids": tgt})
+        rows.append(
+            {
+                "process": "e- e+ -> mu- mu+",
+                "theory": "qed",
+                "multiplicity": "2->2",
+                "diagram": 0,
+                "amplitude": "",
+                "squared_raw": "",
+                "squared": "",
+                "status": "ok",
+                "backend": "builtin",
+                "engine_version": "1",
+                "split": "train",
+                "group": "g",
+                "amplitude_ids": src,
+                "squared_ids": tgt,
+            }
+        )
     path = folder / "synthetic.parquet"
     write_table_atomic(pa.Table.from_pylist(rows, schema=pa.schema(list(SCHEMA) + list(TOKEN_COLUMNS))), path)
     return str(path)
@@ -54,8 +69,14 @@ def main() -> int:
     overrides = {}
     if args.config:
         overrides = (yaml.safe_load(Path(args.config).read_text()) or {}).get("train", {}) or {}
-    overrides = {**overrides, "num_threads": args.threads, "valid_every": 0,
-                 "max_steps": args.steps + args.warmup, "checkpoint_every": 10**9, "log_every": 10**9}
+    overrides = {
+        **overrides,
+        "num_threads": args.threads,
+        "valid_every": 0,
+        "max_steps": args.steps + args.warmup,
+        "checkpoint_every": 10**9,
+        "log_every": 10**9,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         vocab_path = args.vocab or str(tmp / "vocab.json")
@@ -71,11 +92,20 @@ def main() -> int:
         wall = time.perf_counter() - t0
         tokens = trainer.tokens_processed - before
         steps = args.steps
-    print(json.dumps({
-        "device": str(trainer.device), "threads": torch.get_num_threads(), "parameters": trainer.model.n_parameters(),
-        "steps": steps, "tokens": tokens, "wall_s": round(wall, 2), "tokens_per_s": round(tokens / wall, 1),
-        "model": {k: v for k, v in vars(trainer.model_cfg).items()},
-    }))
+    print(
+        json.dumps(
+            {
+                "device": str(trainer.device),
+                "threads": torch.get_num_threads(),
+                "parameters": trainer.model.n_parameters(),
+                "steps": steps,
+                "tokens": tokens,
+                "wall_s": round(wall, 2),
+                "tokens_per_s": round(tokens / wall, 1),
+                "model": {k: v for k, v in vars(trainer.model_cfg).items()},
+            }
+        )
+    )
     return 0
 
 

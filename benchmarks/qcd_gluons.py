@@ -87,15 +87,11 @@ def compare(text: str, runs: int, old_timeout: float) -> None:
         if ok:
             rows[route] = statistics.median(r[0] for r in ok)
             cpu = statistics.median(r[1] for r in ok)
-            print(
-                f"{text:16s} {route:10s} median {rows[route]:7.2f} s wall, {cpu:7.2f} s FORM CPU over {len(ok)} runs"
-            )
+            print(f"{text:16s} {route:10s} median {rows[route]:7.2f} s wall, {cpu:7.2f} s FORM CPU over {len(ok)} runs")
         else:
             print(f"{text:16s} {route:10s} {results[0][2]}")
     if len(rows) == 2:
-        print(
-            f"{text:16s} ratio pairs/gluon_sums {rows['pairs'] / rows['gluon_sums']:.2f}"
-        )
+        print(f"{text:16s} ratio pairs/gluon_sums {rows['pairs'] / rows['gluon_sums']:.2f}")
 
 
 def all_2to3(timeout: float) -> None:
@@ -105,15 +101,11 @@ def all_2to3(timeout: float) -> None:
     slowest = []
     for proc in procs:
         wall, _cpu, status = timed(str(proc), "gluon_sums", timeout)
-        key = (
-            "ok" if status == "ok" else "timeout" if "timed out" in status else "failed"
-        )
+        key = "ok" if status == "ok" else "timeout" if "timed out" in status else "failed"
         statuses[key] = statuses.get(key, 0) + 1
         slowest.append((wall, str(proc)))
     slowest.sort(reverse=True)
-    print(
-        f"QCD 2->3: {len(procs)} processes in {time.perf_counter() - t0:.0f} s, statuses {statuses}"
-    )
+    print(f"QCD 2->3: {len(procs)} processes in {time.perf_counter() - t0:.0f} s, statuses {statuses}")
     print("slowest: " + ", ".join(f"{p} {w:.1f} s" for w, p in slowest[:5]))
 
 
@@ -131,9 +123,7 @@ def main() -> None:
         action="store_true",
         help="also time every QCD 2->3 process (new route)",
     )
-    ap.add_argument(
-        "--skip-compare", action="store_true", help="only the --all-2to3 sweep"
-    )
+    ap.add_argument("--skip-compare", action="store_true", help="only the --all-2to3 sweep")
     args = ap.parse_args()
     if not args.skip_compare:
         for text in ("u g -> u g g", "g g -> g g g"):

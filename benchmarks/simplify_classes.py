@@ -29,7 +29,9 @@ def main() -> None:
     ap.add_argument("--theory", default="qed")
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--sympy-naive", action="store_true")
-    ap.add_argument("--diagrams-only", action="store_true", help="leave out whole-process rows (SymPy takes minutes on 2->3 ones)")
+    ap.add_argument(
+        "--diagrams-only", action="store_true", help="leave out whole-process rows (SymPy takes minutes on 2->3 ones)"
+    )
     args = ap.parse_args()
     rows = []
     for text in args.processes:

@@ -24,13 +24,31 @@ SNAKEFILE = ROOT / "Snakefile"
 PROFILE = ROOT / "profiles" / "slurm"
 TINY = ROOT / "tests" / "slurm" / "tiny.yaml"
 QED_2TO3 = ROOT / "config" / "qed-2to3.yaml"
-SLURM_ARGS = ["--workflow-profile", str(PROFILE), "--cores", "2", "--default-resources", "slurm_partition=cpu",
-              "--slurm-init-seconds-before-status-checks", "2"]
+SLURM_ARGS = [
+    "--workflow-profile",
+    str(PROFILE),
+    "--cores",
+    "2",
+    "--default-resources",
+    "slurm_partition=cpu",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+]
 
 
 def snakemake(workdir, configfile, *args, timeout=3600):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
-           "--configfile", str(configfile), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(SNAKEFILE),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
     start = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     elapsed = time.perf_counter() - start
@@ -54,19 +72,31 @@ def tiny_local_against_slurm():
         output, slurm_s = snakemake(Path(tmp) / "slurm", TINY, *SLURM_ARGS)
     submitted = len(re.findall(r"has been submitted with SLURM jobid", output))
     rule_jobs = len(re.findall(r"Finished jobid: \d+ \(Rule: (?!all\))", output))
-    print(f"tiny config: local {local_s:.0f} s, SLURM {slurm_s:.0f} s "
-          f"({rule_jobs} rule jobs in {submitted} SLURM submissions); "
-          f"overhead {(slurm_s - local_s) / submitted:.1f} s per submission")
+    print(
+        f"tiny config: local {local_s:.0f} s, SLURM {slurm_s:.0f} s "
+        f"({rule_jobs} rule jobs in {submitted} SLURM submissions); "
+        f"overhead {(slurm_s - local_s) / submitted:.1f} s per submission"
+    )
 
 
 def grouped_against_ungrouped():
     with tempfile.TemporaryDirectory(prefix="symba-slurm-dry-") as tmp:
         # One workdir, so the second dry run reuses the first's process manifest.
         grouped, grouped_s = snakemake(Path(tmp), QED_2TO3, *SLURM_ARGS, "--dry-run")
-        ungrouped, _ = snakemake(Path(tmp), QED_2TO3, *SLURM_ARGS, "--dry-run",
-                                 "--group-components", "amplitudes=1", "simplify=1", "tokenize=1")
-    print(f"config/qed-2to3.yaml dry run ({grouped_s:.0f} s): {submissions(grouped)} SLURM submissions grouped, "
-          f"{submissions(ungrouped)} ungrouped")
+        ungrouped, _ = snakemake(
+            Path(tmp),
+            QED_2TO3,
+            *SLURM_ARGS,
+            "--dry-run",
+            "--group-components",
+            "amplitudes=1",
+            "simplify=1",
+            "tokenize=1",
+        )
+    print(
+        f"config/qed-2to3.yaml dry run ({grouped_s:.0f} s): {submissions(grouped)} SLURM submissions grouped, "
+        f"{submissions(ungrouped)} ungrouped"
+    )
 
 
 def main():

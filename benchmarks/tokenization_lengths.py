@@ -28,7 +28,9 @@ from symba.tokenization.notations import NOTATIONS, parse_expression, tokenize
 from symba.tokenization.stats import LENGTH_LIMIT, length_report
 
 
-def engine_rows(theory: str, multiplicity: str, max_processes: int | None, timeout: float, every: int = 1) -> list[dict]:
+def engine_rows(
+    theory: str, multiplicity: str, max_processes: int | None, timeout: float, every: int = 1
+) -> list[dict]:
     from symba.physics.engine import ENGINE_VERSION, compute_process
     from symba.physics.process import enumerate_processes
 
@@ -41,7 +43,9 @@ def engine_rows(theory: str, multiplicity: str, max_processes: int | None, timeo
             print(f"  skipped {proc}: {exc}", file=sys.stderr)
             continue
         for d in result.diagrams:
-            rows.append(_row(str(proc), theory, multiplicity, d.index, d.amplitude, d.squared_amplitude, ENGINE_VERSION))
+            rows.append(
+                _row(str(proc), theory, multiplicity, d.index, d.amplitude, d.squared_amplitude, ENGINE_VERSION)
+            )
         print(f"  [{k + 1}/{len(processes)}] {proc}: {len(result.diagrams)} diagram(s)", file=sys.stderr)
     return rows
 
@@ -107,12 +111,20 @@ def main(argv=None) -> int:
     ap.add_argument("--max-processes", type=int, default=None)
     ap.add_argument("--every", type=int, default=1, help="take every k-th process (a spread-out sample)")
     ap.add_argument("--timeout", type=float, default=120.0)
-    ap.add_argument("--simplify", choices=("none", "factor", "cancel"), default="none",
-                    help="simplify each squared amplitude first, as the workflow's simplify rule does")
+    ap.add_argument(
+        "--simplify",
+        choices=("none", "factor", "cancel"),
+        default="none",
+        help="simplify each squared amplitude first, as the workflow's simplify rule does",
+    )
     ap.add_argument("--json", help="also write the length report JSON here")
     ap.add_argument("--png", help="also write the length comparison PNG here")
     args = ap.parse_args(argv)
-    rows = shard_rows(args.shards) if args.shards else engine_rows(args.theory, args.multiplicity, args.max_processes, args.timeout, args.every)
+    rows = (
+        shard_rows(args.shards)
+        if args.shards
+        else engine_rows(args.theory, args.multiplicity, args.max_processes, args.timeout, args.every)
+    )
     if not rows:
         print("no rows", file=sys.stderr)
         return 1

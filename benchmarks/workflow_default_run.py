@@ -43,19 +43,34 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
-            cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-                   "--cores", "2", "--config", f"targets=[{args.target}]"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-s",
+                str(ROOT / "Snakefile"),
+                "--directory",
+                str(workdir),
+                "--cores",
+                "2",
+                "--config",
+                f"targets=[{args.target}]",
+            ]
             start = time.perf_counter()
             result = subprocess.run(cmd, capture_output=True, text=True)
             walls.append(time.perf_counter() - start)
             if result.returncode != 0:
                 raise SystemExit(result.stderr[-3000:])
             peaks = job_peaks(workdir / "results")
-    print(f"default run up to '{args.target}': median wall {statistics.median(walls):.1f} s "
-          f"(runs: {', '.join(f'{w:.1f}' for w in walls)})")
+    print(
+        f"default run up to '{args.target}': median wall {statistics.median(walls):.1f} s "
+        f"(runs: {', '.join(f'{w:.1f}' for w in walls)})"
+    )
     print("peak RSS per rule (MB, last run): " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(peaks.items())))
-    print(f"peak RSS of the snakemake process tree's largest process: "
-          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"peak RSS of the snakemake process tree's largest process: "
+        f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

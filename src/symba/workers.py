@@ -30,8 +30,14 @@ class WorkerDied(RuntimeError):
 class LineWorker:
     """A long-lived worker process speaking JSON lines; killed and restarted when a request overruns."""
 
-    def __init__(self, module: str, args: list[str] | None = None, env: dict | None = None,
-                 start_timeout: float = START_TIMEOUT_S, stderr_path: str | None = None):
+    def __init__(
+        self,
+        module: str,
+        args: list[str] | None = None,
+        env: dict | None = None,
+        start_timeout: float = START_TIMEOUT_S,
+        stderr_path: str | None = None,
+    ):
         self.command = [sys.executable, "-m", module, *(args or [])]
         self.env = dict(os.environ, **(env or {}))
         self.start_timeout = start_timeout
@@ -56,7 +62,9 @@ class LineWorker:
             late = self.proc.poll() is None  # still starting, rather than dead
             self.kill()
             if late:
-                raise WorkerDied(f"worker {self.command[2]} did not start within {self.start_timeout:g} s", timed_out=True)
+                raise WorkerDied(
+                    f"worker {self.command[2]} did not start within {self.start_timeout:g} s", timed_out=True
+                )
             raise WorkerDied(f"worker {self.command[2]} died while starting", timed_out=False)
 
     def alive(self) -> bool:

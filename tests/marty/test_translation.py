@@ -107,7 +107,10 @@ def test_square_qcd_coupling_becomes_g_s():
     expr = sympy.sympify(out.replace("^", "**"), locals=symbol_table())
     t = symbol_table()
     assert expr.free_symbols == {t["g_s"], t["m_d"], t["m_u"], t["s_12"]}
-    assert sympy.simplify(expr - t["g_s"] ** 4 * t["m_d"] ** 2 * t["m_u"] ** 2 / (9 * (t["m_u"] ** 2 + t["s_12"]) ** 2)) == 0
+    assert (
+        sympy.simplify(expr - t["g_s"] ** 4 * t["m_d"] ** 2 * t["m_u"] ** 2 / (9 * (t["m_u"] ** 2 + t["s_12"]) ** 2))
+        == 0
+    )
 
 
 def test_coupling_rename_touches_whole_names_only():

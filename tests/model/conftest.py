@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from .model_test_data import NOTATION
 from symba.tokenization.vocab import write_vocabulary
+
+from .model_test_data import NOTATION
 
 
 @pytest.fixture(autouse=True)

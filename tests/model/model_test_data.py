@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pyarrow as pa
+
 from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, write_table_atomic
 from symba.tokenization.notations import tokenize
 
@@ -18,9 +19,20 @@ TARGET_TOKENS = ["s_34", "s_24", "s_23", "s_14", "s_13", "s_12", "m_mu", "m_e", 
 
 def row(split, src_ids, tgt_ids, squared="", process="e- e+ -> mu- mu+", theory="qed"):
     return {
-        "process": process, "theory": theory, "multiplicity": "2->2", "diagram": 0, "amplitude": "",
-        "squared_raw": squared, "squared": squared, "status": "ok", "backend": "builtin", "engine_version": "1",
-        "split": split, "group": "g", "amplitude_ids": list(src_ids), "squared_ids": list(tgt_ids),
+        "process": process,
+        "theory": theory,
+        "multiplicity": "2->2",
+        "diagram": 0,
+        "amplitude": "",
+        "squared_raw": squared,
+        "squared": squared,
+        "status": "ok",
+        "backend": "builtin",
+        "engine_version": "1",
+        "split": split,
+        "group": "g",
+        "amplitude_ids": list(src_ids),
+        "squared_ids": list(tgt_ids),
     }
 
 
@@ -59,8 +71,9 @@ def mapping_rows(vocab, n, split, seed, min_len=3, max_len=7):
     for _ in range(n):
         k = rng.randint(min_len, max_len)
         picks = [rng.randrange(len(SOURCE_TOKENS)) for _ in range(k)]
-        out.append(row(split, vocab.encode([SOURCE_TOKENS[p] for p in picks]),
-                       vocab.encode([TARGET_TOKENS[p] for p in picks])))
+        out.append(
+            row(split, vocab.encode([SOURCE_TOKENS[p] for p in picks]), vocab.encode([TARGET_TOKENS[p] for p in picks]))
+        )
     return out
 
 
@@ -83,8 +96,15 @@ def expression_rows(vocab, split):
 
 
 TINY_TRAIN = {"num_threads": 1}  # see conftest.py
-TINY_MODEL = {"d_model": 32, "n_heads": 2, "n_encoder_layers": 1, "n_decoder_layers": 1, "d_ff": 64,
-              "dropout": 0.0, "max_len": 32}
+TINY_MODEL = {
+    "d_model": 32,
+    "n_heads": 2,
+    "n_encoder_layers": 1,
+    "n_decoder_layers": 1,
+    "d_ff": 64,
+    "dropout": 0.0,
+    "max_len": 32,
+}
 
 
 # Two amplitude -> squared-amplitude pairs (s-channel photon; docs/physics.md worked example).

@@ -24,7 +24,9 @@ def test_provenance_mismatch_names_each_difference():
     assert checkpoint.provenance_mismatch(dict(now), now) == []
     then = {"data": "d0", "vocab": "v1", "train_config": {"lr": 0.2, "seed": 1, "old_key": 3}}
     assert checkpoint.provenance_mismatch(then, now) == [
-        "was made with other training data", "was made with another train config (lr, old_key)"]
+        "was made with other training data",
+        "was made with another train config (lr, old_key)",
+    ]
     assert checkpoint.provenance_mismatch(None, now) == ["records no provenance"]
 
 

@@ -4,10 +4,11 @@ import json
 
 import yaml
 
-from .model_test_data import AMPLITUDES, TINY_MODEL, TINY_TRAIN, amplitude_rows, write_shard
 from symba.cli import main
 from symba.model.batches import load_vocab
 from symba.model.numeric import numerically_equivalent
+
+from .model_test_data import AMPLITUDES, TINY_MODEL, TINY_TRAIN, amplitude_rows, write_shard
 
 
 def _predicted(stdout: str) -> str:
@@ -17,13 +18,28 @@ def _predicted(stdout: str) -> str:
 
 def test_train_evaluate_predict_and_fallback(vocab_path, tmp_path, capsys):
     vocab = load_vocab(vocab_path)
-    shard = write_shard(tmp_path / "s.parquet", amplitude_rows(vocab, "train") + amplitude_rows(vocab, "test_orderings"))
+    shard = write_shard(
+        tmp_path / "s.parquet", amplitude_rows(vocab, "train") + amplitude_rows(vocab, "test_orderings")
+    )
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "train": {"model": {**TINY_MODEL, "max_len": 64}, "max_steps": 150, "warmup_steps": 10, "lr": 1e-2,
-                  "batch_tokens": 256, "checkpoint_every": 60, "log_every": 20, "valid_every": 0, **TINY_TRAIN},
-        "evaluate": {"beam_size": 2, "numeric_points": 2, "num_threads": 1},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "train": {
+                    "model": {**TINY_MODEL, "max_len": 64},
+                    "max_steps": 150,
+                    "warmup_steps": 10,
+                    "lr": 1e-2,
+                    "batch_tokens": 256,
+                    "checkpoint_every": 60,
+                    "log_every": 20,
+                    "valid_every": 0,
+                    **TINY_TRAIN,
+                },
+                "evaluate": {"beam_size": 2, "numeric_points": 2, "num_threads": 1},
+            }
+        )
+    )
     out = tmp_path / "run"
     assert main(["train", "--config", str(config), "--vocab", vocab_path, "--out", str(out), shard]) == 0
     capsys.readouterr()
@@ -43,8 +59,21 @@ def test_train_evaluate_predict_and_fallback(vocab_path, tmp_path, capsys):
     assert numerically_equivalent(_predicted(printed), truth, "e- e+ -> mu- mu+", "qed")
 
     # threshold above any log-probability: the fallback must replace the prediction, and say so
-    args = ["predict", "--model", model, amplitude, "--fallback", "--threshold", "1",
-            "--process", "e- e+ -> mu- mu+", "--theory", "qed", "--diagram", "0"]
+    args = [
+        "predict",
+        "--model",
+        model,
+        amplitude,
+        "--fallback",
+        "--threshold",
+        "1",
+        "--process",
+        "e- e+ -> mu- mu+",
+        "--theory",
+        "qed",
+        "--diagram",
+        "0",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "exact engine (fallback)" in printed

@@ -83,18 +83,39 @@ def trained(tmp_path_factory):
     # One test_orderings row's template (group) has no training row: it counts as a held-out template.
     orphan = amplitude_rows(vocab, "test_orderings")[:1]
     orphan[0]["group"] = "a template never trained on"
-    shard = write_shard(tmp / "s.parquet", amplitude_rows(vocab, "train") + amplitude_rows(vocab, "test_orderings")
-                        + amplitude_rows(vocab, "test_templates")[:1] + orphan, row_group_size=2)
+    shard = write_shard(
+        tmp / "s.parquet",
+        amplitude_rows(vocab, "train")
+        + amplitude_rows(vocab, "test_orderings")
+        + amplitude_rows(vocab, "test_templates")[:1]
+        + orphan,
+        row_group_size=2,
+    )
     config = tmp / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "train": {"model": {**TINY_MODEL, "max_len": 64}, "max_steps": 150, "warmup_steps": 10, "lr": 1e-2,
-                  "batch_tokens": 256, "checkpoint_every": 150, "log_every": 50, "valid_every": 0, **TINY_TRAIN},
-        "evaluate": {"beam_size": 2, "numeric_points": 2, "num_threads": 1, "workers": 2, "batch_size": 1},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "train": {
+                    "model": {**TINY_MODEL, "max_len": 64},
+                    "max_steps": 150,
+                    "warmup_steps": 10,
+                    "lr": 1e-2,
+                    "batch_tokens": 256,
+                    "checkpoint_every": 150,
+                    "log_every": 50,
+                    "valid_every": 0,
+                    **TINY_TRAIN,
+                },
+                "evaluate": {"beam_size": 2, "numeric_points": 2, "num_threads": 1, "workers": 2, "batch_size": 1},
+            }
+        )
+    )
     out = tmp / "run"
     assert main(["train", "--config", str(config), "--vocab", vocab_path, "--out", str(out), shard]) == 0
-    assert main(["evaluate", "--model", str(out / "model.pt"), "--config", str(config), "--out", str(out / "eval"),
-                 shard]) == 0
+    assert (
+        main(["evaluate", "--model", str(out / "model.pt"), "--config", str(config), "--out", str(out / "eval"), shard])
+        == 0
+    )
     return {"model": str(out / "model.pt"), "metrics": out / "eval" / "metrics.json", "tmp": tmp}
 
 
@@ -170,8 +191,22 @@ def test_threshold_from_the_real_evaluation_and_a_foreign_metrics_file(trained, 
     assert threshold == (math.inf if recorded is None else recorded)
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"model": "/elsewhere/model.pt", "certainty": {"fallback_threshold": -0.1}}))
-    assert main(["predict", "--model", trained["model"], "--fallback", "--metrics", str(other),
-                 "--process", MUMU, AMPLITUDES[MUMU][0]]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                trained["model"],
+                "--fallback",
+                "--metrics",
+                str(other),
+                "--process",
+                MUMU,
+                AMPLITUDES[MUMU][0],
+            ]
+        )
+        == 2
+    )
 
 
 def test_common_threshold_holds_on_every_test_set():

@@ -11,7 +11,7 @@ from symba.model.config import TrainConfig, check_sections, train_config
 from symba.model.evaluate import run_evaluation
 from symba.model.train import Trainer, lr_at, make_optimizer, run_training
 
-from .model_test_data import TINY_MODEL, TINY_TRAIN, keyword_rows, expression_rows, mapping_rows, write_shard
+from .model_test_data import TINY_MODEL, TINY_TRAIN, expression_rows, keyword_rows, mapping_rows, write_shard
 
 
 def test_unknown_config_key_is_named():
@@ -21,19 +21,22 @@ def test_unknown_config_key_is_named():
         train_config({"lrr": 1.0})
 
 
-@pytest.mark.parametrize("overrides, key", [
-    ({"max_steps": -5}, "train.max_steps"),
-    ({"max_batch_size": 0}, "train.max_batch_size"),
-    ({"batch_tokens": -1}, "train.batch_tokens"),
-    ({"lr": 0}, "train.lr"),
-    ({"lr": -1e-3}, "train.lr"),
-    ({"lr": float("nan")}, "train.lr"),
-    ({"max_steps": 2.5}, "train.max_steps"),
-    ({"model": {"dropout": 1.5}}, "train.model.dropout"),
-    ({"model": {"d_model": 30, "n_heads": 4}}, "train.model.d_model"),
-    ({"model": {"max_len": 10**9}}, "train.model.max_len"),
-    ({"max_stepz": 3}, "train.max_stepz"),
-])
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        ({"max_steps": -5}, "train.max_steps"),
+        ({"max_batch_size": 0}, "train.max_batch_size"),
+        ({"batch_tokens": -1}, "train.batch_tokens"),
+        ({"lr": 0}, "train.lr"),
+        ({"lr": -1e-3}, "train.lr"),
+        ({"lr": float("nan")}, "train.lr"),
+        ({"max_steps": 2.5}, "train.max_steps"),
+        ({"model": {"dropout": 1.5}}, "train.model.dropout"),
+        ({"model": {"d_model": 30, "n_heads": 4}}, "train.model.d_model"),
+        ({"model": {"max_len": 10**9}}, "train.model.max_len"),
+        ({"max_stepz": 3}, "train.max_stepz"),
+    ],
+)
 def test_bad_train_values_name_their_key(overrides, key):
     with pytest.raises(ValueError, match=f"'{key}'"):
         train_config(overrides)
@@ -44,14 +47,17 @@ def test_dataclass_itself_refuses_bad_values():
         TrainConfig(max_steps=-5)
 
 
-@pytest.mark.parametrize("train, evaluate, key", [
-    ({"max_stepz": 3}, {}, "train.max_stepz"),
-    ({}, {"beam_szie": 2}, "evaluate.beam_szie"),
-    ({}, {"beam_size": 0}, "evaluate.beam_size"),
-    ({}, {"numeric_timeout_s": -1}, "evaluate.numeric_timeout_s"),
-    ({}, {"batch_size": 0}, "evaluate.batch_size"),
-    ({}, "beam_size", "evaluate"),
-])
+@pytest.mark.parametrize(
+    "train, evaluate, key",
+    [
+        ({"max_stepz": 3}, {}, "train.max_stepz"),
+        ({}, {"beam_szie": 2}, "evaluate.beam_szie"),
+        ({}, {"beam_size": 0}, "evaluate.beam_size"),
+        ({}, {"numeric_timeout_s": -1}, "evaluate.numeric_timeout_s"),
+        ({}, {"batch_size": 0}, "evaluate.batch_size"),
+        ({}, "beam_size", "evaluate"),
+    ],
+)
 def test_check_sections_names_the_bad_key(train, evaluate, key):
     with pytest.raises(ValueError, match=f"'{key}'") as info:
         check_sections(train, evaluate)
@@ -74,8 +80,8 @@ def test_schedule_warms_up_then_decays_once():
 
 
 def test_weight_decay_only_on_matrices(vocab_path, tmp_path):
-    from symba.model.transformer import Seq2SeqTransformer
     from symba.model.config import model_config_from_dict
+    from symba.model.transformer import Seq2SeqTransformer
 
     model = Seq2SeqTransformer(model_config_from_dict({**TINY_MODEL, "vocab_size": 50}))
     opt = make_optimizer(model, train_config({"weight_decay": 0.1}))
@@ -89,8 +95,7 @@ def test_batches_are_bucketed_and_cover_an_epoch(vocab_path, tmp_path):
     vocab = load_vocab(vocab_path)
     rows = mapping_rows(vocab, 100, "train", seed=3)
     shard = write_shard(tmp_path / "a.parquet", rows, row_group_size=16)
-    stream = training_stream([shard], Specials(vocab), 32, batch_tokens=60, max_batch_size=50, buffer_rows=40,
-                             seed=0)
+    stream = training_stream([shard], Specials(vocab), 32, batch_tokens=60, max_batch_size=50, buffer_rows=40, seed=0)
     seen = 0
     while seen < 100:
         epoch, _, batch = next(stream)
@@ -104,14 +109,28 @@ def test_batches_are_bucketed_and_cover_an_epoch(vocab_path, tmp_path):
 
 
 def _train_cfg(**extra):
-    return {"model": {**TINY_MODEL, "dropout": 0.1}, "max_steps": 8, "warmup_steps": 2, "batch_tokens": 80,
-            "checkpoint_every": 4, "log_every": 2, "valid_every": 4, "buffer_rows": 32, "lr": 3e-3, **TINY_TRAIN, **extra}
+    return {
+        "model": {**TINY_MODEL, "dropout": 0.1},
+        "max_steps": 8,
+        "warmup_steps": 2,
+        "batch_tokens": 80,
+        "checkpoint_every": 4,
+        "log_every": 2,
+        "valid_every": 4,
+        "buffer_rows": 32,
+        "lr": 3e-3,
+        **TINY_TRAIN,
+        **extra,
+    }
 
 
 def test_resume_after_kill_continues_identically(vocab_path, tmp_path):
     vocab = load_vocab(vocab_path)
-    shard = write_shard(tmp_path / "a.parquet", mapping_rows(vocab, 60, "train", 1) + mapping_rows(vocab, 8, "valid", 2),
-                        row_group_size=16)
+    shard = write_shard(
+        tmp_path / "a.parquet",
+        mapping_rows(vocab, 60, "train", 1) + mapping_rows(vocab, 8, "valid", 2),
+        row_group_size=16,
+    )
     cfg = train_config(_train_cfg())
 
     straight = Trainer(cfg, [shard], vocab, vocab_path, tmp_path / "ck1", tmp_path / "m1.csv")
@@ -148,7 +167,9 @@ def _same_weights(a, b) -> bool:
 def test_checkpoint_from_another_config_starts_afresh(vocab_path, tmp_path, caplog):
     vocab = load_vocab(vocab_path)
     shard = write_shard(tmp_path / "a.parquet", mapping_rows(vocab, 20, "train", 1))
-    Trainer(train_config(_train_cfg(max_steps=4)), [shard], vocab, vocab_path, tmp_path / "ck", tmp_path / "m.csv").run()
+    Trainer(
+        train_config(_train_cfg(max_steps=4)), [shard], vocab, vocab_path, tmp_path / "ck", tmp_path / "m.csv"
+    ).run()
     other = train_config(_train_cfg(max_steps=4, lr=1e-2))
     with caplog.at_level("WARNING", logger="symba.model.train"):
         again = Trainer(other, [shard], vocab, vocab_path, tmp_path / "ck", tmp_path / "m.csv")
@@ -197,8 +218,16 @@ def _split_rows(vocab, split_seed):
 
 
 def _run(config, shards, vocab_path, out):
-    run_training(config, shards, vocab_path, str(out / "model.pt"), str(out / "checkpoints"),
-                 str(out / "metrics.csv"), str(out / "lr.png"), str(out / "curves.png"))
+    run_training(
+        config,
+        shards,
+        vocab_path,
+        str(out / "model.pt"),
+        str(out / "checkpoints"),
+        str(out / "metrics.csv"),
+        str(out / "lr.png"),
+        str(out / "curves.png"),
+    )
     return out / "model.pt"
 
 
@@ -265,14 +294,39 @@ def test_overfits_a_handful_of_pairs_end_to_end(vocab_path, tmp_path):
     rows = expression_rows(vocab, "train") + expression_rows(vocab, "test_orderings")
     shard = write_shard(tmp_path / "a.parquet", rows)
     out = tmp_path / "run"
-    config = {"model": TINY_MODEL, "max_steps": 150, "warmup_steps": 10, "lr": 1e-2, "batch_tokens": 200,
-              "checkpoint_every": 50, "log_every": 10, "valid_every": 0, "final_lr_ratio": 0.1, **TINY_TRAIN}
-    run_training(config, [shard], vocab_path, str(out / "model.pt"), str(out / "ck"), str(out / "metrics.csv"),
-                 str(out / "lr.png"), str(out / "curves.png"))
+    config = {
+        "model": TINY_MODEL,
+        "max_steps": 150,
+        "warmup_steps": 10,
+        "lr": 1e-2,
+        "batch_tokens": 200,
+        "checkpoint_every": 50,
+        "log_every": 10,
+        "valid_every": 0,
+        "final_lr_ratio": 0.1,
+        **TINY_TRAIN,
+    }
+    run_training(
+        config,
+        [shard],
+        vocab_path,
+        str(out / "model.pt"),
+        str(out / "ck"),
+        str(out / "metrics.csv"),
+        str(out / "lr.png"),
+        str(out / "curves.png"),
+    )
     for name in ("model.pt", "metrics.csv", "lr.png", "curves.png"):
         assert (out / name).stat().st_size > 0
-    result = run_evaluation(str(out / "model.pt"), [shard], vocab_path, {"beam_size": 2, "numeric_points": 2, "num_threads": 1},
-                            str(out / "metrics.json"), str(out / "cal.png"), str(out / "len.png"))
+    result = run_evaluation(
+        str(out / "model.pt"),
+        [shard],
+        vocab_path,
+        {"beam_size": 2, "numeric_points": 2, "num_threads": 1},
+        str(out / "metrics.json"),
+        str(out / "cal.png"),
+        str(out / "len.png"),
+    )
     assert result["heldout_templates"]["n_test"] == 0
     result = result["heldout_orderings"]
     assert result["n_test"] == 4
@@ -306,12 +360,36 @@ def test_learnable_task_clearly_beats_a_trivial_baseline(vocab_path, tmp_path):
     baseline = hits / total
 
     out = tmp_path / "run"
-    config = {"model": TINY_MODEL, "max_steps": 250, "warmup_steps": 20, "lr": 1e-2, "batch_tokens": 320,
-              "checkpoint_every": 100, "log_every": 20, "valid_every": 0, **TINY_TRAIN}
-    run_training(config, [shard], vocab_path, str(out / "model.pt"), str(out / "ck"), str(out / "metrics.csv"),
-                 str(out / "lr.png"), str(out / "curves.png"))
-    result = run_evaluation(str(out / "model.pt"), [shard], vocab_path, {"beam_size": 1, "num_threads": 1},
-                            str(out / "metrics.json"), str(out / "cal.png"), str(out / "len.png"))
+    config = {
+        "model": TINY_MODEL,
+        "max_steps": 250,
+        "warmup_steps": 20,
+        "lr": 1e-2,
+        "batch_tokens": 320,
+        "checkpoint_every": 100,
+        "log_every": 20,
+        "valid_every": 0,
+        **TINY_TRAIN,
+    }
+    run_training(
+        config,
+        [shard],
+        vocab_path,
+        str(out / "model.pt"),
+        str(out / "ck"),
+        str(out / "metrics.csv"),
+        str(out / "lr.png"),
+        str(out / "curves.png"),
+    )
+    result = run_evaluation(
+        str(out / "model.pt"),
+        [shard],
+        vocab_path,
+        {"beam_size": 1, "num_threads": 1},
+        str(out / "metrics.json"),
+        str(out / "cal.png"),
+        str(out / "len.png"),
+    )
     assert result["heldout_orderings"]["n_test"] == 0
     result = result["heldout_templates"]
     assert result["n_test"] == 40

@@ -9,8 +9,17 @@ BOS, EOS, PAD = 1, 2, 0
 
 def tiny(positions="learned", seed=0):
     torch.manual_seed(seed)
-    cfg = ModelConfig(vocab_size=40, d_model=32, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, d_ff=64,
-                      dropout=0.0, max_len=24, positions=positions)
+    cfg = ModelConfig(
+        vocab_size=40,
+        d_model=32,
+        n_heads=4,
+        n_encoder_layers=2,
+        n_decoder_layers=2,
+        d_ff=64,
+        dropout=0.0,
+        max_len=24,
+        positions=positions,
+    )
     return Seq2SeqTransformer(cfg).eval()
 
 

@@ -38,8 +38,7 @@ _SZ = np.array([[1, 0], [0, -1]], dtype=complex)
 _Z2 = np.zeros((2, 2), dtype=complex)
 # Chiral (Weyl) basis, P&S eq. (3.25): gamma^0 = [[0,1],[1,0]], gamma^i = [[0,s^i],[-s^i,0]].
 GAMMA = np.array(
-    [np.block([[_Z2, _S0], [_S0, _Z2]])]
-    + [np.block([[_Z2, s], [-s, _Z2]]) for s in (_SX, _SY, _SZ)]
+    [np.block([[_Z2, _S0], [_S0, _Z2]])] + [np.block([[_Z2, s], [-s, _Z2]]) for s in (_SX, _SY, _SZ)]
 )  # GAMMA[mu] = gamma^mu (upper index)
 
 
@@ -130,8 +129,12 @@ F_SU3 = np.real(
 # Written here from docs/physics.md, not read from the engine's model.
 _LEPTONS = {"e": ("m_e", -1.0), "mu": ("m_mu", -1.0), "ta": ("m_tau", -1.0)}
 _QUARKS = {
-    "u": ("m_u", 2 / 3), "d": ("m_d", -1 / 3), "s": ("m_s", -1 / 3),
-    "c": ("m_c", 2 / 3), "b": ("m_b", -1 / 3), "t": ("m_t", 2 / 3),
+    "u": ("m_u", 2 / 3),
+    "d": ("m_d", -1 / 3),
+    "s": ("m_s", -1 / 3),
+    "c": ("m_c", 2 / 3),
+    "b": ("m_b", -1 / 3),
+    "t": ("m_t", 2 / 3),
 }
 
 
@@ -323,11 +326,7 @@ class _Network:
 def _three_gluon_lorentz(k1, k2, k3) -> np.ndarray:
     """Lorentz part of the three-gluon vertex (all momenta incoming, upper indices)."""
     g = np.linalg.inv(METRIC)  # g^{mu nu}
-    return (
-        np.einsum("mn,r->mnr", g, k1 - k2)
-        + np.einsum("nr,m->mnr", g, k2 - k3)
-        + np.einsum("rm,n->mnr", g, k3 - k1)
-    )
+    return np.einsum("mn,r->mnr", g, k1 - k2) + np.einsum("nr,m->mnr", g, k2 - k3) + np.einsum("rm,n->mnr", g, k3 - k1)
 
 
 def _four_gluon_terms():
@@ -600,9 +599,7 @@ class AmplitudeEvaluator:
         from symba.physics.amplitude_syntax import parse
 
         value = self._eval(parse(text))
-        order = [f"H{k}" for k in range(self.n)] + [
-            f"C{k}" for k in range(self.n) if f"C{k}" in value.idx
-        ]
+        order = [f"H{k}" for k in range(self.n)] + [f"C{k}" for k in range(self.n) if f"C{k}" in value.idx]
         if set(order) != set(value.idx):
             raise ValueError(f"amplitude leaves indices {value.idx} free")
         return np.transpose(value.data, [value.idx.index(n) for n in order])
@@ -651,7 +648,7 @@ class AmplitudeEvaluator:
             return _Tensor(num.data / den.data, num.idx)
         if op == "^":
             base, power = self._eval(node.args[0]), self._eval(node.args[1])
-            return _Tensor(base.data ** power.data, ())
+            return _Tensor(base.data**power.data, ())
         return self._call(node)
 
     def _call(self, node) -> _Tensor:
@@ -660,8 +657,12 @@ class AmplitudeEvaluator:
         if name in ("u", "v", "ubar", "vbar"):
             leg = int(args[1].value[2:]) - 1
             p, m = self.kin.momenta[leg], self.kin.mass(_MASS_OF_LABEL[args[0].value])
-            spin = {"u": lambda: spinors_u(p, m), "v": lambda: spinors_v(p, m),
-                    "ubar": lambda: bar(spinors_u(p, m)), "vbar": lambda: bar(spinors_v(p, m))}[name]()
+            spin = {
+                "u": lambda: spinors_u(p, m),
+                "v": lambda: spinors_v(p, m),
+                "ubar": lambda: bar(spinors_u(p, m)),
+                "vbar": lambda: bar(spinors_v(p, m)),
+            }[name]()
             t = _Tensor(spin, (f"H{leg}", idx(2)))
             if len(args) == 4:
                 t = _Tensor(np.multiply.outer(t.data, np.eye(3)), t.idx + (f"C{leg}", idx(3)))

@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from symba.physics.kinematics import evaluate, random_point
+from symba.physics.process import parse_process
+
 from .bruteforce import (
     F_SU3,
     FEYNMAN_BASIS,
@@ -25,8 +28,6 @@ from .bruteforce import (
     spinors_v,
     transverse_polarisations,
 )
-from symba.physics.kinematics import evaluate, random_point
-from symba.physics.process import parse_process
 
 RTOL = 1e-8
 
@@ -166,4 +167,3 @@ def test_qcd_2to2_against_bruteforce(text, zero, engine_result):
 @pytest.mark.parametrize("text, zero", QCD_2TO3, ids=[c[0] for c in QCD_2TO3])
 def test_qcd_2to3_against_bruteforce(text, zero, engine_result):
     compare_with_engine(engine_result, text, "qcd", zero, seeds=(51, 52))
-

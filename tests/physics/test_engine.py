@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import sympy
 
@@ -50,7 +49,9 @@ def test_worked_examples_of_physics_md():
     masses = ["m_e", "m_e", "m_mu", "m_mu"]
     assert numerically_equal(r.diagrams[0].squared_amplitude, ref, masses, 2)
     r = compute_process("e- e+ -> u u~", "qed")
-    assert numerically_equal(r.diagrams[0].squared_amplitude, "4/9*" + ref.replace("m_mu", "m_u"), ["m_e", "m_e", "m_u", "m_u"], 2)
+    assert numerically_equal(
+        r.diagrams[0].squared_amplitude, "4/9*" + ref.replace("m_mu", "m_u"), ["m_e", "m_e", "m_u", "m_u"], 2
+    )
     r = compute_process("e- e+ -> a a", "qed")
     (t_channel,) = [d for d in r.diagrams if d.propagators == ["e(p_1-p_3)"]]
     proc = parse_process("e- e+ -> a a", "qed")

@@ -42,7 +42,9 @@ def test_huge_flat_sum_parses():
     assert isinstance(expr, sympy.Add) and len(expr.args) == 5000
 
 
-@pytest.mark.parametrize("bad, where", [("s_12 +* 2", "position 6"), ("(s_12", "expected ')'"), ("s_12 $ 2", "'$'"), ("", "empty")])
+@pytest.mark.parametrize(
+    "bad, where", [("s_12 +* 2", "position 6"), ("(s_12", "expected ')'"), ("s_12 $ 2", "'$'"), ("", "empty")]
+)
 def test_errors_name_the_position(bad, where):
     with pytest.raises(ExpressionSyntaxError, match=where.replace("(", r"\(").replace(")", r"\)").replace("$", r"\$")):
         parse_expression(bad)
@@ -102,4 +104,6 @@ def test_bounds_allow_the_largest_real_values():
 def test_rename_and_symbols():
     g_s, m_t = sympy.Symbol("g_s"), sympy.Symbol("m_t")
     assert parse_expression("g^2*m_tt", rename={"g": "g_s", "m_tt": "m_t"}) == g_s**2 * m_t
-    assert parse_expression("s_12 + reg_prop", symbols={"s_12": sympy.Symbol("s_12"), "reg_prop": sympy.Integer(0)}) == sympy.Symbol("s_12")
+    assert parse_expression(
+        "s_12 + reg_prop", symbols={"s_12": sympy.Symbol("s_12"), "reg_prop": sympy.Integer(0)}
+    ) == sympy.Symbol("s_12")

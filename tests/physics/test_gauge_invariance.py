@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point, transverse_polarisations
 from symba.physics.kinematics import random_point
 from symba.physics.process import parse_process
+
+from .bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point, transverse_polarisations
 
 WARD_TOL = 1e-10
 
@@ -124,7 +125,9 @@ def test_ward_identity_needs_the_three_gluon_vertex():
     brute, kin = _setup("u u~ -> g g", "qcd", seed=71)
     physical_scale = np.max(np.abs(brute.amplitude(kin)))
     diagrams = brute.diagram_amplitudes(kin, "physical", {2: _momentum_as_polarisation(kin, 2)})
-    gluon_exchange = [d for d, topo in enumerate(brute.topologies) if any(l.name == "g" and l.leg is None for l in topo.lines)]
+    gluon_exchange = [
+        d for d, topo in enumerate(brute.topologies) if any(l.name == "g" and l.leg is None for l in topo.lines)
+    ]
     assert len(gluon_exchange) == 1
     quark_exchange = sum(a for d, a in enumerate(diagrams) if d not in gluon_exchange)
     assert np.max(np.abs(quark_exchange)) > 1e-2 * physical_scale

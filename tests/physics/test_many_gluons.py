@@ -14,7 +14,6 @@ import re
 
 import numpy as np
 import pytest
-from .bruteforce import BruteForce, kinematics_from_point, transverse_polarisations
 from test_textbook import parke_taylor_sum
 
 from symba.physics.builtin import compute_builtin
@@ -22,6 +21,8 @@ from symba.physics.diagrams import build_diagrams
 from symba.physics.kinematics import evaluate, random_point
 from symba.physics.process import enumerate_processes, parse_process
 from symba.physics.squaring import square
+
+from .bruteforce import BruteForce, kinematics_from_point, transverse_polarisations
 
 RTOL = 1e-9
 SAMPLE_SEED = int(os.environ.get("SYMBA_GLUON_SAMPLE_SEED", "0"))
@@ -91,9 +92,7 @@ def polynomial_value(text: str, values: dict[str, object]) -> np.ndarray:
             sign = -1.0 if tokens[pos] == "-" else 1.0
             pos += 1
             terms.append(sign * product())
-        return (
-            np.sum(np.broadcast_arrays(*terms), axis=0) if len(terms) > 1 else terms[0]
-        )
+        return np.sum(np.broadcast_arrays(*terms), axis=0) if len(terms) > 1 else terms[0]
 
     value = expression()
     if tokens[pos] != "":
@@ -112,9 +111,7 @@ def _point_values(proc, seeds) -> dict[str, np.ndarray]:
 def test_polynomial_value_agrees_with_evaluate():
     text = "-2*(s_12 + 3/4*m_u^2)^-1*g_s^4*(s_13 - s_12^2*(s_23 - 1)) + 5/2"
     values = {"s_12": 1.3, "s_13": -0.4, "s_23": 2.2, "m_u": 0.7, "g_s": 1.1}
-    assert polynomial_value(text, values) == pytest.approx(
-        float(evaluate(text, values)), rel=1e-14
-    )
+    assert polynomial_value(text, values) == pytest.approx(float(evaluate(text, values)), rel=1e-14)
 
 
 # ---------------------------------------------------------------- only gluons: Parke-Taylor
@@ -123,12 +120,8 @@ def test_polynomial_value_agrees_with_evaluate():
     [
         # spins 1/2 * 1/2, colours 1/8 * 1/8, two identical gluons 1/2!
         pytest.param("g g -> g g", 1 / (4 * 64 * 2), id="g g -> g g"),
-        pytest.param(
-            "g g -> g g g", 1 / (4 * 64 * 6), marks=pytest.mark.slow, id="g g -> g g g"
-        ),
-        pytest.param(
-            "g g g -> g g", 1 / (8 * 512 * 2), marks=pytest.mark.slow, id="g g g -> g g"
-        ),  # three incoming
+        pytest.param("g g -> g g g", 1 / (4 * 64 * 6), marks=pytest.mark.slow, id="g g -> g g g"),
+        pytest.param("g g g -> g g", 1 / (8 * 512 * 2), marks=pytest.mark.slow, id="g g g -> g g"),  # three incoming
     ],
 )
 def test_gluons_against_parke_taylor(text, average, engine_result):
@@ -139,20 +132,15 @@ def test_gluons_against_parke_taylor(text, average, engine_result):
     for k, seed in enumerate(seeds):
         point = random_point(proc.leg_masses(), proc.n_in, seed)
         outgoing = [
-            [-float(x) for x in p] if i < proc.n_in else [float(x) for x in p]
-            for i, p in enumerate(point.momenta)
+            [-float(x) for x in p] if i < proc.n_in else [float(x) for x in p] for i, p in enumerate(point.momenta)
         ]
         want = average * parke_taylor_sum(outgoing, float(point.values()["g_s"]))
-        assert got[k] == pytest.approx(want, rel=RTOL), (
-            f"{text} at seed {seed}: ratio {got[k] / want}"
-        )
+        assert got[k] == pytest.approx(want, rel=RTOL), f"{text} at seed {seed}: ratio {got[k] / want}"
 
 
 # ---------------------------------------------------------------- QCD 2->3 with two or more gluons
 def _many_gluon_processes() -> list[str]:
-    procs = [
-        str(p) for p in enumerate_processes("qcd", ["2->3"]) if p.legs.count("g") >= 2
-    ]
+    procs = [str(p) for p in enumerate_processes("qcd", ["2->3"]) if p.legs.count("g") >= 2]
     return [p for p in procs if p != "g g -> g g g"]  # against Parke-Taylor above
 
 
@@ -181,9 +169,7 @@ def test_qcd_2to3_with_gluons_against_bruteforce(text, engine_result):
     for k, seed in enumerate(seeds):
         point = random_point(proc.leg_masses(), proc.n_in, seed)
         want = brute.squared_process(kinematics_from_point(point, proc.n_in))
-        assert got[k] == pytest.approx(want, rel=RTOL), (
-            f"{text} at seed {seed}: ratio {got[k] / want}"
-        )
+        assert got[k] == pytest.approx(want, rel=RTOL), f"{text} at seed {seed}: ratio {got[k] / want}"
 
 
 # ---------------------------------------------------------------- same answer as the former route
@@ -227,16 +213,12 @@ def test_unknown_route_is_refused():
     ],
     ids=["u g -> u g g, -g on 2", "u g -> u g g, -g on 4", "g g -> g g g, -g on 1"],
 )
-def test_square_does_not_depend_on_the_reference_vectors(
-    text, references, engine_result
-):
+def test_square_does_not_depend_on_the_reference_vectors(text, references, engine_result):
     proc = parse_process(text, "qcd")
     default = engine_result(text, "qcd").squared_amplitude
     other = compute_builtin(proc, physical_references=references).squared_amplitude
     values = _point_values(proc, (81, 82))
-    assert polynomial_value(other, values) == pytest.approx(
-        polynomial_value(default, values), rel=RTOL
-    )
+    assert polynomial_value(other, values) == pytest.approx(polynomial_value(default, values), rel=RTOL)
 
 
 @pytest.mark.slow

@@ -16,9 +16,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from .bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point
 
-from symba.simplify.flint import flint_factor_text, relabel_factored
 from symba.physics.amplitude_syntax import canonical
 from symba.physics.kinematics import numerically_equal, random_point
 from symba.physics.orderings import (
@@ -34,7 +32,10 @@ from symba.physics.orderings import (
     rows_for_orderings,
 )
 from symba.physics.process import parse_process
+from symba.simplify.flint import flint_factor_text, relabel_factored
 from symba.workflow.amplitude_shards import process_rows
+
+from .bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point
 
 SAMPLE = [
     ("e- a -> e- a", "qed"),
@@ -156,7 +157,9 @@ def test_relabelled_result_equals_direct_computation(text, theory, engine_result
                 f"{ordering.process}: diagram {d.propagators}"
             )
         # per process, interference included
-        assert numerically_equal(derived.squared_amplitude, direct.squared_amplitude, proc.leg_masses(), proc.n_in, n_points=2)
+        assert numerically_equal(
+            derived.squared_amplitude, direct.squared_amplitude, proc.leg_masses(), proc.n_in, n_points=2
+        )
 
         # amplitudes: every spin and colour, one phase for the whole process
         point = random_point(proc.leg_masses(), proc.n_in, seed=5)

@@ -13,9 +13,10 @@ import itertools
 
 import pytest
 
-from .bruteforce import BruteForce, kinematics_from_point
 from symba.physics.kinematics import evaluate, random_point
 from symba.physics.process import generate_feyngraph_diagrams, parse_process
+
+from .bruteforce import BruteForce, kinematics_from_point
 
 SEEDS = (11, 12, 13)
 
@@ -49,8 +50,17 @@ def ee_to_mumu(pt):
     #   + m_mu^2 (p.p') + m_e^2 (k.k') + 2 m_e^2 m_mu^2], q = p + p'.  p=p1, p'=p2, k=p3, k'=p4.
     me, mm = pt.masses["m_e"], pt.masses["m_mu"]
     q2 = 2 * me**2 + 2 * pt.d(1, 2)
-    return 8 * pt.e**4 / q2**2 * (
-        pt.d(1, 3) * pt.d(2, 4) + pt.d(1, 4) * pt.d(2, 3) + mm**2 * pt.d(1, 2) + me**2 * pt.d(3, 4) + 2 * me**2 * mm**2
+    return (
+        8
+        * pt.e**4
+        / q2**2
+        * (
+            pt.d(1, 3) * pt.d(2, 4)
+            + pt.d(1, 4) * pt.d(2, 3)
+            + mm**2 * pt.d(1, 2)
+            + me**2 * pt.d(3, 4)
+            + 2 * me**2 * mm**2
+        )
     )
 
 
@@ -175,9 +185,19 @@ def worked_ee_to_ff(mass_symbol, charge2):
     def formula(pt):
         # docs/physics.md: 2 e^4 (s13 s24 + s14 s23 + m_f^2 s12 + m_e^2 s34 + 2 m_e^2 m_f^2)/(m_e^2 + s12)^2, times Q_f^2
         me, mf = pt.masses["m_e"], pt.masses[mass_symbol]
-        return charge2 * 2 * pt.e**4 * (
-            pt.d(1, 3) * pt.d(2, 4) + pt.d(1, 4) * pt.d(2, 3) + mf**2 * pt.d(1, 2) + me**2 * pt.d(3, 4) + 2 * me**2 * mf**2
-        ) / (me**2 + pt.d(1, 2)) ** 2
+        return (
+            charge2
+            * 2
+            * pt.e**4
+            * (
+                pt.d(1, 3) * pt.d(2, 4)
+                + pt.d(1, 4) * pt.d(2, 3)
+                + mf**2 * pt.d(1, 2)
+                + me**2 * pt.d(3, 4)
+                + 2 * me**2 * mf**2
+            )
+            / (me**2 + pt.d(1, 2)) ** 2
+        )
 
     return formula
 

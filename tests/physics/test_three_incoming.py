@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from .bruteforce import BruteForce, kinematics_from_point
 from symba.physics import compute_process, parse_process
 from symba.physics.kinematics import evaluate, random_point
+
+from .bruteforce import BruteForce, kinematics_from_point
 
 
 @pytest.mark.parametrize(
     "text, theory",
-    [("e- e+ a -> mu- mu+", "qed"), ("e- a a -> e- a", "qed"), ("u u~ g -> d d~", "qcd"), ("e- e+ a -> mu- mu+ a", "qed")],
+    [
+        ("e- e+ a -> mu- mu+", "qed"),
+        ("e- a a -> e- a", "qed"),
+        ("u u~ g -> d d~", "qcd"),
+        ("e- e+ a -> mu- mu+ a", "qed"),
+    ],
 )
 def test_three_incoming_particles(text, theory):
     proc = parse_process(text, theory)

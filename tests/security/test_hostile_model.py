@@ -25,15 +25,29 @@ from symba.tokenization.vocab import write_vocabulary
 
 SRC = str(Path(symba.__file__).resolve().parents[1])
 TIME_LIMIT_S = 120  # importing torch on a loaded 2-core machine takes seconds, not minutes
-TINY = {"model": {"d_model": 16, "n_heads": 2, "n_encoder_layers": 1, "n_decoder_layers": 1, "d_ff": 32,
-                  "max_len": 32}, "max_steps": 2, "warmup_steps": 1, "batch_tokens": 64, "checkpoint_every": 1,
-        "log_every": 1, "valid_every": 0, "num_threads": 1}
+TINY = {
+    "model": {"d_model": 16, "n_heads": 2, "n_encoder_layers": 1, "n_decoder_layers": 1, "d_ff": 32, "max_len": 32},
+    "max_steps": 2,
+    "warmup_steps": 1,
+    "batch_tokens": 64,
+    "checkpoint_every": 1,
+    "log_every": 1,
+    "valid_every": 0,
+    "num_threads": 1,
+}
 
 
 def symba_cmd(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "symba", *args], capture_output=True, text=True, input=stdin,
-                          timeout=TIME_LIMIT_S, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "symba", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=TIME_LIMIT_S,
+        env=env,
+        cwd=cwd,
+    )
 
 
 class RunsCode:
@@ -47,11 +61,13 @@ class RunsCode:
 
 
 def write_shard(path: Path, pairs: list[tuple[list[int], list[int]]], split: str = "train") -> str:
-    table = pa.table({
-        "split": [split] * len(pairs),
-        "amplitude_ids": [list(a) for a, _ in pairs],
-        "squared_ids": [list(b) for _, b in pairs],
-    })
+    table = pa.table(
+        {
+            "split": [split] * len(pairs),
+            "amplitude_ids": [list(a) for a, _ in pairs],
+            "squared_ids": [list(b) for _, b in pairs],
+        }
+    )
     pq.write_table(table, path)
     return str(path)
 
@@ -69,12 +85,27 @@ def world(tmp_path_factory):
     write_shard(root / "test.parquet", [(ids, ids[::-1])] * 2, split="test")
     oov = write_shard(root / "oov.parquet", [(ids, ids), (ids + [len(vocab) + 7], ids)])
     run = root / "run"
-    run_training(TINY, [good], str(vocab_path), str(run / "model.pt"), str(run / "checkpoints"),
-                 str(run / "metrics.csv"), str(run / "lr.png"), str(run / "curves.png"))
+    run_training(
+        TINY,
+        [good],
+        str(vocab_path),
+        str(run / "model.pt"),
+        str(run / "checkpoints"),
+        str(run / "metrics.csv"),
+        str(run / "lr.png"),
+        str(run / "curves.png"),
+    )
     config = root / "config.yaml"
     config.write_text(yaml.safe_dump({"train": TINY}))
-    return {"root": root, "vocab": str(vocab_path), "good": good, "oov": oov, "model": str(run / "model.pt"),
-            "config": str(config), "len_vocab": len(vocab)}
+    return {
+        "root": root,
+        "vocab": str(vocab_path),
+        "good": good,
+        "oov": oov,
+        "model": str(run / "model.pt"),
+        "config": str(config),
+        "len_vocab": len(vocab),
+    }
 
 
 @dataclass
@@ -101,8 +132,9 @@ def _evil_plain_pickle(w, tmp, marker):
 def _evil_checkpoint(w, tmp, marker):
     out = tmp / "out"
     (out / "checkpoints").mkdir(parents=True)
-    torch.save({"format": "symba-train-checkpoint", "version": 1, "x": RunsCode(marker)},
-               out / "checkpoints" / "last.pt")
+    torch.save(
+        {"format": "symba-train-checkpoint", "version": 1, "x": RunsCode(marker)}, out / "checkpoints" / "last.pt"
+    )
     return ["train", "--config", w["config"], "--vocab", w["vocab"], "--out", str(out), w["good"]]
 
 
@@ -249,8 +281,9 @@ def test_finished_run_given_other_shards_retrains(world, tmp_path):
     assert second.returncode == 0, second.stderr
     assert "other training data" in second.stderr and "training afresh" in second.stderr
     assert (out / "model.pt").read_bytes() != old
-    fresh = symba_cmd("train", "--config", world["config"], "--vocab", world["vocab"], "--out",
-                      str(tmp_path / "fresh"), other)
+    fresh = symba_cmd(
+        "train", "--config", world["config"], "--vocab", world["vocab"], "--out", str(tmp_path / "fresh"), other
+    )
     assert fresh.returncode == 0, fresh.stderr
     new, clean = _weights(out / "model.pt"), _weights(tmp_path / "fresh" / "model.pt")
     assert new.keys() == clean.keys() and all(torch.equal(new[k], clean[k]) for k in new)

@@ -174,7 +174,9 @@ def test_stale_folders_of_live_processes_and_other_names_are_kept(tmp_path):
     (tmp_path / "symba-form-notapid").mkdir()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     (tmp_path / f"symba-form-{dead.stdout.strip()}-xyz").mkdir()
-    assert remove_stale_dirs("symba-form-", root=str(tmp_path)) == [str(tmp_path / f"symba-form-{dead.stdout.strip()}-xyz")]
+    assert remove_stale_dirs("symba-form-", root=str(tmp_path)) == [
+        str(tmp_path / f"symba-form-{dead.stdout.strip()}-xyz")
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"symba-form-{os.getpid()}-abc", "symba-form-notapid"]
 
 

@@ -47,12 +47,21 @@ CASES = [
     # issue 14: hangs
     Case("huge power", ["tokenize", "9^999999999"], 2, "exponent must be an integer from -64 to 64"),
     Case("power tower", ["tokenize", "2^2^2^2^2^2"], 2, "(65536)"),
-    Case("huge power tokens", ["detokenize", "--notation", "prefix", "pow INT+ 9 INT+ 9 9 9 9 9 9 9 9 9"], 2,
-         "'pow' at position 0: exponent must be an integer"),
+    Case(
+        "huge power tokens",
+        ["detokenize", "--notation", "prefix", "pow INT+ 9 INT+ 9 9 9 9 9 9 9 9 9"],
+        2,
+        "'pow' at position 0: exponent must be an integer",
+    ),
     # code in text
     Case("injection tokenize", ["tokenize", INJECTION], 2, "unknown symbol '__import__'"),
     Case("injection amplitude", ["tokenize", "--kind", "amplitude", INJECTION], 2, "unexpected character"),
-    Case("injection marty amplitude", ["tokenize", "--kind", "marty-amplitude", INJECTION], 2, "unexpected character '_' at position 0"),
+    Case(
+        "injection marty amplitude",
+        ["tokenize", "--kind", "marty-amplitude", INJECTION],
+        2,
+        "unexpected character '_' at position 0",
+    ),
     # the other bounds of the expression parser
     Case("long integer", ["tokenize", "1" * 400], 2, "more than 300 digits"),
     Case("folded number", ["tokenize", "(16*e)^64*(16*e)^64*(16*e)^64*(16*e)^64*(16*e)^64"], 2, "more than 300 digits"),
@@ -60,42 +69,109 @@ CASES = [
     Case("many signs", ["tokenize", "--", "-" * 100001 + "e"], 0, "neg e"),
     Case("division by zero", ["tokenize", "s_12/(e - e)"], 2, "division by zero"),
     Case("float", ["tokenize", "0.5*e"], 2, "unexpected character '.'"),
-    Case("distributing again and again", ["tokenize", "(" + "+".join(f"s_12^{k}" for k in range(1, 60)) + ")" + "*(-1)" * 3000], 2,
-         "rebuild more than 10 terms per character"),
+    Case(
+        "distributing again and again",
+        ["tokenize", "(" + "+".join(f"s_12^{k}" for k in range(1, 60)) + ")" + "*(-1)" * 3000],
+        2,
+        "rebuild more than 10 terms per character",
+    ),
     # the bounds of token sequences
     Case("deep tokens", ["detokenize", "--notation", "hybrid", _deep_tokens(5000)], 2, "nests deeper than 200 levels"),
     Case("long integer tokens", ["detokenize", "INT+ " + "9 " * 400], 2, "more than 300 digits"),
-    Case("folded product tokens", ["detokenize", "--notation", "hybrid", "mul( " + "INT+ 9 9 9 9 9 9 9 9 9 9 " * 120 + ")"], 2,
-         "more than 300 digits"),
-    Case("zero to a negative power", ["detokenize", "--notation", "hybrid-short", "pow-2 INT+ 0"], 2, "division by zero"),
-    Case("symbolic exponent", ["detokenize", "--notation", "prefix", "pow s_12 s_13"], 2, "exponent must be an integer"),
-    Case("deep amplitude", ["tokenize", "--kind", "amplitude", "(" * 1000 + "e" + ")" * 1000], 2, "nesting deeper than 40"),
-    Case("deep amplitude tokens", ["detokenize", "--kind", "amplitude", "--notation", "hybrid", _deep_tokens(5000)], 2,
-         "nests deeper than 200 levels"),
+    Case(
+        "folded product tokens",
+        ["detokenize", "--notation", "hybrid", "mul( " + "INT+ 9 9 9 9 9 9 9 9 9 9 " * 120 + ")"],
+        2,
+        "more than 300 digits",
+    ),
+    Case(
+        "zero to a negative power", ["detokenize", "--notation", "hybrid-short", "pow-2 INT+ 0"], 2, "division by zero"
+    ),
+    Case(
+        "symbolic exponent", ["detokenize", "--notation", "prefix", "pow s_12 s_13"], 2, "exponent must be an integer"
+    ),
+    Case(
+        "deep amplitude",
+        ["tokenize", "--kind", "amplitude", "(" * 1000 + "e" + ")" * 1000],
+        2,
+        "nesting deeper than 40",
+    ),
+    Case(
+        "deep amplitude tokens",
+        ["detokenize", "--kind", "amplitude", "--notation", "hybrid", _deep_tokens(5000)],
+        2,
+        "nests deeper than 200 levels",
+    ),
     Case("blank stdin line", ["tokenize", "-"], 2, "stdin line 2: empty line", stdin="s_12\n\ns_13\n"),
     # import-symba
-    Case("labelled injection", ["import-symba", "p.txt", "-o", "out.parquet"], 2,
-         "p.txt:2: cannot parse squared amplitude",
-         files={"p.txt": f"{LABELLED_OK}\nInteraction: e_-(X) e_+(X) to mu_-(X) mu_+(X) : s : amp : {INJECTION}\n".encode()}),
-    Case("pair injection", ["import-symba", "QED_amplitudes_1to2.txt", "QED_sqamplitudes_1to2.txt", "-o", "out.parquet"], 2,
-         "QED_sqamplitudes_1to2.txt:2: cannot parse squared amplitude",
-         files={"QED_amplitudes_1to2.txt": b"Prod,e\nProd,e\n", "QED_sqamplitudes_1to2.txt": f"e^2\n{INJECTION}\n".encode()}),
-    Case("binary file", ["import-symba", "data.bin", "-o", "out.parquet"], 2, "data.bin:2: not UTF-8 text (byte 128)",
-         files={"data.bin": bytes(range(256)) * 4}),
-    Case("NUL in file", ["import-symba", "p.txt", "-o", "out.parquet"], 2, "p.txt:2: NUL character",
-         files={"p.txt": f"{LABELLED_OK}\n\0\0\n".encode()}),
-    Case("truncated line", ["import-symba", "p.txt", "-o", "out.parquet"], 2, "p.txt:2: cannot parse squared amplitude '2*e^4*(s_12': expected ')'",
-         files={"p.txt": f"{LABELLED_OK}\nInteraction: e_-(X) e_+(X) to mu_-(X) mu_+(X) : s : amp : 2*e^4*(s_12".encode()}),
-    Case("truncated fields", ["import-symba", "p.txt", "-o", "out.parquet"], 2, "p.txt:2: expected '<process> : <topology>",
-         files={"p.txt": f"{LABELLED_OK}\nInteraction: e_-(X) e_+(X) to mu".encode()}),
-    Case("good import", ["import-symba", "p.txt", "-o", "out.parquet"], 0, "wrote 1 rows",
-         files={"p.txt": f"{LABELLED_OK}\n".encode()}),
+    Case(
+        "labelled injection",
+        ["import-symba", "p.txt", "-o", "out.parquet"],
+        2,
+        "p.txt:2: cannot parse squared amplitude",
+        files={
+            "p.txt": f"{LABELLED_OK}\nInteraction: e_-(X) e_+(X) to mu_-(X) mu_+(X) : s : amp : {INJECTION}\n".encode()
+        },
+    ),
+    Case(
+        "pair injection",
+        ["import-symba", "QED_amplitudes_1to2.txt", "QED_sqamplitudes_1to2.txt", "-o", "out.parquet"],
+        2,
+        "QED_sqamplitudes_1to2.txt:2: cannot parse squared amplitude",
+        files={
+            "QED_amplitudes_1to2.txt": b"Prod,e\nProd,e\n",
+            "QED_sqamplitudes_1to2.txt": f"e^2\n{INJECTION}\n".encode(),
+        },
+    ),
+    Case(
+        "binary file",
+        ["import-symba", "data.bin", "-o", "out.parquet"],
+        2,
+        "data.bin:2: not UTF-8 text (byte 128)",
+        files={"data.bin": bytes(range(256)) * 4},
+    ),
+    Case(
+        "NUL in file",
+        ["import-symba", "p.txt", "-o", "out.parquet"],
+        2,
+        "p.txt:2: NUL character",
+        files={"p.txt": f"{LABELLED_OK}\n\0\0\n".encode()},
+    ),
+    Case(
+        "truncated line",
+        ["import-symba", "p.txt", "-o", "out.parquet"],
+        2,
+        "p.txt:2: cannot parse squared amplitude '2*e^4*(s_12': expected ')'",
+        files={
+            "p.txt": f"{LABELLED_OK}\nInteraction: e_-(X) e_+(X) to mu_-(X) mu_+(X) : s : amp : 2*e^4*(s_12".encode()
+        },
+    ),
+    Case(
+        "truncated fields",
+        ["import-symba", "p.txt", "-o", "out.parquet"],
+        2,
+        "p.txt:2: expected '<process> : <topology>",
+        files={"p.txt": f"{LABELLED_OK}\nInteraction: e_-(X) e_+(X) to mu".encode()},
+    ),
+    Case(
+        "good import",
+        ["import-symba", "p.txt", "-o", "out.parquet"],
+        0,
+        "wrote 1 rows",
+        files={"p.txt": f"{LABELLED_OK}\n".encode()},
+    ),
 ]
 
 
 def _run_cli(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "symba", *args], cwd=cwd, input=stdin, capture_output=True,
-                          text=True, timeout=HARD_KILL_S)
+    return subprocess.run(
+        [sys.executable, "-m", "symba", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=HARD_KILL_S,
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -182,7 +258,9 @@ def _assert_clean(code: int, err: str) -> None:
         assert err.endswith("\n") and err.count("\n") == 1, err
 
 
-EXPRESSION_ALPHABET = st.sampled_from(list("0123456789+-*/^() .") + ["**", "s_12", "e", "m_e", "i", "x", INJECTION[:12]])
+EXPRESSION_ALPHABET = st.sampled_from(
+    list("0123456789+-*/^() .") + ["**", "s_12", "e", "m_e", "i", "x", INJECTION[:12]]
+)
 PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

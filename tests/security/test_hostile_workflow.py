@@ -21,16 +21,36 @@ CASES = [
     ("train typo", {"train": {"max_stepz": 3}}, None, "train.max_stepz"),
     ("evaluate typo", {"evaluate": {"beam_sise": 2}}, None, "evaluate.beam_sise"),
     ("train bad type", {"train": {"max_steps": "many"}}, None, "train.max_steps"),
-    ("fractions over 1", {"tokenize": {"fractions": [0.9, 0.9, 0.9]}}, None, "tokenize.fractions (train, valid, test) must sum to 1"),
+    (
+        "fractions over 1",
+        {"tokenize": {"fractions": [0.9, 0.9, 0.9]}},
+        None,
+        "tokenize.fractions (train, valid, test) must sum to 1",
+    ),
     ("fractions count", {"tokenize": {"fractions": [0.5, 0.5]}}, None, "tokenize.fractions"),
     ("notation", {"tokenize": {"notation": "postfix"}}, None, "tokenize.notation: 'postfix' is not one of"),
     ("simplify method", {"simplify": {"method": "expand"}}, None, "simplify.method: 'expand' is not one of"),
     ("simplify timeout", {"simplify": {"timeout": -1}}, None, "simplify.timeout"),
     ("unknown key", {"orderings": ["canonical"]}, None, "'orderings' was unexpected"),
     ("targets", {"targets": ["everything"]}, None, "targets.0: 'everything' is not one of"),
-    ("particle", {"theories": {"qed": {"particles": ["e-", "zz"]}}}, None, "theories.qed.particles: unknown particle 'zz'"),
-    ("process", {"theories": {"qed": {"multiplicities": [], "processes": ["e- e+ -> zz"]}}}, None, "theories.qed.processes: unknown particle 'zz'"),
-    ("injected process", {"theories": {"qed": {"multiplicities": [], "processes": [INJECTION + " -> e-"]}}}, None, "theories.qed.processes"),
+    (
+        "particle",
+        {"theories": {"qed": {"particles": ["e-", "zz"]}}},
+        None,
+        "theories.qed.particles: unknown particle 'zz'",
+    ),
+    (
+        "process",
+        {"theories": {"qed": {"multiplicities": [], "processes": ["e- e+ -> zz"]}}},
+        None,
+        "theories.qed.processes: unknown particle 'zz'",
+    ),
+    (
+        "injected process",
+        {"theories": {"qed": {"multiplicities": [], "processes": [INJECTION + " -> e-"]}}},
+        None,
+        "theories.qed.processes",
+    ),
     ("manifest theory", {}, "qed\te- e+ -> mu- mu+\nqxd\te- e+ -> mu- mu+\n", "manifest.tsv:2: unknown theory 'qxd'"),
     ("manifest particle", {}, "qed\te- e+ -> zz zz\n", "manifest.tsv:1: unknown particle 'zz'"),
     ("manifest format", {}, "qed e- e+ -> mu- mu+\n", "manifest.tsv:1: expected 'theory<TAB>process'"),
@@ -58,13 +78,24 @@ def test_bad_input_stops_the_dry_run_with_one_line(tmp_path, case_id, changes, m
         (tmp_path / "manifest.tsv").write_text(manifest)
         config["manifest"] = "manifest.tsv"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--cores", "1", "--dry-run"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--cores",
+        "1",
+        "--dry-run",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 2, output[-2000:]
     lines = [line for line in output.splitlines() if fragment in line]
     assert len(lines) == 1 and lines[0].startswith("symba: bad "), output[-2000:]
-    assert "Traceback" not in output and "File \"" not in output
+    assert "Traceback" not in output and 'File "' not in output
     assert not (tmp_path / "results").exists()  # no job ran, nothing was written
     assert not (tmp_path / MARKER).exists() and not (ROOT / MARKER).exists()
 

@@ -7,7 +7,9 @@ import sys
 
 
 def run(*args, stdin=""):
-    return subprocess.run([sys.executable, "-m", "symba", "simplify", *args], input=stdin, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "symba", "simplify", *args], input=stdin, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_argument_with_imaginary_unit_comes_out_real():

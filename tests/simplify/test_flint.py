@@ -10,6 +10,10 @@ from functools import lru_cache
 
 import pytest
 
+from symba.physics.engine import compute_process
+from symba.physics.expressions import parse_expression
+from symba.physics.kinematics import numerically_equal
+from symba.physics.process import parse_process
 from symba.simplify.flint import (
     MAX_EXPONENT,
     FactorError,
@@ -20,10 +24,6 @@ from symba.simplify.flint import (
     rename_factored_text,
     sympy_factor_text,
 )
-from symba.physics.engine import compute_process
-from symba.physics.expressions import parse_expression
-from symba.physics.kinematics import numerically_equal
-from symba.physics.process import parse_process
 
 compute = lru_cache(maxsize=None)(compute_process)
 

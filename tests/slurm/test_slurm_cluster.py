@@ -27,9 +27,16 @@ REQUIRED = os.environ.get("SYMBA_REQUIRE_SLURM") == "1"
 RUN_TIMEOUT_S = 600  # one Snakemake run of the tiny config; about 2 min on a loaded 2-core machine
 
 # The test cluster's node has 2 CPUs: `--cores 2` caps how many group members run side by side.
-SLURM_ARGS = ["--workflow-profile", str(PROFILE), "--cores", "2",
-              "--default-resources", "slurm_partition=cpu",
-              "--slurm-init-seconds-before-status-checks", "2"]
+SLURM_ARGS = [
+    "--workflow-profile",
+    str(PROFILE),
+    "--cores",
+    "2",
+    "--default-resources",
+    "slurm_partition=cpu",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+]
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+)")
 
 
@@ -70,13 +77,24 @@ def cluster():
 
 def command(workdir, *args, config=None):
     (workdir / "config.yaml").write_text(yaml.safe_dump(config or TINY))
-    return [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
-            "--configfile", str(workdir / "config.yaml"), *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(SNAKEFILE),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        *args,
+    ]
 
 
 def snakemake(workdir, *args, config=None, timeout=RUN_TIMEOUT_S):
-    return subprocess.run(command(workdir, *args, config=config), capture_output=True, text=True, timeout=timeout,
-                          env=_env())
+    return subprocess.run(
+        command(workdir, *args, config=config), capture_output=True, text=True, timeout=timeout, env=_env()
+    )
 
 
 def _env():
@@ -97,9 +115,19 @@ def ok(result):
 
 def slurm_records(job_ids):
     """SLURM's own record of each job: id -> state, partition, TRES asked for, comment (rule or group)."""
-    listed = subprocess.run(["squeue", "--states=all", "--noheader", "--jobs", ",".join(job_ids),
-                             "--Format=JobID:24,State:24,Partition:24,tres-per-job:40,Comment:200"],
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [
+            "squeue",
+            "--states=all",
+            "--noheader",
+            "--jobs",
+            ",".join(job_ids),
+            "--Format=JobID:24,State:24,Partition:24,tres-per-job:40,Comment:200",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
     fields = ("state", "partition", "tres", "comment")
     return {line.split()[0]: dict(zip(fields, line.split()[1:])) for line in listed.stdout.splitlines() if line.strip()}
@@ -109,8 +137,9 @@ def running_job(rule, timeout_s=300):
     """Id of the first job of RULE (or group) that SLURM reports running."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
-        listed = subprocess.run(["squeue", "--noheader", "--states=RUNNING", "--format=%i|%k"],
-                                capture_output=True, text=True, timeout=30)
+        listed = subprocess.run(
+            ["squeue", "--noheader", "--states=RUNNING", "--format=%i|%k"], capture_output=True, text=True, timeout=30
+        )
         for line in listed.stdout.split():
             job_id, comment = line.split("|", 1)
             if comment.startswith(f"rule_{rule}"):
@@ -165,8 +194,16 @@ def slurm_runs(cluster, local_run, tmp_path_factory):
     rerun_ids = SUBMITTED.findall(output_of(rerun))
     rerun_records = slurm_records(rerun_ids) if rerun_ids else {}
     third = snakemake(workdir, *SLURM_ARGS)
-    return {"workdir": workdir, "victim": victim, "killed": (first.returncode, killed_output), "left": left_after_kill,
-            "victim_state": victim_state, "rerun": rerun, "rerun_records": rerun_records, "third": third}
+    return {
+        "workdir": workdir,
+        "victim": victim,
+        "killed": (first.returncode, killed_output),
+        "left": left_after_kill,
+        "victim_state": victim_state,
+        "rerun": rerun,
+        "rerun_records": rerun_records,
+        "third": third,
+    }
 
 
 def test_a_job_cancelled_by_slurm_fails_the_run_and_the_rerun_completes(slurm_runs):
@@ -230,7 +267,9 @@ def one_line_error(result):
 
 
 def test_a_misspelt_partition_gives_one_clear_line(cluster, tmp_path):
-    message = one_line_error(snakemake(tmp_path, *SLURM_ARGS, "--default-resources", "slurm_partition=cpuu", timeout=300))
+    message = one_line_error(
+        snakemake(tmp_path, *SLURM_ARGS, "--default-resources", "slurm_partition=cpuu", timeout=300)
+    )
     assert message.startswith("SLURM partition 'cpuu' (rules amplitudes, ") and "it has cpu, gpu" in message
 
 

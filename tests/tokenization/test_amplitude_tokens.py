@@ -34,7 +34,12 @@ def test_engine_amplitudes_round_trip():
     from symba.physics.engine import compute_process
 
     count = 0
-    for process, theory in (("e- e+ -> mu- mu+", "qed"), ("e- a -> e- a", "qed"), ("e- e+ -> a a", "qed"), ("u u~ -> g g", "qcd")):
+    for process, theory in (
+        ("e- e+ -> mu- mu+", "qed"),
+        ("e- a -> e- a", "qed"),
+        ("e- e+ -> a a", "qed"),
+        ("u u~ -> g g", "qcd"),
+    ):
         for diagram in compute_process(process, theory=theory).diagrams:
             for notation in NOTATIONS:
                 tokens = tokenize_amplitude(diagram.amplitude, notation)

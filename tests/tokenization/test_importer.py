@@ -57,16 +57,20 @@ def test_labelled_qed_lines_map_names(files):
     assert all(r["backend"] == "symba-import" and r["status"] == "raw" and r["multiplicity"] == "2->2" for r in rows)
     # QED: t is the tau, tt the top; reg_prop kept
     first = parse_expression(rows[0]["squared"])
-    expected = 2 * S["e"] ** 4 * (S["m_tau"] ** 2 * S["s_12"] + S["s_13"] * S["s_24"]) / (
-        S["m_e"] ** 2 + S["s_12"] + sympy.Symbol("reg_prop")
-    ) ** 2
+    expected = (
+        2
+        * S["e"] ** 4
+        * (S["m_tau"] ** 2 * S["s_12"] + S["s_13"] * S["s_24"])
+        / (S["m_e"] ** 2 + S["s_12"] + sympy.Symbol("reg_prop")) ** 2
+    )
     assert first == expected
     top = parse_expression(rows[2]["squared"])
     assert top.free_symbols == {S["e"], S["m_t"], S["m_e"], S["s_12"], S["s_34"]}
     # i*i is the imaginary unit squared
-    assert parse_expression(rows[3]["squared"]) == -2 * S["e"] ** 4 * (S["s_12"] * S["s_24"] + S["m_mu"] ** 2 * S["s_23"]) / (
-        S["m_mu"] ** 2 - S["s_12"]
-    ) ** 2
+    assert (
+        parse_expression(rows[3]["squared"])
+        == -2 * S["e"] ** 4 * (S["s_12"] * S["s_24"] + S["m_mu"] ** 2 * S["s_23"]) / (S["m_mu"] ** 2 - S["s_12"]) ** 2
+    )
     assert rows[0]["squared_raw"].startswith("2*e^4*(m_t^2*s_12")
     assert rows[0]["amplitude"].startswith("-i*e^2*gamma_{")
     assert stats["rows"] == 4
@@ -160,8 +164,8 @@ def test_marty_amplitude_round_trip_to_canonical_text():
 
 def test_imported_rows_tokenize_and_decode(files):
     from symba.tokenization.amplitude_tokens import detokenize_amplitude
-    from symba.tokenization.token_shards import tokenize_rows
     from symba.tokenization.marty_tokens import tokenize_marty_amplitude
+    from symba.tokenization.token_shards import tokenize_rows
     from symba.tokenization.vocab import build_vocabulary
 
     rows, _ = import_files([files["qed"], files["amp"], files["sq"]], theory="qed")

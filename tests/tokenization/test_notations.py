@@ -49,7 +49,14 @@ def test_engine_generated_squared_amplitudes_round_trip():
     from symba.physics.engine import compute_process
 
     seen = 0
-    for process in ("e- e+ -> mu- mu+", "e- e+ -> a a", "e- a -> e- a", "e- e- -> e- e-", "e- e+ -> u u~", "mu- e+ -> mu- e+"):
+    for process in (
+        "e- e+ -> mu- mu+",
+        "e- e+ -> a a",
+        "e- a -> e- a",
+        "e- e- -> e- e-",
+        "e- e+ -> u u~",
+        "mu- e+ -> mu- e+",
+    ):
         result = compute_process(process, theory="qed")
         texts = [d.squared_amplitude for d in result.diagrams] + [result.squared_amplitude]
         for text in texts:
@@ -97,7 +104,9 @@ def test_random_expressions_round_trip_exactly(expr):
 def test_text_round_trip_through_str(expr):
     # what the engine writes (text) and what detokenize gives back agree structurally
     text = sympy.sstr(expr)
-    assert detokenize(tokenize(text, "hybrid-short"), "hybrid-short") == sympy.sympify(text, locals=dict(symbol_table()))
+    assert detokenize(tokenize(text, "hybrid-short"), "hybrid-short") == sympy.sympify(
+        text, locals=dict(symbol_table())
+    )
 
 
 def test_token_forms_written_by_hand():
@@ -124,10 +133,12 @@ WORKED_FACTORED = "2*e^4*(2*m_e^2*m_mu^2 + m_e^2*s_34 + m_mu^2*s_12 + s_13*s_24 
 
 def test_worked_example_uses_pair_coefficient_and_power_tokens():
     tokens = tokenize(WORKED_FACTORED, "hybrid-short")
-    assert tokens == (
-        "2* mul( e^4 pow-2 add( s_12 m_e^2 ) "
-        "add( m_mu^2*s_12 s_13*s_24 s_14*s_23 m_e^2*s_34 2* m_e^2*m_mu^2 ) )"
-    ).split()
+    assert (
+        tokens
+        == (
+            "2* mul( e^4 pow-2 add( s_12 m_e^2 ) add( m_mu^2*s_12 s_13*s_24 s_14*s_23 m_e^2*s_34 2* m_e^2*m_mu^2 ) )"
+        ).split()
+    )
     assert len(tokenize(WORKED_FACTORED, "prefix")) == 52
     assert 2 * len(tokens) <= 52
 

@@ -19,9 +19,18 @@ FLAVOURS = {"mu": ("mu- mu+", "m_mu"), "ta": ("ta- ta+", "m_tau"), "u": ("u u~",
 
 def row(process, squared, diagram=0):
     amplitude = "-i*e^2*vbar(e,p_2,d1)*gamma(mu1,d1,d2)*u(e,p_1,d2)/(2*m_e^2 + 2*s_12)"
-    return {"process": process, "theory": "qed", "multiplicity": "2->2", "diagram": diagram,
-            "amplitude": amplitude + f"*{len(process)}", "squared_raw": squared, "squared": squared,
-            "status": "ok", "backend": "builtin", "engine_version": "1"}
+    return {
+        "process": process,
+        "theory": "qed",
+        "multiplicity": "2->2",
+        "diagram": diagram,
+        "amplitude": amplitude + f"*{len(process)}",
+        "squared_raw": squared,
+        "squared": squared,
+        "status": "ok",
+        "backend": "builtin",
+        "engine_version": "1",
+    }
 
 
 def family(k: int) -> list[dict]:
@@ -79,8 +88,12 @@ def test_template_side_reads_the_template_hash_first():
 
 def test_every_ordering_of_a_2_to_3_process_has_one_template():
     # a long numerator (the cheap first comparison skips it) over a small denominator
-    numerator = " + ".join(f"{k + 1}*s_{i}{j}*s_{j}{m}" for k, (i, j, m) in enumerate(
-        [(1, 2, 3), (1, 3, 4), (2, 3, 5), (1, 4, 5), (2, 4, 5), (3, 4, 5), (1, 2, 5), (2, 3, 4), (1, 3, 5)]))
+    numerator = " + ".join(
+        f"{k + 1}*s_{i}{j}*s_{j}{m}"
+        for k, (i, j, m) in enumerate(
+            [(1, 2, 3), (1, 3, 4), (2, 3, 5), (1, 4, 5), (2, 4, 5), (3, 4, 5), (1, 2, 5), (2, 3, 4), (1, 3, 5)]
+        )
+    )
     squared = f"e^6*({numerator} + m_mu^2*s_12)/(s_34*(m_mu^2 + s_45)*s_12^2)"
     orderings = distinct_orderings("e- e+ -> mu- mu+ a")
     assert len(orderings) == 12

@@ -9,9 +9,9 @@ import pytest
 from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS
 from symba.physics.amplitude_syntax import canonical
 from symba.tokenization.amplitude_tokens import detokenize_amplitude
-from symba.tokenization.token_shards import tokenize_rows, tokenize_shard
 from symba.tokenization.notations import detokenize, parse_expression
 from symba.tokenization.splits import SIDES_OF_SPLIT, check_fractions, group_id, side_of
+from symba.tokenization.token_shards import tokenize_rows, tokenize_shard
 from symba.tokenization.vocab import build_vocabulary
 
 AMP_MUMU = "-i*e^2*vbar(e,p_2,d1)*gamma(mu1,d1,d2)*u(e,p_1,d2)*ubar(mu,p_3,d3)*gamma(mu1,d3,d4)*v(mu,p_4,d4)/(2*m_e^2 + 2*s_12)"
@@ -82,7 +82,9 @@ def many_rows(n):
     rows = []
     for k in range(1, n + 1):
         m = masses[k % len(masses)]
-        squared = [f"{k}*e^4*{m}^2*s_12/s_13^2", f"{k}*e^4*(s_14 + {m}^2)/s_12", f"{k}*e^4*s_34*s_12^{k % 3 + 2}"][k % 3]
+        squared = [f"{k}*e^4*{m}^2*s_12/s_13^2", f"{k}*e^4*(s_14 + {m}^2)/s_12", f"{k}*e^4*s_34*s_12^{k % 3 + 2}"][
+            k % 3
+        ]
         rows.append(row(f"e- e+ -> {m[2:]}- {m[2:]}+" if m in ("m_mu",) else "e- e+ -> a a", AMP_AA, squared))
     return rows
 

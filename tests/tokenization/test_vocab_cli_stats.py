@@ -23,7 +23,12 @@ def test_vocabulary_file_round_trip(tmp_path, notation):
     assert len(vocab) == len(set(vocab.tokens))
     ids = vocab.encode(["s_12", "e", "INT+", "7"])
     assert vocab.decode(ids) == ["s_12", "e", "INT+", "7"]
-    assert vocab.decode([vocab.bos_id, *ids, vocab.eos_id, vocab.pad_id], strip_special=True) == ["s_12", "e", "INT+", "7"]
+    assert vocab.decode([vocab.bos_id, *ids, vocab.eos_id, vocab.pad_id], strip_special=True) == [
+        "s_12",
+        "e",
+        "INT+",
+        "7",
+    ]
 
 
 def test_vocabulary_is_closed_and_fixed():

@@ -16,9 +16,18 @@ from symba.dataset_schema import (
 )
 
 ROW = {
-    "process": "e- e+ -> mu- mu+", "theory": "qed", "multiplicity": "2->2", "diagram": 0, "amplitude": "a",
-    "squared_raw": "s_12", "squared": "s_12", "status": "raw", "backend": "builtin", "engine_version": "1",
-    "canonical_process": "e- e+ -> mu- mu+", "permutation": "1,2,3,4",
+    "process": "e- e+ -> mu- mu+",
+    "theory": "qed",
+    "multiplicity": "2->2",
+    "diagram": 0,
+    "amplitude": "a",
+    "squared_raw": "s_12",
+    "squared": "s_12",
+    "status": "raw",
+    "backend": "builtin",
+    "engine_version": "1",
+    "canonical_process": "e- e+ -> mu- mu+",
+    "permutation": "1,2,3,4",
 }
 
 

@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_snakemake_lint_is_clean(tmp_path):
-    (tmp_path / "config.yaml").write_text("targets: [dataset]\ntheories: {qed: {multiplicities: [], processes: ['e- e+ -> mu- mu+']}}\n")
+    (tmp_path / "config.yaml").write_text(
+        "targets: [dataset]\ntheories: {qed: {multiplicities: [], processes: ['e- e+ -> mu- mu+']}}\n"
+    )
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--lint"],
         capture_output=True,

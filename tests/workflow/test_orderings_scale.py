@@ -14,11 +14,11 @@ import pytest
 
 from symba.dataset_schema import SCHEMA, read_shard
 from symba.physics.engine import compute_process
+from symba.physics.expressions import parse_expression
 from symba.physics.kinematics import numerically_equal
 from symba.physics.orderings import distinct_orderings, ordered_process, parse_permutation
 from symba.physics.process import parse_process
 from symba.simplify import SimplifyOptions
-from symba.physics.expressions import parse_expression
 from symba.simplify.classes import map_back, representative
 from symba.simplify.flint import flint_factor_text
 from symba.simplify.shards import simplify_rows
@@ -73,7 +73,9 @@ def test_canonical_option_writes_identity_rows_only(tmp_path):
     path = tmp_path / "shard.parquet"
     compute_amplitude_shard(["e- a -> e- a"], "qed", path)
     rows = pq.read_table(path).to_pylist()
-    assert {(r["process"], r["canonical_process"], r["permutation"]) for r in rows} == {("e- a -> e- a", "e- a -> e- a", "1,2,3,4")}
+    assert {(r["process"], r["canonical_process"], r["permutation"]) for r in rows} == {
+        ("e- a -> e- a", "e- a -> e- a", "1,2,3,4")
+    }
     with pytest.raises(ValueError, match="orderings must be one of canonical, all"):
         compute_amplitude_shard(["e- a -> e- a"], "qed", tmp_path / "x.parquet", orderings="some")
 

@@ -25,7 +25,10 @@ def snapshot(directory):
 
 
 def statuses(workdir):
-    return {slug: {r["status"] for r in pq.read_table(workdir / f"results/dataset/qed/{slug}.parquet").to_pylist()} for slug in SLUGS}
+    return {
+        slug: {r["status"] for r in pq.read_table(workdir / f"results/dataset/qed/{slug}.parquet").to_pylist()}
+        for slug in SLUGS
+    }
 
 
 def wait_for_lock(workdir, process, timeout_s=120):
@@ -52,9 +55,22 @@ def test_dry_run_and_locked_out_run_change_nothing_and_the_next_run_rebuilds_eve
     # A run refused by the lock of a concurrent run writes nothing either.
     slow_form = broken_form(tmp_path / "slowform", sleep_s=60)
     holder = subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(tmp_path), "--cores", "1",
-         "--forcerun", "amplitudes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, **slow_form),
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(SNAKEFILE),
+            "--directory",
+            str(tmp_path),
+            "--cores",
+            "1",
+            "--forcerun",
+            "amplitudes",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, **slow_form),
         start_new_session=True,  # its own process group, so that its jobs end with it
     )
     try:
@@ -64,7 +80,9 @@ def test_dry_run_and_locked_out_run_change_nothing_and_the_next_run_rebuilds_eve
         locked = snakemake(tmp_path, config=tiny_config(simplify={"method": "none"}))
         assert locked.returncode != 0
         assert "cannot be locked" in locked.stdout + locked.stderr
-        assert snapshot(tmp_path / "results/params") == {k[len("params/"):]: v for k, v in before.items() if k.startswith("params/")}
+        assert snapshot(tmp_path / "results/params") == {
+            k[len("params/") :]: v for k, v in before.items() if k.startswith("params/")
+        }
     finally:
         os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
@@ -123,7 +141,11 @@ def test_outputs_are_readable_by_others_under_a_022_umask(tmp_path):
         ok(snakemake(tmp_path, config=tiny_config(simplify={"method": "none"}, sharding={"batch_size": 2})))
     finally:
         os.umask(old)
-    written = [p for p in (tmp_path / "results").rglob("*") if p.is_file() and p.suffix in (".parquet", ".json", ".txt", ".tsv")]
+    written = [
+        p
+        for p in (tmp_path / "results").rglob("*")
+        if p.is_file() and p.suffix in (".parquet", ".json", ".txt", ".tsv")
+    ]
     assert {p.parent.name for p in written} >= {"qed", "simplify", "amplitudes"}  # shards and stamps
     assert any(p.suffix == ".txt" for p in written)  # hashed shards' manifests
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in written), [
@@ -133,7 +155,11 @@ def test_outputs_are_readable_by_others_under_a_022_umask(tmp_path):
 
 def test_a_preset_configfile_runs_only_its_theories(tmp_path):
     preset = tmp_path / "preset.yaml"
-    preset.write_text(yaml.safe_dump({"targets": ["dataset"], "theories": {"qcd": {"multiplicities": [], "processes": ["u u~ -> g g"]}}}))
+    preset.write_text(
+        yaml.safe_dump(
+            {"targets": ["dataset"], "theories": {"qcd": {"multiplicities": [], "processes": ["u u~ -> g g"]}}}
+        )
+    )
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")  # merged under the preset, as in the repository
     result = ok(snakemake(tmp_path, "--dry-run", "--configfile", str(preset)))
     assert "results/dataset/qcd/h000.parquet" in result  # the preset's theory, config.yaml's sharding

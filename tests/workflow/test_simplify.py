@@ -46,7 +46,9 @@ def test_malformed_expression_is_kept_with_status_error():
 
 def test_timeout_kills_the_worker_keeps_raw_and_retries_once():
     start = time.monotonic()
-    outcomes, stats = simplify_expressions([SLOW, RAW], SimplifyOptions(timeout=3.0, retries=1, workers=2, engine="sympy"))
+    outcomes, stats = simplify_expressions(
+        [SLOW, RAW], SimplifyOptions(timeout=3.0, retries=1, workers=2, engine="sympy")
+    )
     elapsed = time.monotonic() - start
     assert outcomes[0].status == "timeout" and outcomes[0].text == SLOW
     assert outcomes[1].status == "ok"
@@ -63,7 +65,9 @@ def test_cache_reuses_results_across_calls(tmp_path):
     assert stats2.cached == 2 and stats2.computed == 0
     assert second == first
     # A longer timeout deserves a new attempt at the expression that timed out.
-    _, stats3 = simplify_expressions([RAW, SLOW], SimplifyOptions(cache_dir=str(tmp_path), timeout=1.5, retries=0, engine="sympy"))
+    _, stats3 = simplify_expressions(
+        [RAW, SLOW], SimplifyOptions(cache_dir=str(tmp_path), timeout=1.5, retries=0, engine="sympy")
+    )
     assert stats3.cached == 1 and stats3.computed == 1
 
 

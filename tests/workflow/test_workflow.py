@@ -40,7 +40,11 @@ def test_dataset_schema_and_content(run_dir):
             assert r["status"] == "ok"
             assert r["squared"] != r["squared_raw"]  # simplification changed the text ...
             assert numerically_equal(r["squared"], r["squared_raw"], proc.leg_masses(), proc.n_in)  # ... not the value
-    (ee_mumu,) = [r for r in pq.read_table(run_dir / "results/dataset/qed/e-_e+__mu-_mu+.parquet").to_pylist() if r["diagram"] == 0]
+    (ee_mumu,) = [
+        r
+        for r in pq.read_table(run_dir / "results/dataset/qed/e-_e+__mu-_mu+.parquet").to_pylist()
+        if r["diagram"] == 0
+    ]
     assert numerically_equal(ee_mumu["squared"], EE_MUMU, ["m_e", "m_e", "m_mu", "m_mu"], 2)
 
 

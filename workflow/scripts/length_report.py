@@ -3,4 +3,6 @@ from symba.tokenization.stats import length_report
 from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake):
-    length_report(list(snakemake.input.shards), snakemake.output.json, snakemake.output.png, snakemake.params.max_tokens)
+    length_report(
+        list(snakemake.input.shards), snakemake.output.json, snakemake.output.png, snakemake.params.max_tokens
+    )

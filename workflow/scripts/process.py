@@ -20,6 +20,8 @@ with rule_logging(snakemake) as log:
         massless=amp["massless"],
         orderings=snakemake.params.orderings,
     )
-    options = SimplifyOptions(**snakemake.params.options, workers=snakemake.threads, cache_dir=snakemake.params.cache_dir)
+    options = SimplifyOptions(
+        **snakemake.params.options, workers=snakemake.threads, cache_dir=snakemake.params.cache_dir
+    )
     log.info("simplify: %s", simplify_shard(raw, out, options))
     raw.unlink()

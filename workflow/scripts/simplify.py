@@ -3,6 +3,8 @@ from symba.simplify import SimplifyOptions, simplify_shard
 from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
-    options = SimplifyOptions(**snakemake.params.options, workers=snakemake.threads, cache_dir=snakemake.params.cache_dir)
+    options = SimplifyOptions(
+        **snakemake.params.options, workers=snakemake.threads, cache_dir=snakemake.params.cache_dir
+    )
     stats = simplify_shard(snakemake.input.shard, snakemake.output[0], options)
     log.info("simplify: %s", stats)

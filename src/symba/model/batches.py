@@ -8,8 +8,8 @@ a pure function of (seed, epoch), which is what makes a resumed run identical.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -87,8 +87,9 @@ def _check_ids(table: pa.Table, path: str, vocab_size: int) -> None:
     """Every id a valid row of the embedding: an id outside the vocabulary would crash the model."""
     for column in ("amplitude_ids", "squared_ids"):
         ids = table[column]
-        if not (pa.types.is_list(ids.type) or pa.types.is_large_list(ids.type)) \
-                or not pa.types.is_integer(ids.type.value_type):
+        if not (pa.types.is_list(ids.type) or pa.types.is_large_list(ids.type)) or not pa.types.is_integer(
+            ids.type.value_type
+        ):
             raise ShardError(f"token shard {path}: column {column} is {ids.type}, not a list of integer ids")
         flat = pc.list_flatten(ids)
         if ids.null_count or flat.null_count:
@@ -97,8 +98,10 @@ def _check_ids(table: pa.Table, path: str, vocab_size: int) -> None:
             low, high = pc.min_max(flat).values()
             if low.as_py() < 0 or high.as_py() >= vocab_size:
                 bad = low.as_py() if low.as_py() < 0 else high.as_py()
-                raise ShardError(f"token shard {path}: id {bad} in {column} is outside the vocabulary "
-                                 f"(0..{vocab_size - 1}); was it tokenized with another vocabulary?")
+                raise ShardError(
+                    f"token shard {path}: id {bad} in {column} is outside the vocabulary "
+                    f"(0..{vocab_size - 1}); was it tokenized with another vocabulary?"
+                )
 
 
 def check_shards(paths: list[str], vocab_size: int) -> None:
@@ -117,8 +120,9 @@ def check_shards(paths: list[str], vocab_size: int) -> None:
             _check_ids(table, path, vocab_size)
 
 
-def iter_rows(paths: list[str], split: str, columns: list[str], rng: random.Random | None = None,
-              vocab_size: int | None = None) -> Iterator[dict]:
+def iter_rows(
+    paths: list[str], split: str, columns: list[str], rng: random.Random | None = None, vocab_size: int | None = None
+) -> Iterator[dict]:
     """Rows of one split, one row group in memory at a time (shuffled order when ``rng``).
 
     With ``vocab_size``, every id is checked to lie in the vocabulary (ShardError naming the shard)."""
@@ -141,8 +145,9 @@ def iter_rows(paths: list[str], split: str, columns: list[str], rng: random.Rand
         yield from table.to_pylist()
 
 
-def examples(rows: Iterable[dict], specials: Specials, max_len: int, keep_row: bool = False,
-             skipped: list | None = None) -> Iterator[Example]:
+def examples(
+    rows: Iterable[dict], specials: Specials, max_len: int, keep_row: bool = False, skipped: list | None = None
+) -> Iterator[Example]:
     for row in rows:
         ex = Example(specials.wrap(row["amplitude_ids"]), specials.wrap(row["squared_ids"]), row if keep_row else None)
         if len(ex.src) > max_len or len(ex.tgt) > max_len:
@@ -152,8 +157,9 @@ def examples(rows: Iterable[dict], specials: Specials, max_len: int, keep_row: b
         yield ex
 
 
-def bucket_batches(items: Iterable[Example], batch_tokens: int, max_batch_size: int, buffer_rows: int,
-                   rng: random.Random | None) -> Iterator[list[Example]]:
+def bucket_batches(
+    items: Iterable[Example], batch_tokens: int, max_batch_size: int, buffer_rows: int, rng: random.Random | None
+) -> Iterator[list[Example]]:
     """Batches of similar length: sort each buffer by length, cut by a token budget,
     then shuffle the batches of the buffer (when ``rng``)."""
 
@@ -197,10 +203,20 @@ def epoch_rng(seed: int, epoch: int) -> random.Random:
     return random.Random(seed * 1_000_003 + epoch)
 
 
-def training_stream(paths: list[str], specials: Specials, max_len: int, batch_tokens: int, max_batch_size: int,
-                    buffer_rows: int, seed: int, start: tuple[int, int] = (0, 0), drop: int = 0,
-                    rank: int = 0, world_size: int = 1,
-                    vocab_size: int | None = None) -> Iterator[tuple[int, int, list[Example]]]:
+def training_stream(
+    paths: list[str],
+    specials: Specials,
+    max_len: int,
+    batch_tokens: int,
+    max_batch_size: int,
+    buffer_rows: int,
+    seed: int,
+    start: tuple[int, int] = (0, 0),
+    drop: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+    vocab_size: int | None = None,
+) -> Iterator[tuple[int, int, list[Example]]]:
     """Endless (epoch, index in epoch, batch) from batch ``start``, after dropping ``drop``
     batches; rank r of world_size takes every world_size-th batch from there.
 

@@ -130,10 +130,21 @@ def load_plain(path: str | Path, what: str) -> dict:
             warnings.simplefilter("ignore")  # torch warns about pickle protocols of foreign files
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise ModelFileError(f"{what} {path} is not tensors and plain data; refused to load it "
-                             f"({_reason(exc)})") from None
-    except (RuntimeError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, OSError,
-            zipfile.BadZipFile, UnicodeDecodeError) as exc:  # what torch raises on damaged files
+        raise ModelFileError(
+            f"{what} {path} is not tensors and plain data; refused to load it ({_reason(exc)})"
+        ) from None
+    except (
+        RuntimeError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        OSError,
+        zipfile.BadZipFile,
+        UnicodeDecodeError,
+    ) as exc:  # what torch raises on damaged files
         raise ModelFileError(f"{what} {path} is damaged or not a torch file ({_reason(exc)})") from None
     if not isinstance(obj, dict):
         raise ModelFileError(f"{what} {path} does not hold a dict but {type(obj).__name__}")
@@ -150,8 +161,9 @@ def _field(record: dict, key: str, types, path, what: str):
 
 
 def _state_dict(value, path, what: str) -> dict:
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                               for k, v in value.items()):
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()
+    ):
         raise ModelFileError(f"{what} {path}: the weights are not a mapping of names to tensors")
     return value
 
@@ -180,8 +192,9 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[Seq2SeqTransforme
     what = "model file"
     record = load_plain(path, what)
     if (record.get("format"), record.get("version")) not in _MODEL_FORMATS_READ:
-        raise ModelFileError(f"{path} is not a symba model file (format {record.get('format')!r}, "
-                             f"version {record.get('version')!r})")
+        raise ModelFileError(
+            f"{path} is not a symba model file (format {record.get('format')!r}, version {record.get('version')!r})"
+        )
     model_config = _field(record, "model_config", dict, path, what)
     state = _state_dict(record.get("state_dict"), path, what)
     _field(record, "vocab_path", str, path, what)
@@ -194,8 +207,16 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[Seq2SeqTransforme
     return model.eval(), record
 
 
-def model_record(model: Seq2SeqTransformer, model_config: dict, vocab_path: str, notation: str | None,
-                 specials: dict, train_config: dict, steps: int, provenance: dict) -> dict:
+def model_record(
+    model: Seq2SeqTransformer,
+    model_config: dict,
+    vocab_path: str,
+    notation: str | None,
+    specials: dict,
+    train_config: dict,
+    steps: int,
+    provenance: dict,
+) -> dict:
     return {
         "format": FORMAT_MODEL,
         "version": MODEL_VERSION,
@@ -224,7 +245,8 @@ def load_checkpoint(path: str | Path) -> dict | None:
     _field(state, "window", dict, path, what)
     _field(state, "cpu_rng", torch.Tensor, path, what)
     position = state.get("position")
-    if position is not None and not (isinstance(position, (list, tuple)) and len(position) == 2
-                                     and all(isinstance(p, int) for p in position)):
+    if position is not None and not (
+        isinstance(position, (list, tuple)) and len(position) == 2 and all(isinstance(p, int) for p in position)
+    ):
         raise ModelFileError(f"checkpoint {path}: 'position' is not [epoch, index]")
     return state

@@ -78,9 +78,16 @@ def cmd_train(args) -> int:
 
     train, _ = _checked_sections(args.config)
     out = Path(args.out)
-    run_training(train, _shards(args.shards), args.vocab, str(out / "model.pt"),
-                 args.checkpoint_dir or str(out / "checkpoints"), str(out / "metrics.csv"), str(out / "lr.png"),
-                 str(out / "curves.png"))
+    run_training(
+        train,
+        _shards(args.shards),
+        args.vocab,
+        str(out / "model.pt"),
+        args.checkpoint_dir or str(out / "checkpoints"),
+        str(out / "metrics.csv"),
+        str(out / "lr.png"),
+        str(out / "curves.png"),
+    )
     print(f"model written to {out / 'model.pt'}")
     return 0
 
@@ -91,8 +98,15 @@ def cmd_evaluate(args) -> int:
 
     _, evaluate = _checked_sections(args.config)
     out = Path(args.out)
-    result = run_evaluation(args.model, _shards(args.shards), args.vocab, evaluate,
-                            str(out / "metrics.json"), str(out / "calibration.png"), str(out / "length.png"))
+    result = run_evaluation(
+        args.model,
+        _shards(args.shards),
+        args.vocab,
+        evaluate,
+        str(out / "metrics.json"),
+        str(out / "calibration.png"),
+        str(out / "length.png"),
+    )
     for line in headline(result):
         print(line)
     print(f"metrics written to {out / 'metrics.json'}")
@@ -145,17 +159,25 @@ def _predict_stream(predictor, args, threshold) -> int:
             pred = predictor(request["amplitude"])
             if args.fallback:
                 diagram = request.get("diagram", args.diagram)
-                pred = apply_fallback(pred, threshold, request.get("process") or args.process,
-                                      request.get("theory") or args.theory, diagram)
+                pred = apply_fallback(
+                    pred,
+                    threshold,
+                    request.get("process") or args.process,
+                    request.get("theory") or args.theory,
+                    diagram,
+                )
             print(json.dumps(_json_record(pred, predictor)) if args.jsonl else format_line(pred), flush=True)
         except ModelInputError as exc:
             failed += 1
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             print(json.dumps({"error": why}) if args.jsonl else f"error: {why}", flush=True)
     if failed:
-        marked = "are JSON objects with an \"error\" key" if args.jsonl else "start with 'error:'"
-        print(f"symba: error: {failed} of {total} amplitude(s) on stdin could not be predicted "
-              f"(their output lines {marked})", file=sys.stderr)
+        marked = 'are JSON objects with an "error" key' if args.jsonl else "start with 'error:'"
+        print(
+            f"symba: error: {failed} of {total} amplitude(s) on stdin could not be predicted "
+            f"(their output lines {marked})",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
@@ -167,8 +189,11 @@ def register(subparsers) -> None:
     p.add_argument("--config", help="config.yaml whose train: section overrides the defaults")
     p.add_argument("--vocab", required=True, help="vocabulary file of the token shards")
     p.add_argument("--out", required=True, help="folder for model.pt, metrics.csv, lr.png, curves.png")
-    p.add_argument("--checkpoint-dir", help="where checkpoints go (default: OUT/checkpoints); resumes from it "
-                   "when it was made from the same shards, vocabulary and train config, else trains afresh")
+    p.add_argument(
+        "--checkpoint-dir",
+        help="where checkpoints go (default: OUT/checkpoints); resumes from it "
+        "when it was made from the same shards, vocabulary and train config, else trains afresh",
+    )
     p.add_argument("shards", nargs="+", help="token shards (Parquet)")
     p.set_defaults(handler=cmd_train)
 
@@ -181,24 +206,30 @@ def register(subparsers) -> None:
     p.set_defaults(handler=cmd_evaluate)
 
     p = subparsers.add_parser(
-        "predict", help="predict the squared amplitude of an amplitude",
+        "predict",
+        help="predict the squared amplitude of an amplitude",
         description="With '-', reads one amplitude per stdin line and writes one line per input line, in "
-                    "order: the prediction, a tab, its mean token log-probability. A blank input line gives "
-                    "a blank output line; an amplitude that cannot be read gives 'error: <why>' (exit code 2). "
-                    "With --jsonl, each output line is a JSON object with prediction, tokens, certainty and "
-                    "source (model or exact), or an error key; an input line may be amplitude text or a JSON "
-                    "object with amplitude and, for --fallback, process, theory and diagram.")
+        "order: the prediction, a tab, its mean token log-probability. A blank input line gives "
+        "a blank output line; an amplitude that cannot be read gives 'error: <why>' (exit code 2). "
+        "With --jsonl, each output line is a JSON object with prediction, tokens, certainty and "
+        "source (model or exact), or an error key; an input line may be amplitude text or a JSON "
+        "object with amplitude and, for --fallback, process, theory and diagram.",
+    )
     p.add_argument("--model", required=True)
     p.add_argument("amplitude", help="amplitude text (amplitude syntax), or '-' to read one per line from stdin")
     p.add_argument("--beam", type=int, default=EvalConfig.beam_size, help="beam size (1: greedy)")
     p.add_argument("--vocab", help="vocabulary file (default: the one the model was trained with)")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per answer (see the description)")
-    p.add_argument("--fallback", action="store_true",
-                   help="replace a low-certainty prediction by the exact engine result")
-    p.add_argument("--threshold", type=float,
-                   help="mean token log-probability below which --fallback recomputes (default: the evaluation's "
-                        "99.9%%-right threshold from --metrics or the workflow's metrics.json next to the model, "
-                        f"else {EvalConfig.certainty_threshold})")
+    p.add_argument(
+        "--fallback", action="store_true", help="replace a low-certainty prediction by the exact engine result"
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        help="mean token log-probability below which --fallback recomputes (default: the evaluation's "
+        "99.9%%-right threshold from --metrics or the workflow's metrics.json next to the model, "
+        f"else {EvalConfig.certainty_threshold})",
+    )
     p.add_argument("--metrics", help="metrics.json of this model's evaluation, for the --fallback threshold")
     p.add_argument("--process", help='the process, e.g. "e- e+ -> mu- mu+" (for --fallback)')
     p.add_argument("--theory", default="qed", choices=("qed", "qcd"))

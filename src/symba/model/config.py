@@ -66,12 +66,21 @@ class ModelConfig:
     pad_id: int = 0
 
     def __post_init__(self):
-        _check_fields(self, {
-            "vocab_size": AT_LEAST_0, "d_model": AT_LEAST_1, "n_heads": AT_LEAST_1, "n_encoder_layers": AT_LEAST_1,
-            "n_decoder_layers": AT_LEAST_1, "d_ff": AT_LEAST_1, "dropout": FRACTION,
-            "max_len": (3, 1 << 16, True, True),  # BOS, one token, EOS; the cap bounds position tables
-            "positions": ANY, "pad_id": AT_LEAST_0,
-        })
+        _check_fields(
+            self,
+            {
+                "vocab_size": AT_LEAST_0,
+                "d_model": AT_LEAST_1,
+                "n_heads": AT_LEAST_1,
+                "n_encoder_layers": AT_LEAST_1,
+                "n_decoder_layers": AT_LEAST_1,
+                "d_ff": AT_LEAST_1,
+                "dropout": FRACTION,
+                "max_len": (3, 1 << 16, True, True),  # BOS, one token, EOS; the cap bounds position tables
+                "positions": ANY,
+                "pad_id": AT_LEAST_0,
+            },
+        )
         if self.positions not in ("learned", "sinusoidal"):
             raise ConfigError("positions", f"must be 'learned' or 'sinusoidal', not {self.positions!r}")
         if self.vocab_size and self.pad_id >= self.vocab_size:
@@ -112,14 +121,32 @@ class TrainConfig:
     def __post_init__(self):
         if not isinstance(self.model, ModelConfig):
             raise ConfigError("model", f"must be a mapping of model settings, not {self.model!r}")
-        _check_fields(self, {
-            "device": ANY, "seed": AT_LEAST_0, "max_steps": AT_LEAST_1, "batch_tokens": AT_LEAST_1,
-            "max_batch_size": AT_LEAST_1, "buffer_rows": AT_LEAST_1, "lr": POSITIVE, "warmup_steps": AT_LEAST_0,
-            "final_lr_ratio": UNIT, "weight_decay": AT_LEAST_0, "beta1": FRACTION, "beta2": FRACTION,
-            "grad_clip": AT_LEAST_0, "label_smoothing": FRACTION, "checkpoint_every": AT_LEAST_1,
-            "log_every": AT_LEAST_1, "valid_every": AT_LEAST_0, "valid_max_rows": AT_LEAST_1,
-            "num_threads": AT_LEAST_1, "bf16": ANY, "compile": ANY,
-        })
+        _check_fields(
+            self,
+            {
+                "device": ANY,
+                "seed": AT_LEAST_0,
+                "max_steps": AT_LEAST_1,
+                "batch_tokens": AT_LEAST_1,
+                "max_batch_size": AT_LEAST_1,
+                "buffer_rows": AT_LEAST_1,
+                "lr": POSITIVE,
+                "warmup_steps": AT_LEAST_0,
+                "final_lr_ratio": UNIT,
+                "weight_decay": AT_LEAST_0,
+                "beta1": FRACTION,
+                "beta2": FRACTION,
+                "grad_clip": AT_LEAST_0,
+                "label_smoothing": FRACTION,
+                "checkpoint_every": AT_LEAST_1,
+                "log_every": AT_LEAST_1,
+                "valid_every": AT_LEAST_0,
+                "valid_max_rows": AT_LEAST_1,
+                "num_threads": AT_LEAST_1,
+                "bf16": ANY,
+                "compile": ANY,
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -137,12 +164,22 @@ class EvalConfig:
     workers: int = 2  # numeric-check worker processes, running while the model decodes the next rows
 
     def __post_init__(self):
-        _check_fields(self, {
-            "workers": (1, 64, True, True),
-            "beam_size": AT_LEAST_1, "length_penalty": AT_LEAST_0, "max_examples": AT_LEAST_0,
-            "numeric_points": AT_LEAST_1, "numeric_timeout_s": POSITIVE, "batch_size": AT_LEAST_1,
-            "max_output_len": AT_LEAST_0, "certainty_threshold": ANY, "device": ANY, "num_threads": AT_LEAST_1,
-        })
+        _check_fields(
+            self,
+            {
+                "workers": (1, 64, True, True),
+                "beam_size": AT_LEAST_1,
+                "length_penalty": AT_LEAST_0,
+                "max_examples": AT_LEAST_0,
+                "numeric_points": AT_LEAST_1,
+                "numeric_timeout_s": POSITIVE,
+                "batch_size": AT_LEAST_1,
+                "max_output_len": AT_LEAST_0,
+                "certainty_threshold": ANY,
+                "device": ANY,
+                "num_threads": AT_LEAST_1,
+            },
+        )
 
 
 def _override(obj, overrides: dict, where: str):

@@ -48,15 +48,25 @@ from .numeric import NumericChecker
 from .plots import plot_accuracy_by_length, plot_calibration
 from .search import Hypothesis, beam_search, greedy
 
-SUMMARY_KEYS = ("n_test", "token_accuracy", "sequence_accuracy", "numeric_accuracy", "beam_agreement",
-                "topk_numeric_accuracy", "mean_logprob_sum", "mean_logprob_mean")
+SUMMARY_KEYS = (
+    "n_test",
+    "token_accuracy",
+    "sequence_accuracy",
+    "numeric_accuracy",
+    "beam_agreement",
+    "topk_numeric_accuracy",
+    "mean_logprob_sum",
+    "mean_logprob_mean",
+)
 # metrics.json key -> split value of its rows
 TEST_SETS = {"heldout_orderings": TEST_ORDERINGS, "heldout_templates": TEST_TEMPLATES, "heldout_random": TEST_RANDOM}
 HEADLINE_SETS = ("heldout_orderings", "heldout_templates")
 TARGET_ACCURACY = 0.999  # accepted answers must be at least this often numerically right
 CERTAINTY = "mean token log-probability"
 CHUNK_BATCHES = 8
-EVAL_COLUMNS = batches.EVAL_COLUMNS + ["group"]  # rows decoded at a time = batch_size x this, sorted by length within the chunk
+EVAL_COLUMNS = batches.EVAL_COLUMNS + [
+    "group"
+]  # rows decoded at a time = batch_size x this, sorted by length within the chunk
 
 
 @dataclass(slots=True)
@@ -165,8 +175,7 @@ def common_threshold(scored_by_set: dict[str, list[tuple[float, bool]]], target:
         for _, ok in right_sorted:
             prefix.append(prefix[-1] + bool(ok))
         sides.append(([-c for c in ranked], prefix))  # ascending keys for bisect
-    candidates = sorted({c for scored in scored_by_set.values() for c, _ in scored if c != float("-inf")},
-                        reverse=True)
+    candidates = sorted({c for scored in scored_by_set.values() for c, _ in scored if c != float("-inf")}, reverse=True)
     best = None
     for t in candidates:
         ok = True
@@ -205,12 +214,14 @@ def calibration(outcomes: list[Outcome], threshold: float, n_points: int = 21) -
         sizes = sorted({max(1, round(n * i / (n_points - 1))) for i in range(n_points)})
         for k in sizes:
             kept = ranked[:k]
-            curve.append({
-                "threshold": kept[-1].logprob_mean,  # None only for unpredicted rows
-                "coverage": k / n,
-                "numeric_accuracy": sum(o.numeric_ok for o in kept) / k,
-                "sequence_accuracy": sum(o.sequence_ok for o in kept) / k,
-            })
+            curve.append(
+                {
+                    "threshold": kept[-1].logprob_mean,  # None only for unpredicted rows
+                    "coverage": k / n,
+                    "numeric_accuracy": sum(o.numeric_ok for o in kept) / k,
+                    "sequence_accuracy": sum(o.sequence_ok for o in kept) / k,
+                }
+            )
     kept = [o for o in outcomes if _certainty(o) >= threshold]
     return {
         "certainty": CERTAINTY,
@@ -234,13 +245,15 @@ def accuracy_by_length(outcomes: list[Outcome], n_bins: int = 10) -> list[dict]:
     out = []
     for b in sorted(bins):
         group = bins[b]
-        out.append({
-            "min_len": lo + b * width,
-            "max_len": lo + (b + 1) * width - 1,
-            "n": len(group),
-            "sequence_accuracy": sum(o.sequence_ok for o in group) / len(group),
-            "numeric_accuracy": sum(o.numeric_ok for o in group) / len(group),
-        })
+        out.append(
+            {
+                "min_len": lo + b * width,
+                "max_len": lo + (b + 1) * width - 1,
+                "n": len(group),
+                "sequence_accuracy": sum(o.sequence_ok for o in group) / len(group),
+                "numeric_accuracy": sum(o.numeric_ok for o in group) / len(group),
+            }
+        )
     return out
 
 
@@ -297,12 +310,17 @@ def headline(result: dict) -> list[str]:
             lines.append(f"{label}: no test rows")
             continue
         sel = side["selective"]
-        accepted = (f"{sel['coverage']:.0%} answered at >= {sel['target_accuracy']:.1%} right "
-                    f"(certainty >= {sel['threshold']:.4f})" if sel["threshold"] is not None
-                    else f"no certainty reaches {sel['target_accuracy']:.1%} right")
-        lines.append(f"{label}: n={side['n_test']} token {side['token_accuracy']:.3f} sequence "
-                     f"{side['sequence_accuracy']:.3f} numeric {side['numeric_accuracy']:.3f}; {accepted}; "
-                     f"after fallback {sel['accuracy_after_fallback']:.3f} with {sel['recomputed']:.0%} recomputed")
+        accepted = (
+            f"{sel['coverage']:.0%} answered at >= {sel['target_accuracy']:.1%} right "
+            f"(certainty >= {sel['threshold']:.4f})"
+            if sel["threshold"] is not None
+            else f"no certainty reaches {sel['target_accuracy']:.1%} right"
+        )
+        lines.append(
+            f"{label}: n={side['n_test']} token {side['token_accuracy']:.3f} sequence "
+            f"{side['sequence_accuracy']:.3f} numeric {side['numeric_accuracy']:.3f}; {accepted}; "
+            f"after fallback {sel['accuracy_after_fallback']:.3f} with {sel['recomputed']:.0%} recomputed"
+        )
     return lines
 
 
@@ -367,8 +385,20 @@ class CheckerPool:
 def _too_long(row: dict, specials: batches.Specials, cfg: EvalConfig, test_set: str) -> Outcome:
     """A row the model cannot read: counted as wrong."""
     n = len(specials.wrap(row["squared_ids"])) - 2
-    return Outcome(row.get("theory") or "?", row.get("multiplicity") or "?", n, 0, n + 1, False, False, 0,
-                   max(1, cfg.beam_size), None, None, test_set)
+    return Outcome(
+        row.get("theory") or "?",
+        row.get("multiplicity") or "?",
+        n,
+        0,
+        n + 1,
+        False,
+        False,
+        0,
+        max(1, cfg.beam_size),
+        None,
+        None,
+        test_set,
+    )
 
 
 def training_templates(shard_paths: list[str]) -> set[str] | None:
@@ -431,8 +461,9 @@ def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPo
     return outcomes
 
 
-def _score(checker: NumericChecker, ex: batches.Example, hyps: list[Hypothesis], vocab, notation,
-           specials, test_set: str = "") -> Outcome:
+def _score(
+    checker: NumericChecker, ex: batches.Example, hyps: list[Hypothesis], vocab, notation, specials, test_set: str = ""
+) -> Outcome:
     row = ex.row or {}
     truth_ids = ex.tgt[1:-1]
     truth_text = row.get("squared")
@@ -465,8 +496,15 @@ def _score(checker: NumericChecker, ex: batches.Example, hyps: list[Hypothesis],
     )
 
 
-def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | None, config: dict,
-                   metrics_json: str, calibration_png: str, length_png: str) -> dict:
+def run_evaluation(
+    model_path: str,
+    shard_paths: list[str],
+    vocab_path: str | None,
+    config: dict,
+    metrics_json: str,
+    calibration_png: str,
+    length_png: str,
+) -> dict:
     """Evaluate a trained model on the test sides of the shards; writes JSON and two PNGs.
 
     ``config`` is the ``evaluate:`` section of config.yaml; ``vocab_path`` None: the
@@ -478,8 +516,9 @@ def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | No
     vocab_path = vocab_path or record["vocab_path"]
     vocab = batches.load_vocab(vocab_path)
     if len(vocab) != model.cfg.vocab_size:
-        raise ModelInputError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with "
-                              f"{model.cfg.vocab_size}")
+        raise ModelInputError(
+            f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with {model.cfg.vocab_size}"
+        )
     notation = record.get("notation") or batches.vocab_notation(vocab)
     trained = training_templates(list(shard_paths))
     moved = [0]
@@ -492,6 +531,7 @@ def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | No
                 moved[0] += 1
                 return "heldout_templates"
             return name
+
         return test_set
 
     outcomes: list[Outcome] = []
@@ -507,8 +547,9 @@ def run_evaluation(model_path: str, shard_paths: list[str], vocab_path: str | No
         by_set[o.test_set].append(o)
     result = report(by_set, cfg)
     result["model"] = os.path.abspath(model_path)
-    result["n_too_long"] = {name: sum(o.logprob_mean is None for o in by_set[name]) for name in TEST_SETS
-                            if name in result}
+    result["n_too_long"] = {
+        name: sum(o.logprob_mean is None for o in by_set[name]) for name in TEST_SETS if name in result
+    }
     result["n_orderings_rows_of_unseen_templates"] = moved[0]
     result["numeric_timeouts"] = timeouts
     atomic_write(metrics_json, json.dumps(result, indent=2))

@@ -57,8 +57,11 @@ def detokenized_text(tokens: list[str], notation: str) -> str | None:
 def _handle(request: dict):
     if request["op"] == "detokenize":
         return {"text": detokenized_text(request["tokens"], request["notation"])}
-    return {"equivalent": numerically_equivalent(
-        request["prediction"], request["truth"], request["process"], request["theory"], request["n_points"])}
+    return {
+        "equivalent": numerically_equivalent(
+            request["prediction"], request["truth"], request["process"], request["theory"], request["n_points"]
+        )
+    }
 
 
 def _warm_up() -> None:
@@ -92,8 +95,16 @@ class NumericChecker:
         return None if "error" in answer else answer
 
     def check(self, prediction: str, truth: str, process: str, theory: str) -> bool:
-        answer = self._ask({"op": "check", "prediction": prediction, "truth": truth, "process": process,
-                            "theory": theory, "n_points": self.n_points})
+        answer = self._ask(
+            {
+                "op": "check",
+                "prediction": prediction,
+                "truth": truth,
+                "process": process,
+                "theory": theory,
+                "n_points": self.n_points,
+            }
+        )
         return bool(answer and answer["equivalent"])
 
     def detokenize(self, tokens: list[str], notation: str) -> str | None:

@@ -58,8 +58,11 @@ def plot_training(metrics_csv: str, lr_png: str, curves_png: str) -> None:
     _save(fig, curves_png)
 
 
-_SET_LABELS = {"heldout_orderings": "held-out orderings", "heldout_templates": "held-out templates",
-               "heldout_random": "random test"}
+_SET_LABELS = {
+    "heldout_orderings": "held-out orderings",
+    "heldout_templates": "held-out templates",
+    "heldout_random": "random test",
+}
 _SET_COLORS = {"heldout_orderings": "tab:blue", "heldout_templates": "tab:red", "heldout_random": "tab:green"}
 
 
@@ -74,8 +77,14 @@ def plot_calibration(cal_by_set: dict[str, dict], path: str) -> None:
             ax.plot([], [], "o-", color=color, label=f"{label}: no rows")
             continue
         ax.plot(cov, [p["numeric_accuracy"] for p in cal["curve"]], "o-", color=color, label=f"{label}, numeric")
-        ax.plot(cov, [p["sequence_accuracy"] for p in cal["curve"]], "s--", color=color, alpha=0.6,
-                label=f"{label}, sequence")
+        ax.plot(
+            cov,
+            [p["sequence_accuracy"] for p in cal["curve"]],
+            "s--",
+            color=color,
+            alpha=0.6,
+            label=f"{label}, sequence",
+        )
     ax.axhline(0.999, color="grey", lw=0.8, ls=":", label="99.9%")
     ax.set_xlabel("coverage (fraction kept, most certain first)")
     ax.set_ylabel("accuracy of kept predictions")
@@ -98,11 +107,19 @@ def plot_accuracy_by_length(by_len_by_set: dict[str, list[dict]], path: str) -> 
             ax.plot([], [], "o-", color=color, label=f"{label}: no rows")
             continue
         ax.plot(mids, [b["numeric_accuracy"] for b in by_len], "o-", color=color, label=f"{label}, numeric")
-        ax.plot(mids, [b["sequence_accuracy"] for b in by_len], "s--", color=color, alpha=0.6,
-                label=f"{label}, sequence")
+        ax.plot(
+            mids, [b["sequence_accuracy"] for b in by_len], "s--", color=color, alpha=0.6, label=f"{label}, sequence"
+        )
         for x, b in zip(mids, by_len):
-            ax.annotate(str(b["n"]), (x, b["numeric_accuracy"]), textcoords="offset points", xytext=(0, 5),
-                        fontsize=7, ha="center", color=color)
+            ax.annotate(
+                str(b["n"]),
+                (x, b["numeric_accuracy"]),
+                textcoords="offset points",
+                xytext=(0, 5),
+                fontsize=7,
+                ha="center",
+                color=color,
+            )
     ax.set_xlabel("target length (tokens)")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.05)

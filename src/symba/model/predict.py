@@ -44,17 +44,25 @@ class Prediction:
 class Predictor:
     """A model loaded once, for many amplitudes; close it (or use ``with``) to stop its worker."""
 
-    def __init__(self, model_path: str, beam_size: int = 4, vocab_path: str | None = None,
-                 length_penalty: float = EvalConfig.length_penalty, device: str = "cpu",
-                 timeout_s: float = EvalConfig.numeric_timeout_s):
+    def __init__(
+        self,
+        model_path: str,
+        beam_size: int = 4,
+        vocab_path: str | None = None,
+        length_penalty: float = EvalConfig.length_penalty,
+        device: str = "cpu",
+        timeout_s: float = EvalConfig.numeric_timeout_s,
+    ):
         if beam_size < 1:
             raise ModelInputError(f"the beam size must be at least 1 (1: greedy), not {beam_size}")
         self.model_path = model_path
         self.model, record = load_model(model_path, device)
         self.vocab = batches.load_vocab(vocab_path or record["vocab_path"])
         if len(self.vocab) != self.model.cfg.vocab_size:
-            raise ModelInputError(f"vocabulary {vocab_path or record['vocab_path']} has {len(self.vocab)} tokens, "
-                                  f"the model was trained with {self.model.cfg.vocab_size}")
+            raise ModelInputError(
+                f"vocabulary {vocab_path or record['vocab_path']} has {len(self.vocab)} tokens, "
+                f"the model was trained with {self.model.cfg.vocab_size}"
+            )
         self.notation = record.get("notation") or batches.vocab_notation(self.vocab)
         self.specials = batches.Specials(self.vocab)
         self.beam_size, self.length_penalty, self.device = beam_size, length_penalty, device
@@ -80,8 +88,9 @@ class Predictor:
         except (ValueError, KeyError, IndexError) as exc:  # syntax errors and tokens outside the vocabulary
             raise ModelInputError(f"the amplitude cannot be tokenized: {exc}") from None
         if len(ids) > self.model.cfg.max_len:
-            raise ModelInputError(f"the amplitude has {len(ids)} tokens; the model reads at most "
-                                  f"{self.model.cfg.max_len}")
+            raise ModelInputError(
+                f"the amplitude has {len(ids)} tokens; the model reads at most {self.model.cfg.max_len}"
+            )
         return ids
 
     def _text(self, ids: list[int]) -> str | None:
@@ -99,13 +108,23 @@ class Predictor:
         else:
             hyps = beam_search(self.model, src, bos, eos, self.beam_size, self.length_penalty)[0]
         top = hyps[0]
-        return Prediction(self._text(top.ids), top.logprob, top.mean_logprob,
-                          [(self._text(h.ids), h.logprob, h.mean_logprob) for h in hyps[1:]],
-                          tokens=list(self.vocab.decode(top.ids)))
+        return Prediction(
+            self._text(top.ids),
+            top.logprob,
+            top.mean_logprob,
+            [(self._text(h.ids), h.logprob, h.mean_logprob) for h in hyps[1:]],
+            tokens=list(self.vocab.decode(top.ids)),
+        )
 
 
-def predict(model_path: str, amplitude: str, beam_size: int = 4, vocab_path: str | None = None,
-            length_penalty: float = EvalConfig.length_penalty, device: str = "cpu") -> Prediction:
+def predict(
+    model_path: str,
+    amplitude: str,
+    beam_size: int = 4,
+    vocab_path: str | None = None,
+    length_penalty: float = EvalConfig.length_penalty,
+    device: str = "cpu",
+) -> Prediction:
     with Predictor(model_path, beam_size, vocab_path, length_penalty, device) as predictor:
         return predictor(amplitude)
 
@@ -174,18 +193,26 @@ def choose_threshold(model_path: str, threshold: float | None, metrics_path: str
     return EvalConfig.certainty_threshold, "default"
 
 
-def apply_fallback(pred: Prediction, threshold: float, process: str | None, theory: str,
-                   diagram: int | None) -> Prediction:
+def apply_fallback(
+    pred: Prediction, threshold: float, process: str | None, theory: str, diagram: int | None
+) -> Prediction:
     if pred.squared is not None and pred.logprob_mean >= threshold:
         return pred
     if not process:
-        raise ModelInputError("the fallback needs the process (--process, or a \"process\" key on the line)")
+        raise ModelInputError('the fallback needs the process (--process, or a "process" key on the line)')
     why = "unparseable" if pred.squared is None else f"certainty {pred.logprob_mean:.4f} below threshold {threshold}"
     exact = engine_result(process, theory, diagram)
     said = pred.squared if pred.squared is not None else "tokens " + " ".join(pred.tokens)
-    return Prediction(exact, pred.logprob_sum, pred.logprob_mean, pred.alternatives, "exact",
-                      f"model prediction rejected ({why}); exact engine result used instead (model said: {said})",
-                      pred.tokens, pred.squared)
+    return Prediction(
+        exact,
+        pred.logprob_sum,
+        pred.logprob_mean,
+        pred.alternatives,
+        "exact",
+        f"model prediction rejected ({why}); exact engine result used instead (model said: {said})",
+        pred.tokens,
+        pred.squared,
+    )
 
 
 def exact_tokens(text: str, notation: str | None) -> list[str] | None:
@@ -201,8 +228,7 @@ def exact_tokens(text: str, notation: str | None) -> list[str] | None:
 def json_record(pred: Prediction, notation: str | None) -> dict:
     """One JSON-lines answer: ``prediction`` (expression text), ``tokens`` (of that expression),
     ``certainty`` (the model's mean token log-probability), ``source`` (model | exact)."""
-    record = {"prediction": pred.squared, "tokens": pred.tokens, "certainty": pred.logprob_mean,
-              "source": pred.source}
+    record = {"prediction": pred.squared, "tokens": pred.tokens, "certainty": pred.logprob_mean, "source": pred.source}
     if pred.source == "exact":
         record["tokens"] = exact_tokens(pred.squared, notation)
         record["model_prediction"], record["model_tokens"] = pred.model_squared, pred.tokens
@@ -242,11 +268,14 @@ def format_prediction(pred: Prediction) -> str:
         lines.append(f"source: exact engine (fallback) -- {pred.note}")
     else:
         lines.append("source: model")
-    lines.append(f"certainty: sum log-prob {pred.logprob_sum:.4f}, mean log-prob {pred.logprob_mean:.4f}, "
-                 f"sequence probability {math.exp(pred.logprob_sum):.4f}")
+    lines.append(
+        f"certainty: sum log-prob {pred.logprob_sum:.4f}, mean log-prob {pred.logprob_mean:.4f}, "
+        f"sequence probability {math.exp(pred.logprob_sum):.4f}"
+    )
     if pred.alternatives:
         lines.append("beam alternatives:")
         for i, (t, s, m) in enumerate(pred.alternatives, start=2):
-            lines.append(f"  {i}. {t if t is not None else '(not a valid expression)'}  "
-                         f"(sum log-prob {s:.4f}, mean {m:.4f})")
+            lines.append(
+                f"  {i}. {t if t is not None else '(not a valid expression)'}  (sum log-prob {s:.4f}, mean {m:.4f})"
+            )
     return "\n".join(lines)

@@ -48,8 +48,9 @@ def _next_logprobs(model, token, memory, mask, cache, step, bos):
 
 
 @torch.no_grad()
-def greedy(model: Seq2SeqTransformer, src: torch.Tensor, bos: int, eos: int, max_len: int | None = None,
-           alpha: float = 0.0) -> list[Hypothesis]:
+def greedy(
+    model: Seq2SeqTransformer, src: torch.Tensor, bos: int, eos: int, max_len: int | None = None, alpha: float = 0.0
+) -> list[Hypothesis]:
     """Most probable next token at each step, for a batch of padded sources (B, S)."""
     model.eval()
     memory, mask = model.encode(src)
@@ -78,8 +79,15 @@ def greedy(model: Seq2SeqTransformer, src: torch.Tensor, bos: int, eos: int, max
 
 
 @torch.no_grad()
-def beam_search(model: Seq2SeqTransformer, src: torch.Tensor, bos: int, eos: int, beam_size: int = 4,
-                alpha: float = 0.6, max_len: int | None = None) -> list[list[Hypothesis]]:
+def beam_search(
+    model: Seq2SeqTransformer,
+    src: torch.Tensor,
+    bos: int,
+    eos: int,
+    beam_size: int = 4,
+    alpha: float = 0.6,
+    max_len: int | None = None,
+) -> list[list[Hypothesis]]:
     """Batched beam search; for each source, its beams best first (dead beams dropped)."""
     model.eval()
     b, k, pad = src.shape[0], beam_size, model.cfg.pad_id

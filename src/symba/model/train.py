@@ -60,16 +60,18 @@ def teacher_forcing_loss(model, src, tgt, pad: int, label_smoothing: float = 0.0
     Returns (loss, correct next-token predictions, target tokens counted)."""
     tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]
     logits = model(src, tgt_in).float()
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=pad,
-                           label_smoothing=label_smoothing)
+    loss = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=pad, label_smoothing=label_smoothing
+    )
     real = tgt_out != pad
     correct = ((logits.argmax(-1) == tgt_out) & real).sum()
     return loss, correct, real.sum()
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, shard_paths: list[str], vocab, vocab_path: str, checkpoint_dir: str,
-                 metrics_csv: str):
+    def __init__(
+        self, cfg: TrainConfig, shard_paths: list[str], vocab, vocab_path: str, checkpoint_dir: str, metrics_csv: str
+    ):
         self.cfg = cfg
         self.paths = [str(p) for p in shard_paths]
         if not self.paths:
@@ -85,7 +87,9 @@ class Trainer:
         self.device = self._setup_device()
         mcfg = cfg.model
         if mcfg.vocab_size not in (0, len(vocab)):
-            raise ModelInputError(f"train.model.vocab_size is {mcfg.vocab_size} but the vocabulary has {len(vocab)} tokens")
+            raise ModelInputError(
+                f"train.model.vocab_size is {mcfg.vocab_size} but the vocabulary has {len(vocab)} tokens"
+            )
         self.model_cfg = replace(mcfg, vocab_size=len(vocab), pad_id=self.specials.pad)
         self.cfg = cfg = replace(cfg, model=self.model_cfg)
         torch.manual_seed(cfg.seed)
@@ -164,8 +168,11 @@ class Trainer:
         if not self.checkpoint.exists():
             return False
         state = checkpoint.load_checkpoint(self.checkpoint)
-        why = ("has an older format" if state is None
-               else "; ".join(checkpoint.provenance_mismatch(state.get("provenance"), self.provenance)))
+        why = (
+            "has an older format"
+            if state is None
+            else "; ".join(checkpoint.provenance_mismatch(state.get("provenance"), self.provenance))
+        )
         if why:
             if self.is_main:
                 log.warning("checkpoint %s %s; training afresh", self.checkpoint, why)
@@ -177,8 +184,9 @@ class Trainer:
             torch.set_rng_state(state["cpu_rng"])
         except (RuntimeError, ValueError, KeyError, TypeError) as exc:  # same provenance, damaged content
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelFileError(f"checkpoint {self.checkpoint} is damaged ({reason}); delete it to start afresh") \
-                from None
+            raise ModelFileError(
+                f"checkpoint {self.checkpoint} is damaged ({reason}); delete it to start afresh"
+            ) from None
         self.step = state["step"]
         self.position = None if state["position"] is None else tuple(state["position"])
         self.window, self.rows = state["window"], state["rows"]
@@ -260,11 +268,29 @@ class Trainer:
         if self.step >= cfg.max_steps:
             return
         start, drop = ((0, 0), 0) if self.position is None else (tuple(self.position), self.world_size)
-        stream = training_stream(self.paths, self.specials, self.model_cfg.max_len, cfg.batch_tokens,
-                                 cfg.max_batch_size, cfg.buffer_rows, cfg.seed, start, drop, self.rank,
-                                 self.world_size, vocab_size=len(self.vocab))
-        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.is_main, desc="train",
-                   unit="step", mininterval=2.0, dynamic_ncols=True)
+        stream = training_stream(
+            self.paths,
+            self.specials,
+            self.model_cfg.max_len,
+            cfg.batch_tokens,
+            cfg.max_batch_size,
+            cfg.buffer_rows,
+            cfg.seed,
+            start,
+            drop,
+            self.rank,
+            self.world_size,
+            vocab_size=len(self.vocab),
+        )
+        bar = tqdm(
+            total=cfg.max_steps,
+            initial=self.step,
+            disable=not self.is_main,
+            desc="train",
+            unit="step",
+            mininterval=2.0,
+            dynamic_ncols=True,
+        )
         self.model.train()
         t0 = time.perf_counter()  # tokens/s counts reading and batching too, not validation
         for epoch, index, batch in stream:
@@ -273,8 +299,9 @@ class Trainer:
                 group["lr"] = lr
             src, tgt = (t.to(self.device, non_blocking=True) for t in collate(batch, self.specials.pad))
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-                loss, correct, n = teacher_forcing_loss(self.train_model, src, tgt, self.specials.pad,
-                                                        cfg.label_smoothing)
+                loss, correct, n = teacher_forcing_loss(
+                    self.train_model, src, tgt, self.specials.pad, cfg.label_smoothing
+                )
             loss.backward()
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -307,13 +334,27 @@ class Trainer:
     def model_record(self) -> dict:
         """What the final model file holds: enough to rebuild and use the model."""
         return checkpoint.model_record(
-            self.model, asdict(self.model_cfg), os.path.abspath(self.vocab_path), vocab_notation(self.vocab),
-            {"pad": self.specials.pad, "bos": self.specials.bos, "eos": self.specials.eos}, asdict(self.cfg),
-            self.step, self.provenance)
+            self.model,
+            asdict(self.model_cfg),
+            os.path.abspath(self.vocab_path),
+            vocab_notation(self.vocab),
+            {"pad": self.specials.pad, "bos": self.specials.bos, "eos": self.specials.eos},
+            asdict(self.cfg),
+            self.step,
+            self.provenance,
+        )
 
 
-def run_training(config: dict, shard_paths: list[str], vocab_path: str, model_out: str, checkpoint_dir: str,
-                 metrics_csv: str, lr_png: str, curves_png: str) -> None:
+def run_training(
+    config: dict,
+    shard_paths: list[str],
+    vocab_path: str,
+    model_out: str,
+    checkpoint_dir: str,
+    metrics_csv: str,
+    lr_png: str,
+    curves_png: str,
+) -> None:
     """Train (resuming from ``checkpoint_dir`` if a checkpoint is there) and write the model,
     the metrics CSV and the plots.  ``config`` is the ``train:`` section of config.yaml."""
     cfg = train_config(config)

@@ -130,7 +130,9 @@ class Seq2SeqTransformer(nn.Module):
         # Residual output projections start smaller (GPT-2), so deep stacks start near identity.
         for name, p in self.named_parameters():
             if name.endswith("out.weight") or name.endswith("down.weight"):
-                nn.init.normal_(p, std=p.shape[1] ** -0.5 / math.sqrt(2 * (cfg.n_encoder_layers + cfg.n_decoder_layers)))
+                nn.init.normal_(
+                    p, std=p.shape[1] ** -0.5 / math.sqrt(2 * (cfg.n_encoder_layers + cfg.n_decoder_layers))
+                )
 
     @staticmethod
     def _init(module):

@@ -79,7 +79,7 @@ class Node:
     """
 
     op: str
-    args: tuple["Node", ...] = ()
+    args: tuple[Node, ...] = ()
     value: object = None
 
     def __str__(self) -> str:
@@ -259,7 +259,9 @@ class _Parser(ProductParser):
             if val in TENSOR_OBJECTS:
                 lo, hi = TENSOR_OBJECTS[val]
                 if not lo <= len(args) <= hi:
-                    raise AmplitudeSyntaxError(f"{val}() at position {pos} takes {lo} to {hi} arguments, got {len(args)}")
+                    raise AmplitudeSyntaxError(
+                        f"{val}() at position {pos} takes {lo} to {hi} arguments, got {len(args)}"
+                    )
             return Node("call", tuple(args), val)
         if self.at("("):
             return self.parenthesized()

@@ -11,7 +11,9 @@ from .results import DiagramResult, ProcessResult
 from .squaring import FormTimeout, square
 
 
-def compute_builtin(proc: Process, timeout: float | None = 600.0, physical_references: dict[int, int] | None = None) -> ProcessResult:
+def compute_builtin(
+    proc: Process, timeout: float | None = 600.0, physical_references: dict[int, int] | None = None
+) -> ProcessResult:
     """``timeout`` bounds diagram building and FORM together (None: no bound); FORM gets what is left."""
     started = time.monotonic()
     diagrams = build_diagrams(proc)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from .engine import BACKENDS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, EngineOptionError, check_memory_mb, check_timeout, compute_process
+from .engine import (
+    BACKENDS,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    EngineOptionError,
+    check_memory_mb,
+    check_timeout,
+    compute_process,
+)
 from .models import MODELS
 
 

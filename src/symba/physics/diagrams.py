@@ -360,9 +360,18 @@ def _four_vector_vertex(reader: _DiagramReader, slots):
     (m1, m2, m3, m4) = (reader.lorentz_of(x) for x in slots)
     e_idx = reader.indices.new("a")
     return [
-        ([("f", a, b, e_idx), ("f", c, dd, e_idx)], [(1, [("metric", m1, m3), ("metric", m2, m4)]), (-1, [("metric", m1, m4), ("metric", m2, m3)])]),
-        ([("f", a, c, e_idx), ("f", b, dd, e_idx)], [(1, [("metric", m1, m2), ("metric", m3, m4)]), (-1, [("metric", m1, m4), ("metric", m2, m3)])]),
-        ([("f", a, dd, e_idx), ("f", b, c, e_idx)], [(1, [("metric", m1, m2), ("metric", m3, m4)]), (-1, [("metric", m1, m3), ("metric", m2, m4)])]),
+        (
+            [("f", a, b, e_idx), ("f", c, dd, e_idx)],
+            [(1, [("metric", m1, m3), ("metric", m2, m4)]), (-1, [("metric", m1, m4), ("metric", m2, m3)])],
+        ),
+        (
+            [("f", a, c, e_idx), ("f", b, dd, e_idx)],
+            [(1, [("metric", m1, m2), ("metric", m3, m4)]), (-1, [("metric", m1, m4), ("metric", m2, m3)])],
+        ),
+        (
+            [("f", a, dd, e_idx), ("f", b, c, e_idx)],
+            [(1, [("metric", m1, m2), ("metric", m3, m4)]), (-1, [("metric", m1, m3), ("metric", m2, m4)])],
+        ),
     ]
 
 
@@ -404,7 +413,9 @@ def linear_text(terms: list[tuple[Fraction, str]]) -> str:
         if c == 0:
             continue
         mag = abs(c)
-        coef = "" if mag == 1 else (f"{mag.numerator}*" if mag.denominator == 1 else f"{mag.numerator}/{mag.denominator}*")
+        coef = (
+            "" if mag == 1 else (f"{mag.numerator}*" if mag.denominator == 1 else f"{mag.numerator}/{mag.denominator}*")
+        )
         if out:
             out += (" - " if c < 0 else " + ") + coef + x
         else:

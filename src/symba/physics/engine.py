@@ -141,7 +141,9 @@ def _compute_in_worker(text: str, theory: str, backend: str, massless, timeout: 
     payload = {"process": text, "theory": theory, "backend": backend, "massless": massless}
     try:
         worker.ensure_started(timeout)
-        answer = worker.request(dict(payload, timeout=deadline - time.monotonic()), deadline - time.monotonic() + _GRACE_S)
+        answer = worker.request(
+            dict(payload, timeout=deadline - time.monotonic()), deadline - time.monotonic() + _GRACE_S
+        )
     except WorkerDied as exc:
         reason = worker.last_words()
         _WORKERS.pop(_worker_key(memory_mb), None)

@@ -243,7 +243,9 @@ def parse_expression(
     if not isinstance(text, str):
         raise ExpressionSyntaxError(f"expected text, got {type(text).__name__}")
     if len(text) > MAX_EXPRESSION_CHARS:
-        raise ExpressionSyntaxError(f"expression of {len(text):,} characters is longer than the limit of {MAX_EXPRESSION_CHARS:,}")
+        raise ExpressionSyntaxError(
+            f"expression of {len(text):,} characters is longer than the limit of {MAX_EXPRESSION_CHARS:,}"
+        )
     text = text.strip()
     parser = _Parser(text, known_symbols() if symbols is None else symbols, rename or {})
     if parser.token[0] == "end":

@@ -53,8 +53,7 @@ class _Vectors:
     def text(self, k: Momentum, index: str | None = None) -> str:
         if not self.use_composite:
             terms = "".join(
-                f"{'+' if c > 0 else '-'}{abs(c)}*p{i + 1}"
-                + (f"({index})" if index else "")
+                f"{'+' if c > 0 else '-'}{abs(c)}*p{i + 1}" + (f"({index})" if index else "")
                 for i, c in enumerate(k)
                 if c
             )
@@ -66,11 +65,9 @@ class _Vectors:
         if not self.use_composite:
             return (
                 "("
-                + "".join(
-                    f"{'+' if c > 0 else '-'}{abs(c)}*g_({line},p{i + 1})"
-                    for i, c in enumerate(k)
-                    if c
-                ).lstrip("+")
+                + "".join(f"{'+' if c > 0 else '-'}{abs(c)}*g_({line},p{i + 1})" for i, c in enumerate(k) if c).lstrip(
+                    "+"
+                )
                 + ")"
             )
         sign, name = self.signed(k)
@@ -79,14 +76,8 @@ class _Vectors:
     def definitions(self) -> list[str]:
         """One ``id q = sum of p_i`` per composite vector, shortest sums first."""
         out = []
-        for k, name in sorted(
-            self.composite.items(), key=lambda kv: (sum(map(abs, kv[0])), kv[1])
-        ):
-            terms = "".join(
-                f"{'+' if c > 0 else '-'}{abs(c)}*p{i + 1}"
-                for i, c in enumerate(k)
-                if c
-            )
+        for k, name in sorted(self.composite.items(), key=lambda kv: (sum(map(abs, kv[0])), kv[1])):
+            terms = "".join(f"{'+' if c > 0 else '-'}{abs(c)}*p{i + 1}" for i, c in enumerate(k) if c)
             out.append(f"id {name} = {terms.lstrip('+')};")
         return out
 
@@ -110,9 +101,7 @@ def _spin_sum(line: int, spinor) -> str:
     return f"(g_({line},p{spinor.leg + 1}){mass})"
 
 
-def _traces(
-    vectors: _Vectors, da: DiagramExpr, db: DiagramExpr
-) -> tuple[list[str], int]:
+def _traces(vectors: _Vectors, da: DiagramExpr, db: DiagramExpr) -> tuple[list[str], int]:
     """Closed Dirac traces of M_a * conj(M_b) after spin sums; returns factors and line count."""
     a_by_start = {c.start.leg: c for c in da.chains}
     b_by_end = {c.end.leg: c for c in db.chains}
@@ -130,9 +119,7 @@ def _traces(
             parts += [_element(vectors, line, el, "i") for el in chain.elements]
             parts.append(_spin_sum(line, chain.end))
             conj = b_by_end[chain.end.leg]
-            parts += [
-                _element(vectors, line, el, "j") for el in reversed(conj.elements)
-            ]
+            parts += [_element(vectors, line, el, "j") for el in reversed(conj.elements)]
             parts.append(_spin_sum(line, conj.start))
             if conj.start.leg == first.start.leg:
                 break
@@ -154,18 +141,14 @@ def _lorentz_text(vectors: _Vectors, lsum, tag: str) -> str:
     return "(" + "".join(terms) + ")"
 
 
-def _polarisation_sums(
-    da: DiagramExpr, db: DiagramExpr, references: dict[int, int]
-) -> list[str]:
+def _polarisation_sums(da: DiagramExpr, db: DiagramExpr, references: dict[int, int]) -> list[str]:
     b_vec = {v.leg: v for v in db.vectors}
     out = []
     for va in da.vectors:
         mu, nu = f"i{va.lorentz}", f"j{b_vec[va.leg].lorentz}"
         if va.leg in references:
             x, r = va.leg + 1, references[va.leg] + 1
-            out.append(
-                f"(-d_({mu},{nu})+(p{x}({mu})*p{r}({nu})+p{r}({mu})*p{x}({nu}))*ikn{x})"
-            )
+            out.append(f"(-d_({mu},{nu})+(p{x}({mu})*p{r}({nu})+p{r}({mu})*p{x}({nu}))*ikn{x})")
         else:
             out.append(f"(-d_({mu},{nu}))")
     return out
@@ -184,20 +167,14 @@ def _pair(
     comp_terms = []
     for ka, ca in enumerate(da.components):
         for kb, cb in enumerate(db.components):
-            c_re, c_im = (
-                (Fraction(1), Fraction(0))
-                if colour is None
-                else colour[((da.index, ka), (db.index, kb))]
-            )
+            c_re, c_im = (Fraction(1), Fraction(0)) if colour is None else colour[((da.index, ka), (db.index, kb))]
             c = pre_re * c_re - pre_im * c_im
             if c == 0:
                 continue
             lor = [_lorentz_text(vectors, s, "i") for s in ca.lorentz] + [
                 _lorentz_text(vectors, s, "j") for s in cb.lorentz
             ]
-            comp_terms.append(
-                f"({c.numerator}/{c.denominator})" + "".join("*" + x for x in lor)
-            )
+            comp_terms.append(f"({c.numerator}/{c.denominator})" + "".join("*" + x for x in lor))
     traces, nlines = _traces(vectors, da, db)
     if not comp_terms:
         return None, nlines
@@ -246,25 +223,15 @@ def whole_process_program(
         max_lines = max(max_lines, lines)
         if num:
             power = da.coupling_power + db.coupling_power
-            parts.append(
-                f"{_frac(norm * (2 if a != b else 1))}*{coupling}^{power}*{num}{dens(da)}{dens(db)}"
-            )
+            parts.append(f"{_frac(norm * (2 if a != b else 1))}*{coupling}^{power}*{num}{dens(da)}{dens(db)}")
 
     masses = sorted({FORM_MASS[m] for m in leg_masses if m} | extra_masses)
     s_syms = [f"s{i + 1}{j + 1}" for i in range(n) for j in range(i + 1, n)]
     ikn = [f"ikn{g + 1}" for g in references]
     indices = [f"{t}{x}" for x in _index_names(diagrams) for t in "ij"]
     out = ["#-", "Off Statistics;", "Format nospaces;", "Format 255;"]
-    out.append(
-        "Symbols "
-        + ",".join(s_syms + masses + ikn + list(den_symbol.values()) + [coupling])
-        + ";"
-    )
-    out.append(
-        "Vectors "
-        + ",".join([f"p{i + 1}" for i in range(n)] + list(vectors.composite.values()))
-        + ";"
-    )
+    out.append("Symbols " + ",".join(s_syms + masses + ikn + list(den_symbol.values()) + [coupling]) + ";")
+    out.append("Vectors " + ",".join([f"p{i + 1}" for i in range(n)] + list(vectors.composite.values())) + ";")
     if indices:
         out.append("Indices " + ",".join(indices) + ";")
     out.append(f"Local T = {'+'.join(parts) or '0'};")
@@ -276,9 +243,7 @@ def whole_process_program(
     invariants = []
     for i in range(n):
         m = leg_masses[i]
-        invariants.append(
-            f"id p{i + 1}.p{i + 1} = {FORM_MASS[m] + '^2' if m else '0'};"
-        )
+        invariants.append(f"id p{i + 1}.p{i + 1} = {FORM_MASS[m] + '^2' if m else '0'};")
         for j in range(i + 1, n):
             invariants.append(f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};")
     # Invariants after each step: p_i.p_i = 0 kills terms early, and s_ij merge with the rest.
@@ -311,9 +276,7 @@ def _conserve(pol: str, x: int, ref: int, n: int, n_in: int) -> str:
     sign = [1 if i < n_in else -1 for i in range(n)]  # sum_i sign_i p_i = 0
     j = max(i for i in range(n) if i not in (x, ref))
     rest = "".join(
-        f"{'+' if -sign[j] * sign[i] > 0 else '-'}{pol}{x + 1}.p{i + 1}"
-        for i in range(n)
-        if i not in (x, ref, j)
+        f"{'+' if -sign[j] * sign[i] > 0 else '-'}{pol}{x + 1}.p{i + 1}" for i in range(n) if i not in (x, ref, j)
     )
     return f"id {pol}{x + 1}.p{j + 1} = {rest.lstrip('+')};"
 
@@ -354,9 +317,7 @@ def pure_gauge_program(
             for tag, pol in (("i", "e"), ("j", "f")):
                 lor = [_lorentz_text(vectors, s, tag) for s in comp.lorentz]
                 pols = [f"{pol}{v.leg + 1}({tag}{v.lorentz})" for v in d.vectors]
-                amp_defs.append(
-                    f"Local {pol.upper()}{d.index}x{k} = " + "*".join(lor + pols) + ";"
-                )
+                amp_defs.append(f"Local {pol.upper()}{d.index}x{k} = " + "*".join(lor + pols) + ";")
     coupling = "cpl"
     parts: list[str] = []
     for a, b in itertools.combinations_with_replacement(range(len(diagrams)), 2):
@@ -402,29 +363,12 @@ def pure_gauge_program(
         return lines
 
     invariants = [f"id p{i + 1}.p{i + 1} = 0;" for i in range(n)]
-    invariants += [
-        f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};"
-        for i in range(n)
-        for j in range(i + 1, n)
-    ]
-    invariants += [
-        f"id ikn{g + 1} = s{min(g, r) + 1}{max(g, r) + 1}^(-1);"
-        for g, r in references.items()
-    ]
+    invariants += [f"id p{i + 1}.p{j + 1} = s{i + 1}{j + 1};" for i in range(n) for j in range(i + 1, n)]
+    invariants += [f"id ikn{g + 1} = s{min(g, r) + 1}{max(g, r) + 1}^(-1);" for g, r in references.items()]
     out = ["#-", "Off Statistics;", "Format nospaces;", "Format 255;"]
-    out.append(
-        "Symbols "
-        + ",".join(s_syms + ikn + list(den_symbol.values()) + [coupling])
-        + ";"
-    )
-    out.append(
-        "Vectors "
-        + ",".join([f"p{i + 1}" for i in range(n)] + pol + ["v1", "v2"])
-        + ";"
-    )
-    out.append(
-        "Indices " + ",".join(f"{t}{x}" for x in sorted(names) for t in "ij") + ";"
-    )
+    out.append("Symbols " + ",".join(s_syms + ikn + list(den_symbol.values()) + [coupling]) + ";")
+    out.append("Vectors " + ",".join([f"p{i + 1}" for i in range(n)] + pol + ["v1", "v2"]) + ";")
+    out.append("Indices " + ",".join(f"{t}{x}" for x in sorted(names) for t in "ij") + ";")
     out += amp_defs
     out += drops(summed)
     out.append(".sort")
@@ -437,9 +381,7 @@ def pure_gauge_program(
         if x in references:
             r = f"p{references[x] + 1}"
             out.append(f"id {e}.{f} = -2;")
-            out.append(
-                f"id {e}.v1?*{f}.v2? = -v1.v2+(v1.{k}*v2.{r}+v1.{r}*v2.{k})*ikn{x + 1};"
-            )
+            out.append(f"id {e}.v1?*{f}.v2? = -v1.v2+(v1.{k}*v2.{r}+v1.{r}*v2.{k})*ikn{x + 1};")
         else:
             out.append(f"id {e}.{f} = -4;")
             out.append(f"id {e}.v1?*{f}.v2? = -v1.v2;")
@@ -484,12 +426,8 @@ def whole_process_square(
         and not any(d.chains for d in diagrams)
     )
     if pure_gauge:
-        program, back = pure_gauge_program(
-            diagrams, colour, norm, len(leg_masses), references, feynman[0], n_in
-        )
+        program, back = pure_gauge_program(diagrams, colour, norm, len(leg_masses), references, feynman[0], n_in)
     else:
-        program, back = whole_process_program(
-            diagrams, colour, norm, leg_masses, references, extra_masses
-        )
+        program, back = whole_process_program(diagrams, colour, norm, leg_masses, references, extra_masses)
     results = run_form(program, timeout, workers=form_workers())
     return _to_symba(results.get("T", "0"), back)

@@ -32,8 +32,7 @@ from .process import Process
 from .results import DiagramResult, ProcessResult
 
 INSTALL_HINT = (
-    "install MARTY, then `MARTY_ROOT=<prefix> pip install ./cpp/marty_bindings` "
-    "(see cpp/marty_bindings/README.md)"
+    "install MARTY, then `MARTY_ROOT=<prefix> pip install ./cpp/marty_bindings` (see cpp/marty_bindings/README.md)"
 )
 RELINK_HINT = (
     "reinstall it with `MARTY_ROOT=<prefix> pip install --force-reinstall ./cpp/marty_bindings` "
@@ -333,7 +332,7 @@ class _AmplitudeTranslator(ProductParser):
         text = text.strip()
 
         def unreadable(pos, why):
-            return MartyFailure(why or f"cannot read MARTY amplitude at position {pos}: {text[pos:pos + 40]!r}")
+            return MartyFailure(why or f"cannot read MARTY amplitude at position {pos}: {text[pos : pos + 40]!r}")
 
         super().__init__(text, lex(text, _AMP_TOKEN_RE, _amplitude_token, unreadable))
         self.leg_labels = leg_labels
@@ -538,9 +537,7 @@ def match_diagrams(proc: Process, references: list[ReferenceDiagram], found: lis
     from .kinematics import evaluate, random_point
 
     if len(found) != len(references):
-        raise MartyFailure(
-            f"MARTY found {len(found)} diagrams for '{proc}', FeynGraph {len(references)}"
-        )
+        raise MartyFailure(f"MARTY found {len(found)} diagrams for '{proc}', FeynGraph {len(references)}")
     point = random_point(proc.leg_masses(), proc.n_in, seed=7)
     values = point.values()
 
@@ -570,9 +567,7 @@ def match_diagrams(proc: Process, references: list[ReferenceDiagram], found: lis
     for mediators, dens in found:
         choice = next((r for r in range(len(references)) if r not in taken and fits(mediators, dens, r)), None)
         if choice is None:
-            raise MartyFailure(
-                f"no FeynGraph diagram of '{proc}' matches MARTY's diagram with propagators {mediators}"
-            )
+            raise MartyFailure(f"no FeynGraph diagram of '{proc}' matches MARTY's diagram with propagators {mediators}")
         taken.add(choice)
         order.append(choice)
     return order

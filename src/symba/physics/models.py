@@ -154,7 +154,9 @@ class Model:
                 fermi=f.fermion,
             )
         for v in self.vertices:
-            fg.add_vertex(v.name, list(v.particles), list(range(len(v.particles))), {self.order_name: len(v.particles) - 2})
+            fg.add_vertex(
+                v.name, list(v.particles), list(range(len(v.particles))), {self.order_name: len(v.particles) - 2}
+            )
         return fg
 
     @cached_property
@@ -191,16 +193,13 @@ _QUARKS = [
 
 
 def _qed() -> Model:
-    fields = [
-        Field(n, a, lab, 1, 1, F(-1), m, fl, F(0), pdg) for n, a, lab, m, fl, pdg in _LEPTONS
-    ] + [
+    fields = [Field(n, a, lab, 1, 1, F(-1), m, fl, F(0), pdg) for n, a, lab, m, fl, pdg in _LEPTONS] + [
         # In QED the quarks carry electric charge and no colour, as in the SYMBA datasets.
-        Field(n, a, n, 1, 1, q, m, None, F(1, 3), pdg) for n, a, m, q, pdg in _QUARKS
+        Field(n, a, n, 1, 1, q, m, None, F(1, 3), pdg)
+        for n, a, m, q, pdg in _QUARKS
     ]
     photon = Field("a", "a", "A", 2, 1, pdg=22)
-    vertices = tuple(
-        VertexRule(f"ffa_{f.label}", "ffv", (f.anti, f.name, "a"), "e", f.charge) for f in fields
-    )
+    vertices = tuple(VertexRule(f"ffa_{f.label}", "ffv", (f.anti, f.name, "a"), "e", f.charge) for f in fields)
     return Model("qed", tuple(fields) + (photon,), vertices, "e", "QED")
 
 

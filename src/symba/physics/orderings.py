@@ -113,10 +113,7 @@ def distinct_orderings(process) -> list[Ordering]:
             raise OrderingError(f"{len(side)} particles on one side; at most {MAX_LEGS_PER_SIDE} are supported")
     ins = _distinct_arrangements(incoming, 1)
     outs = _distinct_arrangements(outgoing, len(incoming) + 1)
-    return [
-        Ordering(" ".join(a) + " -> " + " ".join(b), pa + pb)
-        for (a, pa), (b, pb) in itertools.product(ins, outs)
-    ]
+    return [Ordering(" ".join(a) + " -> " + " ".join(b), pa + pb) for (a, pa), (b, pb) in itertools.product(ins, outs)]
 
 
 def ordered_process(canonical_process: str, permutation) -> str:
@@ -299,7 +296,9 @@ def relabel_result(result: ProcessResult, permutation) -> ProcessResult:
         )
         for d in result.diagrams
     ]
-    return replace(result, process=ordered, diagrams=diagrams, squared_amplitude=relabel_squared(result.squared_amplitude, perm))
+    return replace(
+        result, process=ordered, diagrams=diagrams, squared_amplitude=relabel_squared(result.squared_amplitude, perm)
+    )
 
 
 def rows_for_orderings(

@@ -67,7 +67,7 @@ class Process:
     def leg_masses(self) -> list[str | None]:
         return [self.mass_of(p) for p in self.legs]
 
-    def with_massless(self, masses) -> "Process":
+    def with_massless(self, masses) -> Process:
         """The same process with the given mass symbols set to zero."""
         from .models import ALL_MASSES
 
@@ -96,9 +96,7 @@ def parse_process(text: str, theory: str = "qed", check: bool = True) -> Process
     check_size(incoming, outgoing)
     for name in incoming + outgoing:
         if name not in model.particles:
-            raise ProcessError(
-                f"unknown particle {name!r} in theory {model.name}; known: {' '.join(model.particles)}"
-            )
+            raise ProcessError(f"unknown particle {name!r} in theory {model.name}; known: {' '.join(model.particles)}")
     proc = Process(model.name, incoming, outgoing)
     if check:
         check_conservation(proc)
@@ -116,7 +114,9 @@ def check_size(incoming, outgoing) -> None:
             f"a tree-level diagram needs at least {MIN_LEGS}"
         )
     if n > MAX_LEGS:
-        raise ProcessError(f"process has {n} external particles ({len(incoming)} -> {len(outgoing)}); at most {MAX_LEGS} are supported")
+        raise ProcessError(
+            f"process has {n} external particles ({len(incoming)} -> {len(outgoing)}); at most {MAX_LEGS} are supported"
+        )
 
 
 def _crossed_totals(proc: Process):
@@ -168,7 +168,9 @@ def generate_feyngraph_diagrams(proc: Process):
 
     check_size(proc.incoming, proc.outgoing)
     with feyngraph_guard(proc):
-        return feyngraph.generate_diagrams(list(proc.incoming), list(proc.outgoing), 0, model=proc.model.feyngraph_model)
+        return feyngraph.generate_diagrams(
+            list(proc.incoming), list(proc.outgoing), 0, model=proc.model.feyngraph_model
+        )
 
 
 def has_tree_diagram(proc: Process) -> bool:

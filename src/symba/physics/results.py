@@ -56,7 +56,7 @@ class ProcessResult:
         return out
 
     @classmethod
-    def from_json(cls, obj: dict) -> "ProcessResult":
+    def from_json(cls, obj: dict) -> ProcessResult:
         return cls(
             process=obj["process"],
             theory=obj["theory"],

@@ -20,13 +20,13 @@ invariant without ghosts.
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 import math
 import os
 import re
 import shutil
 import subprocess
 import time
+from collections import Counter
 from fractions import Fraction
 from functools import lru_cache
 
@@ -370,7 +370,9 @@ def square(
     for d in diagrams:  # per diagram, -g sums
         num, lines = _pair_numerator(d, d, colour, {})
         max_lines = max(max_lines, lines)
-        per_diagram_text.append(f"{_frac(norm)}*{coupling}^{2 * d.coupling_power}*{num}{dens(d)}{dens(d)}" if num else "0")
+        per_diagram_text.append(
+            f"{_frac(norm)}*{coupling}^{2 * d.coupling_power}*{num}{dens(d)}{dens(d)}" if num else "0"
+        )
     total_parts: list[str] = []
     total = None
     if whole_process_route not in ("gluon_sums", "pairs"):
@@ -380,7 +382,15 @@ def square(
 
         started = time.monotonic()
         total = whole_process_square(
-            diagrams, colour, norm, leg_masses, gluons, physical_references, _propagator_masses(diagrams), timeout, proc.n_in
+            diagrams,
+            colour,
+            norm,
+            leg_masses,
+            gluons,
+            physical_references,
+            _propagator_masses(diagrams),
+            timeout,
+            proc.n_in,
         )
         timeout = max(1.0, timeout - (time.monotonic() - started))  # one budget for both FORM runs
     for a, b in itertools.combinations_with_replacement(range(len(diagrams)), 2):
@@ -445,7 +455,9 @@ def _check_form_results(proc, results: dict[str, str], expected: list[str]) -> N
         )
     for name in expected:
         if not _FORM_RESULT_RE.fullmatch(results[name]):
-            raise FormError(f"FORM output for process '{proc}' has a malformed expression {name}: {results[name][:80]!r}")
+            raise FormError(
+                f"FORM output for process '{proc}' has a malformed expression {name}: {results[name][:80]!r}"
+            )
 
 
 def _normalisation(proc, legs) -> Fraction:

@@ -64,7 +64,9 @@ def to_canonical_legs(permutation: str | None, n_legs: int) -> LegMap:
     return dict(enumerate(parse_permutation(permutation), start=1))
 
 
-def representative(text: str, process: str | None, canonical_process: str | None, permutation: str | None) -> tuple[str, LegMap]:
+def representative(
+    text: str, process: str | None, canonical_process: str | None, permutation: str | None
+) -> tuple[str, LegMap]:
     """(class representative text, leg map from the row to it).
 
     A row whose text names legs its process does not have, or whose columns do

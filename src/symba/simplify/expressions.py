@@ -75,7 +75,9 @@ def simplify_text(text: str, method: str, engine: str = "flint") -> str:
     from symba.physics.expressions import parse_expression
     from symba.simplify.flint import sympy_real_part
 
-    expr = sympy_real_part(parse_expression(text, rename={"I": "i"}))  # sympify recurses per term and fails on large sums
+    expr = sympy_real_part(
+        parse_expression(text, rename={"I": "i"})
+    )  # sympify recurses per term and fails on large sums
     route = {"factor": sympy.factor, "cancel": sympy.cancel, "together": sympy.together, "simplify": sympy.simplify}
     return sympy.sstr(route[method](expr))
 

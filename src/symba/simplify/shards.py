@@ -23,7 +23,10 @@ def simplify_rows(rows: list[dict], options: SimplifyOptions, classes: bool = Tr
     """
     raw = [r["squared_raw"] for r in rows]
     if classes and options.method != "none":
-        reps = [representative(r["squared_raw"], r.get("process"), r.get("canonical_process"), r.get("permutation")) for r in rows]
+        reps = [
+            representative(r["squared_raw"], r.get("process"), r.get("canonical_process"), r.get("permutation"))
+            for r in rows
+        ]
     else:
         reps = [(text, {}) for text in raw]
     outcomes, stats = simplify_expressions([text for text, _ in reps], options)
@@ -42,8 +45,12 @@ def simplify_table(table: pa.Table, options: SimplifyOptions) -> tuple[pa.Table,
     """Fill ``squared`` and ``status`` from ``squared_raw``; every row is kept."""
     columns = [c for c in ("squared_raw", "process", "canonical_process", "permutation") if c in table.column_names]
     outcomes, stats = simplify_rows(table.select(columns).to_pylist(), options)
-    table = table.set_column(table.schema.get_field_index("squared"), "squared", pa.array([o.text for o in outcomes], pa.string()))
-    table = table.set_column(table.schema.get_field_index("status"), "status", pa.array([o.status for o in outcomes], pa.string()))
+    table = table.set_column(
+        table.schema.get_field_index("squared"), "squared", pa.array([o.text for o in outcomes], pa.string())
+    )
+    table = table.set_column(
+        table.schema.get_field_index("status"), "status", pa.array([o.status for o in outcomes], pa.string())
+    )
     messages = sorted({f"{o.status}: {o.message}" for o in outcomes if o.message})
     return table, dict(stats, messages=messages)
 

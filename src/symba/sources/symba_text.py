@@ -52,7 +52,20 @@ _SQUARED_NAMES = {
 }
 # MARTY / SYMBA particle names -> our field names, per theory (lower case keys)
 _LEPTONS = {"e": "e", "ee": "e", "electron": "e", "mu": "mu", "muon": "mu", "ta": "ta", "tau": "ta"}
-_QUARKS = {"u": "u", "up": "u", "d": "d", "down": "d", "s": "s", "strange": "s", "c": "c", "charm": "c", "b": "b", "bottom": "b", "t": "t", "top": "t"}
+_QUARKS = {
+    "u": "u",
+    "up": "u",
+    "d": "d",
+    "down": "d",
+    "s": "s",
+    "strange": "s",
+    "c": "c",
+    "charm": "c",
+    "b": "b",
+    "bottom": "b",
+    "t": "t",
+    "top": "t",
+}
 _BOSONS = {"qed": {"a": "a", "photon": "a", "gamma": "a"}, "qcd": {"g": "g", "gluon": "g"}}
 _ANTI_SUFFIXES = ("^(*)", "_bar", "bar", "~", "_+", "+")
 _PARTICLE_SUFFIXES = ("_-", "-")
@@ -172,8 +185,9 @@ def _read_lines(path) -> list[str]:
     return [line.rstrip("\r") for line in text.split("\n")]
 
 
-def read_labelled(path, theory: str = "qed", reg_prop: str = "keep", stats: Counter | None = None,
-                  lines: list[str] | None = None) -> list[dict]:
+def read_labelled(
+    path, theory: str = "qed", reg_prop: str = "keep", stats: Counter | None = None, lines: list[str] | None = None
+) -> list[dict]:
     """Rows of a labelled-line file (``lines``: its lines, if already read); the diagram index is the line order within each process."""
     stats = stats if stats is not None else Counter()
     rows = []
@@ -184,9 +198,11 @@ def read_labelled(path, theory: str = "qed", reg_prop: str = "keep", stats: Coun
             continue
         if not line.startswith("Interaction:"):
             raise SymbaFormatError(f"{path}:{lineno}: expected a line starting with 'Interaction:'")
-        fields = [f.strip() for f in line[len("Interaction:"):].split(" : ")]
+        fields = [f.strip() for f in line[len("Interaction:") :].split(" : ")]
         if len(fields) < 4:
-            raise SymbaFormatError(f"{path}:{lineno}: expected '<process> : <topology> : <amplitude> : <squared>', got {len(fields)} field(s)")
+            raise SymbaFormatError(
+                f"{path}:{lineno}: expected '<process> : <topology> : <amplitude> : <squared>', got {len(fields)} field(s)"
+            )
         process_text, amplitude, squared_raw = fields[0], " : ".join(fields[2:-1]), fields[-1]
         try:
             process = map_process(process_text, theory)
@@ -197,13 +213,16 @@ def read_labelled(path, theory: str = "qed", reg_prop: str = "keep", stats: Coun
             squared = map_squared(squared_raw, theory, reg_prop)
         except ValueError as exc:
             raise SymbaFormatError(f"{path}:{lineno}: {exc}") from None
-        rows.append(_row(process, theory, _multiplicity(process), per_process[process], amplitude, squared_raw, squared))
+        rows.append(
+            _row(process, theory, _multiplicity(process), per_process[process], amplitude, squared_raw, squared)
+        )
         per_process[process] += 1
     return rows
 
 
-def read_pair(amplitude_path, squared_path, theory: str = "qed", reg_prop: str = "keep",
-              texts: dict | None = None) -> list[dict]:
+def read_pair(
+    amplitude_path, squared_path, theory: str = "qed", reg_prop: str = "keep", texts: dict | None = None
+) -> list[dict]:
     """Rows of a line-aligned (amplitudes, squared amplitudes) pair of files (``texts``: path -> lines already read)."""
     texts = texts or {}
     amplitudes = [a.strip() for a in texts.get(amplitude_path) or _read_lines(amplitude_path)]
@@ -245,7 +264,9 @@ def _pair_files(paths: list[Path]) -> list[tuple[Path, Path]]:
         others.remove(match[0])
         pairs.append((match[0], sq))
     if others:
-        raise SymbaFormatError(f"{others[0]}: neither labelled ('Interaction: ...') nor paired with a squared-amplitude file")
+        raise SymbaFormatError(
+            f"{others[0]}: neither labelled ('Interaction: ...') nor paired with a squared-amplitude file"
+        )
     return pairs
 
 

@@ -18,7 +18,7 @@ digit vocabulary of :mod:`symba.tokenization.notations`.
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import sympy
 
@@ -225,7 +225,7 @@ def detokenize_amplitude_tree(tokens, notation: str = DEFAULT_NOTATION) -> Node:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _grammar(notation: str):
     """(fixed-arity operators: token -> (node kind, arity), n-ary: token -> node kind, leaves)."""
     fixed = {NEG: ("neg", 1), POW: ("^", 2), DIV: ("/", 2)}
@@ -260,10 +260,14 @@ def _build_nary(op: str, at: int, close_at: int, operands: list, spec) -> Node:
     if isinstance(kind, tuple):
         lo, hi = TENSOR_OBJECTS[kind[1]]
         if not lo <= len(operands) <= hi:
-            raise TokenError(f"{op!r} at position {at} closed at position {close_at} with {len(operands)} argument(s); takes {lo} to {hi}")
+            raise TokenError(
+                f"{op!r} at position {at} closed at position {close_at} with {len(operands)} argument(s); takes {lo} to {hi}"
+            )
         return Node("call", tuple(operands), kind[1])
     if len(operands) < minimum:
-        raise TokenError(f"{op!r} at position {at} closed at position {close_at} with {len(operands)} operand(s); needs at least {minimum}")
+        raise TokenError(
+            f"{op!r} at position {at} closed at position {close_at} with {len(operands)} operand(s); needs at least {minimum}"
+        )
     return Node(kind, tuple(operands))
 
 

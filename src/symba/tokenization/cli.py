@@ -28,7 +28,9 @@ def register(subparsers) -> None:
     imp.add_argument("files", nargs="+", help="labelled 'Interaction: ...' files, or amplitude/sqamplitude file pairs")
     imp.add_argument("-o", "--output", required=True, help="the Parquet file to write")
     imp.add_argument("--theory", choices=("qed", "qcd"), default="qed", help="decides what 't' means (default: qed)")
-    imp.add_argument("--reg-prop", choices=("keep", "zero"), default="keep", help="keep MARTY's reg_prop or set it to 0")
+    imp.add_argument(
+        "--reg-prop", choices=("keep", "zero"), default="keep", help="keep MARTY's reg_prop or set it to 0"
+    )
     imp.set_defaults(handler=_import)
 
 

@@ -39,7 +39,7 @@ holds structurally, not only after simplification.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy
 
@@ -106,9 +106,7 @@ _MASS_POWER_TOKENS.update({mass_power_token(g, n): (g, n) for g in COUPLINGS for
 _MASS_POWER_TOKENS.update({mass_power_token(s, n): (s, n) for s in DOT_PRODUCTS for n in DOT_POWERS})
 _FUSED_TOKENS = {fused_token(m, n, s): (m, n, s) for m in ALL_MASSES for n in FUSED_POWERS for s in DOT_PRODUCTS}
 # products of two different factors, named in the fixed order of DOT_PRODUCTS / ALL_MASSES
-_DOT_PAIR_TOKENS = {
-    dot_pair_token(a, b): (a, b) for k, a in enumerate(DOT_PRODUCTS) for b in DOT_PRODUCTS[k + 1 :]
-}
+_DOT_PAIR_TOKENS = {dot_pair_token(a, b): (a, b) for k, a in enumerate(DOT_PRODUCTS) for b in DOT_PRODUCTS[k + 1 :]}
 _MASS_PAIR_TOKENS = {
     mass_pair_token(a, p, b, q): (a, p, b, q)
     for k, a in enumerate(ALL_MASSES)
@@ -128,7 +126,14 @@ def notation_tokens(notation: str) -> list[str]:
     ops = [NEG, POW] + ([ADD2, MUL2] if notation == "prefix" else [ADDN, MULN, CLOSE])
     tokens = ops + [INT_POS, INT_NEG, RATIONAL, *DIGITS, IMAGINARY_UNIT, *SYMBOL_TOKENS]
     if notation == "hybrid-short":
-        tokens += list(_COEFFICIENT_TOKENS) + list(_POWER_OPERATOR_TOKENS) + list(_MASS_POWER_TOKENS) + list(_FUSED_TOKENS) + list(_DOT_PAIR_TOKENS) + list(_MASS_PAIR_TOKENS)
+        tokens += (
+            list(_COEFFICIENT_TOKENS)
+            + list(_POWER_OPERATOR_TOKENS)
+            + list(_MASS_POWER_TOKENS)
+            + list(_FUSED_TOKENS)
+            + list(_DOT_PAIR_TOKENS)
+            + list(_MASS_PAIR_TOKENS)
+        )
     return tokens
 
 
@@ -352,7 +357,9 @@ def detokenize(tokens, notation: str = DEFAULT_NOTATION) -> sympy.Expr:
 
     def build_nary(op, at, close_at, operands):
         if len(operands) < 2:
-            raise TokenError(f"{op!r} at position {at} closed at position {close_at} with {len(operands)} operand(s); needs at least 2")
+            raise TokenError(
+                f"{op!r} at position {at} closed at position {close_at} with {len(operands)} operand(s); needs at least 2"
+            )
         return _bounded_numbers(nary[op](*operands)) if op == MULN else nary[op](*operands)
 
     return parse_prefix(tokens, fixed, nary, read_operand, _build_fixed, build_nary)
@@ -377,7 +384,9 @@ def parse_prefix(tokens: list[str], fixed: dict, nary, read_operand, build_fixed
         if pos >= n:
             if stack:
                 op, at = stack[-1][:2]
-                raise TokenError(f"unexpected end of tokens at position {n}: {op!r} opened at position {at} is incomplete")
+                raise TokenError(
+                    f"unexpected end of tokens at position {n}: {op!r} opened at position {at} is incomplete"
+                )
             raise TokenError(f"unexpected end of tokens at position {n}")
         tok = tokens[pos]
         if tok in (ADD2, MUL2) and stack and stack[-1][0] == tok and stack[-1][4] == 1:
@@ -404,7 +413,7 @@ def parse_prefix(tokens: list[str], fixed: dict, nary, read_operand, build_fixed
         while True:  # hand the finished operand to the enclosing operators
             if not stack:
                 if pos != n:
-                    raise TokenError(f"extra tokens from position {pos}: {' '.join(tokens[pos:pos + 5])!r}")
+                    raise TokenError(f"extra tokens from position {pos}: {' '.join(tokens[pos : pos + 5])!r}")
                 return value
             frame = stack[-1]
             frame[2].append(value)
@@ -479,10 +488,14 @@ def _read_number(tokens, pos) -> tuple[sympy.Rational, int]:
         return sympy.Integer(value), pos
     at = pos
     if pos + 1 >= len(tokens):
-        raise TokenError(f"unexpected end of tokens at position {pos + 1}: {RATIONAL!r} at position {at} needs two integers")
+        raise TokenError(
+            f"unexpected end of tokens at position {pos + 1}: {RATIONAL!r} at position {at} needs two integers"
+        )
     num, pos = _read_integer(tokens, pos + 1)
     if pos >= len(tokens):
-        raise TokenError(f"unexpected end of tokens at position {pos}: {RATIONAL!r} at position {at} needs a denominator")
+        raise TokenError(
+            f"unexpected end of tokens at position {pos}: {RATIONAL!r} at position {at} needs a denominator"
+        )
     den_at = pos
     den, pos = _read_integer(tokens, pos)
     if den <= 1:
@@ -490,7 +503,7 @@ def _read_number(tokens, pos) -> tuple[sympy.Rational, int]:
     return sympy.Rational(num, den), pos
 
 
-@lru_cache(maxsize=None)
+@cache
 def _leaf_table(notation: str) -> dict[str, sympy.Expr]:
     table: dict[str, sympy.Expr] = dict(_SYMBOLS)
     table[IMAGINARY_UNIT] = sympy.I

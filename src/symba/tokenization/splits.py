@@ -38,7 +38,10 @@ SPLIT_KINDS = ("random", "template")
 DEFAULT_SPLIT = "template"
 TEST_ORDERINGS, TEST_TEMPLATES = "test_orderings", "test_templates"
 TEST_RANDOM = "test"  # the random split's test side (and every test row of shards made before the two sides)
-SIDES_OF_SPLIT = {"random": ("train", "valid", TEST_RANDOM), "template": ("train", "valid", TEST_ORDERINGS, TEST_TEMPLATES)}
+SIDES_OF_SPLIT = {
+    "random": ("train", "valid", TEST_RANDOM),
+    "template": ("train", "valid", TEST_ORDERINGS, TEST_TEMPLATES),
+}
 SIDES = ("train", "valid", TEST_RANDOM, TEST_ORDERINGS, TEST_TEMPLATES)
 TEST_SIDES = (TEST_ORDERINGS, TEST_TEMPLATES, TEST_RANDOM)
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)

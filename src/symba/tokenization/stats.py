@@ -61,7 +61,8 @@ def shard_lengths(path) -> tuple[dict, list, list]:
             expr = parse_expression(row["squared"] or "")
             syntax = amplitude_syntax_of(row["backend"])
             per_notation = {
-                n: (len(tokenize_amplitude(row["amplitude"] or "", n, syntax)), len(tokenize(expr, n))) for n in NOTATIONS
+                n: (len(tokenize_amplitude(row["amplitude"] or "", n, syntax)), len(tokenize(expr, n)))
+                for n in NOTATIONS
             }
         except ValueError:
             continue  # counted as untokenizable by tokenize_shard; lengths only describe usable rows

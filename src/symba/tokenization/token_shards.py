@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-import sympy
-
 import pyarrow as pa
 import pyarrow.parquet as pq
+import sympy
 
 from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, with_ordering_columns, write_table_atomic
 from symba.physics.process import parse_process
@@ -153,13 +152,16 @@ def tokenize_rows(
             # ordered process decides train or test_orderings within the training templates.
             leg_masses, n_in = _leg_masses(row.get("process", ""), row.get("theory", "qed"), legs_cache)
             group = group_id(template_key(expr, leg_masses, row.get("theory", ""), n_in), seed)
-            side = template_side(group, group_id(process_key(row.get("process") or "", row.get("theory") or ""), seed),
-                                 fractions)
+            side = template_side(
+                group, group_id(process_key(row.get("process") or "", row.get("theory") or ""), seed), fractions
+            )
         else:  # the pair of the canonical row, in printed forms that every ordering of it maps back to
             canonical_process = row.get("canonical_process") or row.get("process", "")
             legs, _ = _leg_masses(canonical_process, row.get("theory", "qed"), legs_cache)
             key_expr = expr if to_canonical is None else _canonical_labelling(expr, to_canonical)
-            group = group_id(random_key(_canonical_amplitude(amplitude, to_canonical, legs), sympy.sstr(key_expr)), seed)
+            group = group_id(
+                random_key(_canonical_amplitude(amplitude, to_canonical, legs), sympy.sstr(key_expr)), seed
+            )
             side = side_of(group, fractions)
         new = dict(row)
         new.update(

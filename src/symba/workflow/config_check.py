@@ -34,7 +34,9 @@ def schema_problem(config: dict, schema_path: str | Path) -> str | None:
 
 def check_fractions(fractions: list[float]) -> None:
     if not math.isclose(sum(fractions), 1.0, abs_tol=1e-9):
-        raise ConfigError(f"tokenize.fractions (train, valid, test) must sum to 1, got {list(fractions)} (sum {sum(fractions):g})")
+        raise ConfigError(
+            f"tokenize.fractions (train, valid, test) must sum to 1, got {list(fractions)} (sum {sum(fractions):g})"
+        )
 
 
 def check_theory_spec(theory: str, spec: dict) -> None:
@@ -45,7 +47,9 @@ def check_theory_spec(theory: str, spec: dict) -> None:
     model = get_model(theory)
     for particle in spec.get("particles") or []:
         if particle not in model.particles:
-            raise ConfigError(f"theories.{theory}.particles: unknown particle {particle!r}; known: {' '.join(model.particles)}")
+            raise ConfigError(
+                f"theories.{theory}.particles: unknown particle {particle!r}; known: {' '.join(model.particles)}"
+            )
     for text in spec.get("processes") or []:
         try:
             parse_process(text, theory)
@@ -59,7 +63,9 @@ def check_massless(massless: list[str]) -> None:
 
     unknown = [m for m in massless if m not in ALL_MASSES]
     if unknown:
-        raise ConfigError(f"amplitudes.massless: unknown mass symbol {unknown[0]!r}; known: {' '.join(sorted(ALL_MASSES))}")
+        raise ConfigError(
+            f"amplitudes.massless: unknown mass symbol {unknown[0]!r}; known: {' '.join(sorted(ALL_MASSES))}"
+        )
 
 
 def check_model_sections(train: dict, evaluate: dict) -> None:

@@ -125,7 +125,9 @@ def read_manifest_file(path: str | os.PathLike) -> dict[str, list[str]]:
             raise ValueError(f"{path}:{number}: a process needs particles on both sides, got {process!r}")
         for name in lhs.split() + rhs.split():
             if name not in particles[theory]:
-                raise ValueError(f"{path}:{number}: unknown particle {name!r} in theory {theory}; known: {' '.join(sorted(particles[theory]))}")
+                raise ValueError(
+                    f"{path}:{number}: unknown particle {name!r} in theory {theory}; known: {' '.join(sorted(particles[theory]))}"
+                )
         out.setdefault(theory, []).append(process)
     return out
 

@@ -52,8 +52,10 @@ def partition_problem(requested: dict[str, set[str]], available: set[str]) -> st
     if not unknown:
         return None
     named = "; ".join(f"'{name}' (rules {', '.join(sorted(rules))})" for name, rules in sorted(unknown.items()))
-    return (f"SLURM partition {named} does not exist on this cluster; it has {', '.join(sorted(available))}. "
-            f"Set it with --default-resources slurm_partition=NAME, or in profiles/slurm/config.yaml.")
+    return (
+        f"SLURM partition {named} does not exist on this cluster; it has {', '.join(sorted(available))}. "
+        f"Set it with --default-resources slurm_partition=NAME, or in profiles/slurm/config.yaml."
+    )
 
 
 def requested_partitions(jobs) -> dict[str, set[str]]:
@@ -79,8 +81,10 @@ def status_command_problem(status_command: str | None) -> str | None:
     if probe.returncode == 0:
         return None
     reason = (probe.stderr.strip().splitlines() or ["sacct failed"])[-1]
-    return (f"sacct does not work on this cluster ({reason}), and the SLURM plugin would wait for "
-            f"its jobs forever: run with --slurm-status-command squeue.")
+    return (
+        f"sacct does not work on this cluster ({reason}), and the SLURM plugin would wait for "
+        f"its jobs forever: run with --slurm-status-command squeue."
+    )
 
 
 def kill_reason(slurm_log: str) -> tuple[str, str] | None:
@@ -134,7 +138,10 @@ def explain_failures(snakemake_log: str) -> list[str]:
         if "MB" not in reason and (limit := _job_field(job_id, field)):
             reason += f", {field}={limit}"
         key = f"resources.{CONFIG_KEYS[rule]}_{'mem_mb' if kind == 'mem' else 'runtime_min'}"
-        where = (f"raise {key} in the config" if rule in CONFIG_KEYS
-                 else f"raise set-resources {rule}: {'mem_mb' if kind == 'mem' else 'runtime'} in profiles/slurm/config.yaml")
+        where = (
+            f"raise {key} in the config"
+            if rule in CONFIG_KEYS
+            else f"raise set-resources {rule}: {'mem_mb' if kind == 'mem' else 'runtime'} in profiles/slurm/config.yaml"
+        )
         lines.append(f"SLURM killed job {job_id} of rule {rule}: {reason}; {where} (log: {log_path})")
     return lines

@@ -14,7 +14,6 @@ import re
 
 import numpy as np
 import pytest
-from test_textbook import parke_taylor_sum
 
 from symba.physics.builtin import compute_builtin
 from symba.physics.diagrams import build_diagrams
@@ -23,6 +22,7 @@ from symba.physics.process import enumerate_processes, parse_process
 from symba.physics.squaring import square
 
 from .bruteforce import BruteForce, kinematics_from_point, transverse_polarisations
+from .test_textbook import parke_taylor_sum
 
 RTOL = 1e-9
 SAMPLE_SEED = int(os.environ.get("SYMBA_GLUON_SAMPLE_SEED", "0"))

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from symba.files import atomic_write
+from symba.physics.results import WHOLE_PROCESS  # noqa: F401  (re-exported: the whole-process row)
 
-WHOLE_PROCESS = -1
 STATUSES = ("ok", "timeout", "error", "raw")  # "raw": not simplified (yet)
 
 SCHEMA = pa.schema(

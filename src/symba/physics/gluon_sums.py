@@ -26,6 +26,7 @@ import os
 from fractions import Fraction
 
 from .diagrams import Chain, DiagramExpr, Gamma, denominator_text
+from .squaring import FORM_MASS, _frac, _index_names, _polarisation_sums, _to_symba, run_form
 
 Momentum = tuple[int, ...]
 
@@ -83,7 +84,6 @@ class _Vectors:
 
 
 def _mass(m: str | None) -> str | None:
-    from .squaring import FORM_MASS
 
     return FORM_MASS[m] if m else None
 
@@ -141,19 +141,6 @@ def _lorentz_text(vectors: _Vectors, lsum, tag: str) -> str:
     return "(" + "".join(terms) + ")"
 
 
-def _polarisation_sums(da: DiagramExpr, db: DiagramExpr, references: dict[int, int]) -> list[str]:
-    b_vec = {v.leg: v for v in db.vectors}
-    out = []
-    for va in da.vectors:
-        mu, nu = f"i{va.lorentz}", f"j{b_vec[va.leg].lorentz}"
-        if va.leg in references:
-            x, r = va.leg + 1, references[va.leg] + 1
-            out.append(f"(-d_({mu},{nu})+(p{x}({mu})*p{r}({nu})+p{r}({mu})*p{x}({nu}))*ikn{x})")
-        else:
-            out.append(f"(-d_({mu},{nu}))")
-    return out
-
-
 def _pair(
     vectors: _Vectors,
     da: DiagramExpr,
@@ -200,7 +187,6 @@ def whole_process_program(
     Propagator and vertex momenta stay single vectors q through the traces and
     are written out one at a time afterwards, sorting in between.
     """
-    from .squaring import FORM_MASS, _frac, _index_names
 
     n = len(leg_masses)
     vectors = _Vectors(True)
@@ -297,7 +283,6 @@ def pure_gauge_program(
     (its conjugate with f_x) and expanded on its own, dropping e_x.k_x and
     e_x.n_x there, where it is small; only then are pairs multiplied.
     """
-    from .squaring import _frac
 
     den_symbol: dict[str, str] = {}
     leg_masses = [None] * n
@@ -410,7 +395,6 @@ def whole_process_square(
     n_in: int,
 ) -> str:
     """|sum_d M_d|^2 with physical sums on the gluons in ``references``, as SymPy-parseable text."""
-    from .squaring import _to_symba, run_form
 
     feynman = [g for g in gluon_legs if g not in references]
     # The amplitude-level route uses k.M = 0 and momentum conservation, so it

@@ -13,7 +13,7 @@ from symba.files import atomic_write
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
 from .notations import NOTATIONS, parse_expression, tokenize
 from .splits import SIDES_OF_SPLIT
-from .token_shards import SKIPPED_STATUSES
+from .token_shards import SKIPPED_STATUSES, surely_over_max_tokens
 
 LENGTH_LIMIT = 350  # the seed's anchor: share of pairs with both sides under 350 tokens
 SIDES = ("amplitude", "squared")
@@ -41,8 +41,9 @@ def _column_or_none(path, name: str, n: int):
     return pa.nulls(n, pa.string())
 
 
-def shard_lengths(path) -> tuple[dict, list, list]:
-    """Token lengths per (notation, side), multiplicities and (split, group) of the usable unique pairs of one shard."""
+def shard_lengths(path, max_tokens: int = 0) -> tuple[dict, list, list, int]:
+    """Token lengths per (notation, side), multiplicities and (split, group) of the usable unique pairs of one
+    shard, and the number of pairs too long to tokenize under ``max_tokens`` (left out of the lengths)."""
     table = pq.read_table(path, columns=["multiplicity", "amplitude", "squared", "status", "backend"])
     table = table.append_column("split", _column_or_none(path, "split", table.num_rows))
     table = table.append_column("group", _column_or_none(path, "group", table.num_rows))
@@ -50,6 +51,7 @@ def shard_lengths(path) -> tuple[dict, list, list]:
     multiplicities = []
     splits = []
     seen = set()
+    too_long = 0
     for row in table.to_pylist():
         if row["status"] in SKIPPED_STATUSES:
             continue
@@ -57,6 +59,9 @@ def shard_lengths(path) -> tuple[dict, list, list]:
         if pair in seen:
             continue
         seen.add(pair)
+        if any(surely_over_max_tokens(text or "", max_tokens) for text in pair):
+            too_long += 1
+            continue
         try:
             expr = parse_expression(row["squared"] or "")
             syntax = amplitude_syntax_of(row["backend"])
@@ -72,7 +77,7 @@ def shard_lengths(path) -> tuple[dict, list, list]:
         multiplicities.append(row["multiplicity"])
         if row["split"] is not None:
             splits.append((row["split"], row["group"]))
-    return lengths, multiplicities, splits
+    return lengths, multiplicities, splits, too_long
 
 
 def length_report(shard_paths, json_out, png_out, max_tokens: int = 0) -> dict:
@@ -90,8 +95,10 @@ def length_report(shard_paths, json_out, png_out, max_tokens: int = 0) -> dict:
     multiplicities: list[str] = []
     rows_per_side: Counter = Counter()
     groups_per_side: dict[str, set] = defaultdict(set)
+    too_long = 0  # pairs over the cap in every notation, by their length in characters alone
     for path in shard_paths:
-        shard, mult, splits = shard_lengths(path)
+        shard, mult, splits, shard_too_long = shard_lengths(path, max_tokens)
+        too_long += shard_too_long
         for n in NOTATIONS:
             for s in SIDES:
                 lengths[n][s].extend(shard[n][s])
@@ -108,7 +115,8 @@ def length_report(shard_paths, json_out, png_out, max_tokens: int = 0) -> dict:
             entry["dropped_over_max_tokens"] = {
                 "amplitude": int(np.sum(amp > max_tokens)),
                 "squared": int(np.sum(sq > max_tokens)),
-                "pairs": int(np.sum((amp > max_tokens) | (sq > max_tokens))),
+                "pairs": int(np.sum((amp > max_tokens) | (sq > max_tokens))) + too_long,
+                "pairs_over_by_characters": too_long,
             }
         else:
             entry["dropped_over_max_tokens"] = {"amplitude": 0, "squared": 0, "pairs": 0}

@@ -79,6 +79,19 @@ def _canonical_labelling(expr: sympy.Expr, to_canonical: dict[int, int]) -> symp
     return expr.xreplace(renames)
 
 
+def _canonical_squared_text(squared: str, to_canonical: dict[int, int]) -> str:
+    """The text of an ordered row's squared amplitude with its legs renamed back to the canonical ones."""
+    from symba.physics.orderings import relabel_squared
+
+    back = [0] * len(to_canonical)
+    for position, leg in to_canonical.items():
+        back[leg - 1] = position
+    try:
+        return relabel_squared(squared, back)
+    except ValueError:
+        return squared  # not a relabelling: the row gets its own key
+
+
 def _canonical_amplitude(amplitude: str, to_canonical: dict[int, int] | None, leg_masses) -> str:
     """The amplitude in the canonical labelling, printed as the relabelling prints it (also for canonical rows).
 
@@ -97,6 +110,21 @@ def _canonical_amplitude(amplitude: str, to_canonical: dict[int, int] | None, le
     return relabel_amplitude(amplitude, back, leg_masses or ())
 
 
+# No token stands for more than this many printed characters (the longest, such as `m_tau^2*s_12`,
+# plus its operator), so longer text cannot fit the cap: megabyte whole-process squares are counted
+# as over the cap without parsing them (tens of seconds each).
+MAX_CHARS_PER_TOKEN = 64
+
+
+def surely_over_max_tokens(text: str, max_tokens: int) -> bool:
+    """True when ``text`` is too long to fit in ``max_tokens`` tokens of any notation (0 = no cap)."""
+    return (
+        bool(max_tokens)
+        and len(text) > MAX_CHARS_PER_TOKEN * max_tokens
+        and (len(text) - text.count(" ") > MAX_CHARS_PER_TOKEN * max_tokens)
+    )
+
+
 def tokenize_rows(
     rows, notation=DEFAULT_NOTATION, split=DEFAULT_SPLIT, fractions=DEFAULT_FRACTIONS, seed=0, max_tokens: int = 0
 ):
@@ -113,6 +141,7 @@ def tokenize_rows(
     vocab = build_vocabulary(notation)
     seen: set[tuple[str, str]] = set()
     legs_cache: dict = {}
+    templates: dict = {}
     skipped: Counter = Counter()
     errors: list[str] = []
     out = []
@@ -128,6 +157,9 @@ def tokenize_rows(
             skipped["duplicate"] += 1
             continue
         seen.add(pair)
+        if surely_over_max_tokens(amplitude, max_tokens) or surely_over_max_tokens(squared, max_tokens):
+            skipped["over_max_tokens"] += 1
+            continue
         try:
             expr = parse_expression(squared)
             squared_tokens = tokenize(expr, notation)
@@ -150,8 +182,17 @@ def tokenize_rows(
         if split == "template":
             # The template ignores flavours and leg order, so every ordering of a process shares it; the
             # ordered process decides train or test_orderings within the training templates.
-            leg_masses, n_in = _leg_masses(row.get("process", ""), row.get("theory", "qed"), legs_cache)
-            group = group_id(template_key(expr, leg_masses, row.get("theory", ""), n_in), seed)
+            # Every ordering of a canonical row is a relabelling within each side, which the template key
+            # minimises over: compute it once per canonical text (a dozen relabellings of a square each).
+            template_of = (
+                row.get("theory"),
+                row.get("canonical_process") or row.get("process"),
+                squared if to_canonical is None else _canonical_squared_text(squared, to_canonical),
+            )
+            if template_of not in templates:
+                leg_masses, n_in = _leg_masses(row.get("process", ""), row.get("theory", "qed"), legs_cache)
+                templates[template_of] = group_id(template_key(expr, leg_masses, row.get("theory", ""), n_in), seed)
+            group = templates[template_of]
             side = template_side(
                 group, group_id(process_key(row.get("process") or "", row.get("theory") or ""), seed), fractions
             )

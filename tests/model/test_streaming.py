@@ -169,3 +169,18 @@ def test_a_bad_id_past_the_first_read_batch_is_found(vocab_path, tmp_path, monke
         batches.check_shards([path], len(vocab))
     with pytest.raises(batches.ShardError, match=r"oov.parquet: id \d+ in squared_ids is outside the vocabulary"):
         list(batches.iter_rows([path], "valid", batches.TRAIN_COLUMNS, vocab_size=len(vocab)))
+
+
+def test_training_templates_are_those_of_the_train_rows(vocab_path, tmp_path, monkeypatch):
+    from symba.model.evaluate import training_templates
+
+    vocab = load_vocab(vocab_path)
+    paths = _shards(vocab, tmp_path, splits=("train", "valid", "test_templates"))
+    for k, path in enumerate(paths):  # a template per row, so each side has its own
+        table = pq.read_table(path)
+        groups = [f"g{k}-{i}" if i % 7 else None for i in range(table.num_rows)]
+        pq.write_table(table.set_column(table.schema.get_field_index("group"), "group", pa.array(groups)), path)
+    expected = {r["group"] for p in paths for r in pq.read_table(p).to_pylist() if r["split"] == "train"} - {None}
+    monkeypatch.setattr(batches, "READ_ROWS", 8)
+    assert training_templates(paths) == expected
+    assert len(expected) == 3 * 30 - 3 * 5  # rows 0, 21, 42, 63, 84 of each shard have no group

@@ -184,3 +184,13 @@ def test_training_templates_are_those_of_the_train_rows(vocab_path, tmp_path, mo
     monkeypatch.setattr(batches, "READ_ROWS", 8)
     assert training_templates(paths) == expected
     assert len(expected) == 3 * 30 - 3 * 5  # rows 0, 21, 42, 63, 84 of each shard have no group
+
+
+def test_in_file_order_each_shard_is_opened_once_to_read(vocab_path, tmp_path, monkeypatch):
+    vocab = load_vocab(vocab_path)
+    paths = _shards(vocab, tmp_path, rows=60, row_group_size=5)  # 12 row groups each
+    opened = []
+    original = batches._open_shard
+    monkeypatch.setattr(batches, "_open_shard", lambda path: opened.append(path) or original(path))
+    assert len(list(batches.iter_rows(paths, "train", batches.TRAIN_COLUMNS))) == 3 * 20
+    assert opened == paths + paths  # once to count its row groups, once to read them all

@@ -152,8 +152,14 @@ def iter_rows(
 
     At most ``READ_ROWS`` rows are decoded at a time and one shard is open at a time.  With
     ``vocab_size``, every id is checked to lie in the vocabulary (ShardError naming the shard)."""
-    for path, group in _row_groups(paths, rng):
-        with _open_shard(path) as pf:
+    opened: tuple[str, pq.ParquetFile] | None = None  # kept for the next unit of the same shard
+    try:
+        for path, group in _row_groups(paths, rng):
+            if opened is None or opened[0] != path:
+                if opened is not None:
+                    opened[1].close()
+                opened = path, _open_shard(path)
+            pf = opened[1]
             present = _check_columns(pf, path, columns)
             for batch in _record_batches(pf, path, group, present):
                 try:
@@ -163,6 +169,9 @@ def iter_rows(
                 if vocab_size is not None:
                     _check_ids(batch, path, vocab_size)
                 yield from batch.to_pylist()
+    finally:
+        if opened is not None:
+            opened[1].close()
 
 
 def examples(

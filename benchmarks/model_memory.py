@@ -107,7 +107,7 @@ def run_stage(stage: str, directory: Path, steps: int, eval_examples: int) -> di
     import logging
 
     logging.disable(logging.WARNING)
-    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ["TQDM_DISABLE"] = "1"
     from symba.model import batches
     from symba.model.config import train_config
 
@@ -137,7 +137,8 @@ def run_stage(stage: str, directory: Path, steps: int, eval_examples: int) -> di
         from symba.model.train import run_training
 
         out = directory / "train"
-        out.mkdir(exist_ok=True)
+        shutil.rmtree(out, ignore_errors=True)  # a checkpoint of the same data would resume: no training
+        out.mkdir()
         run_training(
             train,
             paths,

@@ -1,8 +1,10 @@
 """Token shards in, padded length-bucketed batches out, streamed.
 
-Shards are read one row group at a time and bucketed ``buffer_rows`` rows at a
-time, so memory is bounded by the buffer, not by the dataset.  The batch order is
-a pure function of (seed, epoch), which is what makes a resumed run identical.
+Shards are read ``READ_ROWS`` rows at a time, in row-group order, and bucketed
+``buffer_rows`` rows at a time, so memory is bounded by those two numbers, not by
+the dataset, a shard or a row group (the tokenize stage writes up to 1Mi rows
+per row group).  The batch order is a pure function of (seed, epoch), which is
+what makes a resumed run identical.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from .errors import ModelInputError, ShardError
 
 TRAIN_COLUMNS = ["split", "amplitude_ids", "squared_ids"]
 EVAL_COLUMNS = ["split", "amplitude_ids", "squared_ids", "theory", "process", "multiplicity", "squared", "diagram"]
+READ_ROWS = 1024  # rows decoded and turned into Python objects at a time
+READ_BUFFER_BYTES = 1 << 20  # Parquet pages are read through a buffer this size, not a whole column chunk at once
 
 
 def load_vocab(path: str):
@@ -65,8 +69,10 @@ class Specials:
 
 
 def _open_shard(path: str) -> pq.ParquetFile:
+    """A shard opened for streaming: without ``pre_buffer`` (on by default) Arrow would read
+    every selected column chunk of a row group into memory before the first row."""
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
     except FileNotFoundError:
         raise ShardError(f"token shard {path} does not exist") from None
     except (pa.ArrowException, OSError) as exc:
@@ -74,16 +80,31 @@ def _open_shard(path: str) -> pq.ParquetFile:
 
 
 def _row_groups(paths: list[str], rng: random.Random | None):
+    """(path, row group) of every shard, shuffled when ``rng``: the unit of the reading order."""
     units = []
     for path in paths:
-        n = _open_shard(path).metadata.num_row_groups
+        with _open_shard(path) as pf:
+            n = pf.metadata.num_row_groups
         units.extend((path, g) for g in range(n))
     if rng is not None:
         rng.shuffle(units)
     return units
 
 
-def _check_ids(table: pa.Table, path: str, vocab_size: int) -> None:
+def _record_batches(pf: pq.ParquetFile, path: str, group: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """Row group ``group`` of a shard, ``READ_ROWS`` rows at a time; damage is a ShardError."""
+    reader = pf.iter_batches(batch_size=READ_ROWS, row_groups=[group], columns=columns, use_threads=False)
+    while True:
+        try:
+            batch = next(reader)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise ShardError(f"token shard {path} is damaged ({exc})") from None
+        yield batch
+
+
+def _check_ids(table: pa.Table | pa.RecordBatch, path: str, vocab_size: int) -> None:
     """Every id a valid row of the embedding: an id outside the vocabulary would crash the model."""
     for column in ("amplitude_ids", "squared_ids"):
         ids = table[column]
@@ -108,41 +129,49 @@ def check_shards(paths: list[str], vocab_size: int) -> None:
     """Every shard readable, with the token columns and only ids of the vocabulary: one pass
     over the id columns, so bad data fails before training starts, not hours into it."""
     for path in paths:
-        pf = _open_shard(path)
-        missing = {"split", "amplitude_ids", "squared_ids"} - set(pf.schema_arrow.names)
-        if missing:
-            raise ShardError(f"token shard {path} lacks column(s) {', '.join(sorted(missing))}")
-        for group in range(pf.metadata.num_row_groups):
-            try:
-                table = pf.read_row_group(group, columns=["amplitude_ids", "squared_ids"])
-            except (pa.ArrowException, OSError) as exc:
-                raise ShardError(f"token shard {path} is damaged ({exc})") from None
-            _check_ids(table, path, vocab_size)
+        with _open_shard(path) as pf:
+            _check_columns(pf, path, TRAIN_COLUMNS)
+            for group in range(pf.metadata.num_row_groups):
+                for batch in _record_batches(pf, path, group, ["amplitude_ids", "squared_ids"]):
+                    _check_ids(batch, path, vocab_size)
+
+
+def _check_columns(pf: pq.ParquetFile, path: str, columns: list[str]) -> list[str]:
+    """The wanted columns the shard has; the token columns must be among them."""
+    present = [c for c in columns if c in pf.schema_arrow.names]
+    missing = set(TRAIN_COLUMNS) - set(pf.schema_arrow.names)
+    if missing:
+        raise ShardError(f"token shard {path} lacks column(s) {', '.join(sorted(missing))}")
+    return present
 
 
 def iter_rows(
     paths: list[str], split: str, columns: list[str], rng: random.Random | None = None, vocab_size: int | None = None
 ) -> Iterator[dict]:
-    """Rows of one split, one row group in memory at a time (shuffled order when ``rng``).
+    """Rows of one split, in file order within a row group, row groups shuffled when ``rng``.
 
-    With ``vocab_size``, every id is checked to lie in the vocabulary (ShardError naming the shard)."""
-    files: dict[str, pq.ParquetFile] = {}
-    for path, group in _row_groups(paths, rng):
-        if path not in files:
-            files[path] = _open_shard(path)
-        pf = files[path]
-        present = [c for c in columns if c in pf.schema_arrow.names]
-        missing = {"split", "amplitude_ids", "squared_ids"} - set(present)
-        if missing:
-            raise ShardError(f"token shard {path} lacks column(s) {', '.join(sorted(missing))}")
-        try:
-            table = pf.read_row_group(group, columns=present)
-            table = table.filter(pc.equal(table["split"], split))
-        except (pa.ArrowException, OSError) as exc:
-            raise ShardError(f"token shard {path} is damaged ({exc})") from None
-        if vocab_size is not None:
-            _check_ids(table, path, vocab_size)
-        yield from table.to_pylist()
+    At most ``READ_ROWS`` rows are decoded at a time and one shard is open at a time.  With
+    ``vocab_size``, every id is checked to lie in the vocabulary (ShardError naming the shard)."""
+    opened: tuple[str, pq.ParquetFile] | None = None  # kept for the next unit of the same shard
+    try:
+        for path, group in _row_groups(paths, rng):
+            if opened is None or opened[0] != path:
+                if opened is not None:
+                    opened[1].close()
+                opened = path, _open_shard(path)
+            pf = opened[1]
+            present = _check_columns(pf, path, columns)
+            for batch in _record_batches(pf, path, group, present):
+                try:
+                    batch = batch.filter(pc.equal(batch["split"], split))
+                except (pa.ArrowException, OSError) as exc:
+                    raise ShardError(f"token shard {path} is damaged ({exc})") from None
+                if vocab_size is not None:
+                    _check_ids(batch, path, vocab_size)
+                yield from batch.to_pylist()
+    finally:
+        if opened is not None:
+            opened[1].close()
 
 
 def examples(

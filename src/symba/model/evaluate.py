@@ -408,12 +408,13 @@ def training_templates(shard_paths: list[str]) -> set[str] | None:
 
     groups: set[str] = set()
     for path in shard_paths:
-        pf = batches._open_shard(path)
-        if "group" not in pf.schema_arrow.names or "split" not in pf.schema_arrow.names:
-            return None
-        for batch in pf.iter_batches(columns=["split", "group"]):
-            train = batch.filter(pc.equal(batch.column("split"), "train"))
-            groups.update(g for g in train.column("group").to_pylist() if g is not None)
+        with batches._open_shard(path) as pf:
+            if "group" not in pf.schema_arrow.names or "split" not in pf.schema_arrow.names:
+                return None
+            for row_group in range(pf.metadata.num_row_groups):
+                for batch in batches._record_batches(pf, path, row_group, ["split", "group"]):
+                    train = batch.filter(pc.equal(batch.column("split"), "train"))
+                    groups.update(pc.unique(train.column("group")).drop_null().to_pylist())
     return groups
 
 

@@ -532,9 +532,10 @@ def builtin_layout(node, proc: Process) -> str | None:
             factors.append(f)
     if len(couplings) != 1:
         return None
-    ordered = _chain_order(factors)
+    ordered = _chain_order(_slashed(factors))
     if ordered is None:
         return None
+    ordered = [Node("+", tuple(_term_layout(t) for t in f.args)) if f.op == "+" else f for f in ordered]
     dens = []
     for d in denominators:
         if d.op == "num":
@@ -549,11 +550,46 @@ def builtin_layout(node, proc: Process) -> str | None:
     ((coupling, power),) = couplings.items()
     re_part, im_part = [(coefficient, 0), (0, coefficient), (-coefficient, 0), (0, -coefficient)][i_power % 4]
     text = coefficient_text(Fraction(re_part), Fraction(im_part), coupling, power)
-    if ordered:
-        text += "*" + to_string(Node("*", tuple(ordered)) if len(ordered) > 1 else ordered[0])
+    if ordered:  # a product node, even of one factor, so that a sum keeps its parentheses
+        text += "*" + to_string(Node("*", tuple(ordered)))
     if dens:
         text += "/" + (dens[0] if len(dens) == 1 else "(" + "*".join(dens) + ")")
     return canonical(text)
+
+
+def _term_layout(term):
+    """One term of a sum factor (MARTY's rewritten numerators): scalars first, then chains as above."""
+    from .amplitude_syntax import Node
+
+    if term.op == "neg":
+        return Node("neg", (_term_layout(term.args[0]),))
+    if term.op != "*":
+        return term
+
+    def scalar(f) -> bool:
+        return f.op in ("num", "name", "^") or (f.op == "/" and all(a.op == "num" for a in f.args))
+
+    scalars = [f for f in term.args if scalar(f)]
+    rest = _slashed([f for f in term.args if not scalar(f)])
+    return Node("*", tuple(scalars + (_chain_order(rest) or rest)))
+
+
+def _slashed(factors: list) -> list:
+    """``mom(k,mu)*gamma(mu,d1,d2)`` -> ``slash(k,d1,d2)``, as the builtin writes a contracted momentum."""
+    from .amplitude_syntax import Node
+
+    def uses(node, name: str) -> int:
+        return int(node.op == "name" and node.value == name) + sum(uses(a, name) for a in node.args)
+
+    out = list(factors)
+    for mom in [f for f in factors if f.op == "call" and f.value == "mom" and f.args[1].op == "name"]:
+        index = mom.args[1].value
+        gammas = [f for f in out if f.op == "call" and f.value == "gamma" and f.args[0] == mom.args[1]]
+        if len(gammas) == 1 and sum(uses(f, index) for f in out) == 2:
+            gamma = gammas[0]
+            out[out.index(gamma)] = Node("call", (mom.args[0], gamma.args[1], gamma.args[2]), "slash")
+            out.remove(mom)
+    return out
 
 
 def _is_count(node) -> bool:

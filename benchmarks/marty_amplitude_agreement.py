@@ -4,6 +4,7 @@ Run by hand (needs the MARTY bridge, see cpp/marty_bindings/README.md)::
 
     python benchmarks/marty_amplitude_agreement.py               # every QED 2->2 process
     python benchmarks/marty_amplitude_agreement.py --limit 20 --show 10
+    python benchmarks/marty_amplitude_agreement.py --theory qcd    # the same for QCD 2->2
 
 Every process goes through both backends of the engine (``compute_process``).
 Matching: the ``marty`` backend puts each MARTY diagram at the index of its
@@ -34,8 +35,8 @@ from symba.physics.process import enumerate_processes
 
 def compare(proc, timeout: float):
     """(per-diagram (index, propagators, marty, builtin) rows, ambiguous matching?) of one process."""
-    theirs = compute_process(proc, "qed", backend="marty", timeout=timeout)
-    ours = compute_process(proc, "qed", backend="builtin", timeout=timeout)
+    theirs = compute_process(proc, proc.theory, backend="marty", timeout=timeout)
+    ours = compute_process(proc, proc.theory, backend="builtin", timeout=timeout)
     if [d.index for d in theirs.diagrams] != [d.index for d in ours.diagrams]:
         raise ValueError(f"{len(theirs.diagrams)} MARTY diagrams against {len(ours.diagrams)} builtin ones")
     props = [tuple(sorted(d.propagators)) for d in ours.diagrams]
@@ -45,6 +46,7 @@ def compare(proc, timeout: float):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--theory", choices=("qed", "qcd"), default="qed")
     ap.add_argument("--limit", type=int, default=0, help="first N processes only (0: all)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per process and backend")
     ap.add_argument("--show", type=int, default=20, help="mismatches printed per class")
@@ -52,7 +54,7 @@ def main() -> int:
     status = bridge_status()
     if not status.loadable:
         raise SystemExit(f"MARTY bridge unusable: {status.reason}")
-    processes = list(enumerate_processes("qed", ("2->2",)))
+    processes = list(enumerate_processes(args.theory, ("2->2",)))
     if args.limit:
         processes = processes[: args.limit]
     start = time.perf_counter()
@@ -79,7 +81,9 @@ def main() -> int:
             if not s:
                 mismatches["sign" if u else "structure"].append((str(proc), index, props, m, b))
     total = counts["diagrams"]
-    print(f"QED 2->2: {len(processes)} processes, {total} diagrams, {time.perf_counter() - start:.0f} s")
+    print(
+        f"{args.theory.upper()} 2->2: {len(processes)} processes, {total} diagrams, {time.perf_counter() - start:.0f} s"
+    )
     for key in ("same", "same up to sign", "same up to process phase"):
         share = 100 * counts[key] / total if total else 0.0
         print(f"  {key:26} {counts[key]:4d} / {total}  ({share:.1f}%)")

@@ -202,3 +202,16 @@ def test_marty_backend_and_import_agree_with_builtin(marty_bridge):
     ours = builtin_amplitudes(str(proc))
     assert [translate_imported_amplitude(printed, str(proc), "qed")] == ours
     assert [d.amplitude for d in compute_process(proc, "qed", backend="marty").diagrams] == ours
+
+
+@pytest.mark.parametrize(
+    "theory, process",
+    [("qed", "e- e+ -> e- e+"), ("qed", "e- a -> e- a"), ("qcd", "u g -> u g"), ("qcd", "u u~ -> g g")],
+)
+def test_builtin_strings_are_already_in_the_layout(theory, process):
+    from symba.physics.marty import builtin_layout
+    from symba.physics.process import parse_process
+
+    proc = parse_process(process, theory)
+    for diagram in compute_process(process, theory, backend="builtin").diagrams:
+        assert builtin_layout(parse(diagram.amplitude), proc) == diagram.amplitude

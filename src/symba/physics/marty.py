@@ -575,21 +575,32 @@ def _term_layout(term):
 
 
 def _slashed(factors: list) -> list:
-    """``mom(k,mu)*gamma(mu,d1,d2)`` -> ``slash(k,d1,d2)``, as the builtin writes a contracted momentum."""
+    """``mom(k,mu)*gamma(mu,d1,d2)`` -> ``slash(k,d1,d2)``, as the builtin writes a contracted momentum.
+
+    Only where ``mu`` occurs nowhere else; one pass over the factors (an amplitude may be long)."""
     from .amplitude_syntax import Node
 
-    def uses(node, name: str) -> int:
-        return int(node.op == "name" and node.value == name) + sum(uses(a, name) for a in node.args)
-
-    out = list(factors)
-    for mom in [f for f in factors if f.op == "call" and f.value == "mom" and f.args[1].op == "name"]:
-        index = mom.args[1].value
-        gammas = [f for f in out if f.op == "call" and f.value == "gamma" and f.args[0] == mom.args[1]]
-        if len(gammas) == 1 and sum(uses(f, index) for f in out) == 2:
-            gamma = gammas[0]
-            out[out.index(gamma)] = Node("call", (mom.args[0], gamma.args[1], gamma.args[2]), "slash")
-            out.remove(mom)
-    return out
+    uses: Counter = Counter()
+    stack = list(factors)
+    while stack:  # a loop, not recursion: every name in the factors, once
+        node = stack.pop()
+        if node.op == "name":
+            uses[node.value] += 1
+        stack.extend(node.args)
+    gammas: dict[str, list] = {}
+    for f in factors:
+        if f.op == "call" and f.value == "gamma" and f.args[0].op == "name":
+            gammas.setdefault(f.args[0].value, []).append(f)
+    replaced, dropped = {}, set()
+    for mom in factors:
+        if not (mom.op == "call" and mom.value == "mom" and mom.args[1].op == "name"):
+            continue
+        found = gammas.get(mom.args[1].value, [])
+        if len(found) == 1 and uses[mom.args[1].value] == 2:
+            gamma = found[0]
+            replaced[id(gamma)] = Node("call", (mom.args[0], gamma.args[1], gamma.args[2]), "slash")
+            dropped.add(id(mom))
+    return [replaced.get(id(f), f) for f in factors if id(f) not in dropped]
 
 
 def _is_count(node) -> bool:
@@ -652,22 +663,20 @@ def _chain_order(factors: list) -> list | None:
             matrices[ends[0]] = f
     spinors = [f for f in factors if f.op == "call" and f.value in _BARRED + _UNBARRED]
     ends_at = {f.args[2].value: f for f in spinors if f.value in _UNBARRED}
+    if len(ends_at) != sum(f.value in _UNBARRED for f in spinors):
+        return None  # two spinors on one Dirac index
     ordered: list = []
     for bar in sorted((f for f in spinors if f.value in _BARRED), key=_leg):
         ordered.append(bar)
         index = bar.args[2].value
-        for _ in range(len(matrices) + 1):
-            if index in ends_at:
-                ordered.append(ends_at[index])
-                break
+        while index not in ends_at:
             if index not in matrices:
                 return None
-            ordered.append(matrices[index])
-            index = _dirac_ends(matrices[index])[1]
-        else:
-            return None
-    if len(ordered) != len(spinors) + len(matrices):
-        return None  # a Dirac matrix outside every chain
+            ordered.append(matrices.pop(index))  # each matrix once: the walk ends, in linear time
+            index = _dirac_ends(ordered[-1])[1]
+        ordered.append(ends_at.pop(index))
+    if matrices or ends_at:
+        return None  # a Dirac matrix or a spinor outside every chain
     vectors = sorted((f for f in factors if f.op == "call" and f.value in ("eps", "epsc")), key=_leg)
     placed = {id(f) for f in ordered + vectors}
     return ordered + vectors + [f for f in factors if id(f) not in placed]

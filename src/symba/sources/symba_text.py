@@ -16,8 +16,9 @@ is the imaginary unit; ``reg_prop`` (MARTY's propagator regulator) is kept as
 a symbol or set to zero.  The squared amplitude is rewritten in our symbols
 (column ``squared``; the text as read stays in ``squared_raw``).  The amplitude
 is translated into our syntax (:mod:`symba.sources.marty_amplitudes`); one that cannot
-be is kept as MARTY wrote it, with backend ``symba-import-marty`` and counted in
-``untranslated_amplitude``, and :mod:`symba.tokenization.marty_tokens` tokenizes it by lexemes.  All of it is data: the squares are read by
+be is kept as MARTY wrote it, with backend ``symba-import-marty``, counted in
+``untranslated_amplitude`` and tokenized by lexemes (:mod:`symba.tokenization.marty_tokens`).
+All of it is data: the squares are read by
 :func:`symba.physics.expressions.parse_expression`, never evaluated as code.
 """
 

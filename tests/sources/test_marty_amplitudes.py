@@ -215,3 +215,12 @@ def test_builtin_strings_are_already_in_the_layout(theory, process):
     proc = parse_process(process, theory)
     for diagram in compute_process(process, theory, backend="builtin").diagrams:
         assert builtin_layout(parse(diagram.amplitude), proc) == diagram.amplitude
+
+
+def test_odd_quotients_are_kept_not_raised():
+    # a zero denominator cannot be laid out: the text stays in our syntax as translated, never a crash
+    assert imported_amplitude("e^2*x/0", "e- e+ -> mu- mu+", "qed") == ("e^2*x/0", IMPORTED_BACKEND)
+    # signs in the denominator move to the front: -(-e^2)*x/(-(s_12 + m_e^2)) = -e^2*x/(m_e^2 + s_12)
+    assert translate_imported_amplitude("-(-e^2)*x/(-(s_12+m_e^2))", "e- e+ -> mu- mu+", "qed") == (
+        "-2*e^2*x/(2*m_e^2 + 2*s_12)"
+    )

@@ -489,9 +489,9 @@ def translate_amplitude(
     tr = _AmplitudeTranslator(text, set(leg_labels), set(vector_labels), MARTY_TO_OURS if rename is None else rename)
     node = _pull_signs(_drop_regulator(tr.parse()))
     out = to_string(canonicalize_indices(node))
-    if process is not None:
-        out = builtin_layout(node, process) or out
     try:
+        if process is not None:
+            out = builtin_layout(node, process) or out
         parse(out)
     except AmplitudeSyntaxError as exc:  # a bug here, not in MARTY: say so loudly
         raise MartyFailure(f"translated amplitude does not parse back: {exc}") from None
@@ -539,6 +539,8 @@ def builtin_layout(node, proc: Process) -> str | None:
     dens = []
     for d in denominators:
         if d.op == "num":
+            if d.value == 0:
+                return None
             coefficient /= d.value
             continue
         printed = _builtin_denominator(d, proc)

@@ -83,3 +83,16 @@ def amplitude_text(diag: DiagramExpr, leg_masses: list[str | None]) -> str:
         dens = [f"({denominator_text(k, m, leg_masses)})" for k, m in diag.denominators]
         text += "/" + (dens[0] if len(dens) == 1 else "(" + "*".join(dens) + ")")
     return canonical(text)
+
+
+def without_overall_sign(text: str) -> str:
+    """The canonical amplitude with a leading minus sign dropped.
+
+    Backends differ in the overall sign of a diagram (the order in which fermion
+    chains are read); a per-diagram row pairs the amplitude with its own square,
+    which does not see that sign.  Compare amplitudes of two backends in this form.
+    """
+    from .amplitude_syntax import canonicalize_indices, parse, to_string
+
+    node = canonicalize_indices(parse(text))
+    return to_string(node.args[0] if node.op == "neg" else node)

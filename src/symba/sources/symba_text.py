@@ -15,8 +15,10 @@ and ``tt`` the top, in QCD files ``t`` is the top; ``g`` is our ``g_s``; ``i``
 is the imaginary unit; ``reg_prop`` (MARTY's propagator regulator) is kept as
 a symbol or set to zero.  The squared amplitude is rewritten in our symbols
 (column ``squared``; the text as read stays in ``squared_raw``).  The amplitude
-is kept as MARTY wrote it (its syntax is not ours); :mod:`symba.tokenization.marty_tokens`
-tokenizes it by lexemes.  All of it is data: the squares are read by
+is translated into our syntax (:mod:`symba.sources.marty_amplitudes`); one that cannot
+be is kept as MARTY wrote it, with backend ``symba-import-marty``, counted in
+``untranslated_amplitude`` and tokenized by lexemes (:mod:`symba.tokenization.marty_tokens`).
+All of it is data: the squares are read by
 :func:`symba.physics.expressions.parse_expression`, never evaluated as code.
 """
 
@@ -39,10 +41,12 @@ from symba.physics.expressions import (
     parse_expression,
 )
 from symba.physics.process import parse_process
-from symba.tokenization.marty_tokens import IMPORTED_BACKEND
+from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND
+
+from .marty_amplitudes import imported_amplitude
 
 BACKEND = IMPORTED_BACKEND
-ENGINE_VERSION = "symba-import-1"
+ENGINE_VERSION = "symba-import-2"
 REG_PROP_MODES = ("keep", "zero")
 THEORIES = ("qed", "qcd")
 
@@ -149,6 +153,7 @@ def _split_particles(side: str) -> list[str]:
 
 
 def _row(process, theory, multiplicity, diagram, amplitude, squared_raw, squared) -> dict:
+    amplitude, backend = imported_amplitude(amplitude, process, theory)
     return {
         "process": process,
         "theory": theory,
@@ -158,7 +163,7 @@ def _row(process, theory, multiplicity, diagram, amplitude, squared_raw, squared
         "squared_raw": squared_raw,
         "squared": squared,
         "status": "raw",
-        "backend": BACKEND,
+        "backend": backend,
         "engine_version": ENGINE_VERSION,
     }
 
@@ -285,6 +290,7 @@ def import_files(paths, theory: str = "qed", reg_prop: str = "keep") -> tuple[li
     for amp, sq in _pair_files([p for p in paths if p not in labelled]):
         rows += read_pair(amp, sq, theory, reg_prop, texts)
     stats["rows"] = len(rows)
+    stats["untranslated_amplitude"] = sum(r["backend"] == IMPORTED_MARTY_BACKEND for r in rows)
     return rows, dict(stats)
 
 

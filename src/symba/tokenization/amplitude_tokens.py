@@ -34,7 +34,7 @@ from symba.physics.kinematics import ALL_MASSES
 from symba.physics.models import MODELS
 
 from .marty_tokens import (
-    IMPORTED_BACKEND,
+    IMPORTED_MARTY_BACKEND,
     detokenize_marty_amplitude,
     tokenize_marty_amplitude,
 )
@@ -114,7 +114,7 @@ AMPLITUDE_SYNTAXES = ("symba", "marty")
 
 def amplitude_syntax_of(backend: str) -> str:
     """Which syntax a dataset row's amplitude is in, from its backend."""
-    return "marty" if backend == IMPORTED_BACKEND else "symba"
+    return "marty" if backend == IMPORTED_MARTY_BACKEND else "symba"
 
 
 def tokenize_amplitude(text: str, notation: str = DEFAULT_NOTATION, syntax: str = "symba") -> list[str]:

@@ -8,7 +8,8 @@ from snakemake.exceptions import WorkflowError
 from symba.dataset_schema import check_complete
 from symba.physics.engine import ENGINE_VERSION
 from symba.workflow import manifest as mf
-from symba.workflow.config_check import stop_on_bad_input
+from symba.sources.symba_text import ENGINE_VERSION as IMPORTER_VERSION, plan_import_shards
+from symba.workflow.config_check import stop_on_bad_input, symba_file_paths
 
 RESULTS = config["results"]
 STAMPS = f"{RESULTS}/params"
@@ -46,6 +47,21 @@ SHARDS = {
     theory: mf.assign_shards(theory, processes, config["sharding"]["batch_size"])
     for theory, processes in _processes_by_theory().items()
 }
+
+
+# Public SYMBA files (`symba_files:`): {theory: {"symba-<stem>": files}}, imported by rule
+# import_symba (imports.smk); engine shard names (h000, slugs) never start with "symba-".
+with stop_on_bad_input("symba_files"):
+    IMPORTED = plan_import_shards(symba_file_paths(config["symba_files"]))
+IMPORTED_SHARD = "symba-[^/]+"
+ENGINE_SHARD = "(?!symba-)[^/]+"
+
+
+def imported_files(theory, shard):
+    try:
+        return IMPORTED[theory][shard]
+    except KeyError:
+        raise WorkflowError(f"no imported shard {theory}/{shard} in this config") from None
 
 
 def cache_enumerations():
@@ -114,7 +130,15 @@ def shard_manifest(wildcards):
 
 
 def shard_paths(kind, suffix=".parquet"):
-    return [f"{RESULTS}/{kind}/{theory}/{shard}{suffix}" for theory, shards in SHARDS.items() for shard in shards]
+    """Paths of every shard of a stage, computed and imported (an import skips nothing, so it has
+    no skip list: a bad line stops it)."""
+    sources = [SHARDS] if kind == "reports/skipped" else [SHARDS, IMPORTED]
+    return [
+        f"{RESULTS}/{kind}/{theory}/{shard}{suffix}"
+        for source in sources
+        for theory, shards in source.items()
+        for shard in shards
+    ]
 
 
 # A shard cut short (disk full, a copy interrupted) would pass for a finished one: stop here.

@@ -88,8 +88,8 @@ def symba_file_paths(patterns: list[str]) -> list[str]:
         matches = sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
         if not matches:
             raise ConfigError(f"symba_files: {pattern!r} matches no file")
-        found += [p for p in matches if p not in found]
-    return found
+        found += matches
+    return list(dict.fromkeys(found))
 
 
 def check_config(config: dict, schema_path: str | Path) -> None:

@@ -288,24 +288,28 @@ def _theory_evidence(lines: list[str]) -> tuple[set[str], set[str]]:
     (QCD) of the squared amplitudes decide files without process names (the pair format)."""
     particles: set[str] = set()
     couplings: set[str] = set()
+    theories_of: dict[str, set[str]] = {}  # particle name -> the theories that know it
     for line in lines:
         line = line.strip()
         if line.startswith("Interaction:"):
             fields = line[len("Interaction:") :].split(" : ")
-            for name in re.split(r"\s+to\s+|\s+", fields[0].strip()):
-                known = set()
-                for theory in THEORIES:
-                    try:
-                        map_particle(name, theory)
-                        known.add(theory)
-                    except ValueError:
-                        pass
-                if len(known) == 1:
-                    particles |= known
+            for name in _split_particles(re.sub(r"\s+to\s+", " ", fields[0])):
+                if name not in theories_of:
+                    theories_of[name] = {theory for theory in THEORIES if _maps(name, theory)}
+                if len(theories_of[name]) == 1:
+                    particles |= theories_of[name]
             line = fields[-1] if len(fields) >= 4 else ""
         names = set(_NAME_RE.findall(line))
         couplings |= {theory for theory, symbol in (("qed", "e"), ("qcd", "g")) if symbol in names}
     return particles, couplings
+
+
+def _maps(name: str, theory: str) -> bool:
+    try:
+        map_particle(name, theory)
+    except ValueError:
+        return False
+    return True
 
 
 def detect_theory(paths, lines: dict | None = None) -> str:
@@ -350,14 +354,19 @@ def import_units(paths, lines: dict | None = None) -> list[list[Path]]:
     """The files grouped as they are imported: a labelled file alone, an amplitude file with its
     squared-amplitude file (pair format, squared file second).  ``lines``: path -> lines already
     read; otherwise only the first lines of each file are read."""
-    paths = [Path(p) for p in paths]
-    for p in paths:
-        if not p.is_file():
-            raise SymbaFormatError(f"{p}: no such file")
+    paths = _existing(paths)
     labelled = [p for p in paths if _is_labelled(lines[p] if lines else _first_lines(p))]
     units = [[p] for p in labelled]
     units += [[amp, sq] for amp, sq in _pair_files([p for p in paths if p not in labelled])]
     return units
+
+
+def _existing(paths) -> list[Path]:
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not p.is_file():
+            raise SymbaFormatError(f"{p}: no such file")
+    return paths
 
 
 def _first_lines(path: Path, limit: int = 64) -> list[str]:
@@ -389,10 +398,7 @@ def import_files(paths, theory: str | None = None, reg_prop: str = "keep") -> tu
     """Rows and counts from SYMBA files in either format (pairs are matched by file name).
 
     ``theory=None`` detects each file's theory (:func:`detect_theory`); a given theory wins."""
-    paths = [Path(p) for p in paths]
-    for p in paths:
-        if not p.is_file():
-            raise SymbaFormatError(f"{p}: no such file")
+    paths = _existing(paths)
     texts = {p: _read_lines(p) for p in paths}  # every file is text, or one error naming it
     stats: Counter = Counter()
     rows: list[dict] = []

@@ -19,7 +19,7 @@ wildcard_constraints:
     theory="qed|qcd",
     shard="[^/]+",
     slug="[^/]+__[^/]+",
-    family="amplitudes|simplify|tokenize|train|evaluate",
+    family="amplitudes|imports|simplify|tokenize|train|evaluate",
     digest="[0-9a-f]{16}",
 
 
@@ -89,6 +89,7 @@ _ORDERINGS = {theory: value for theory, value in _ORDERINGS.items() if value != 
 PARAMS = {
     "amplitudes": dict(config["amplitudes"], engine_version=ENGINE_VERSION, **({"orderings": _ORDERINGS} if _ORDERINGS else {})),
     # Parallelism and caching do not change results, so they stay out of the stamp.
+    "imports": {"importer_version": IMPORTER_VERSION},  # a new importer reimports the files
     "simplify": {k: v for k, v in config["simplify"].items() if k not in ("workers", "cache")},
     "tokenize": config["tokenize"],
     "train": config["train"],
@@ -102,6 +103,7 @@ def stamp(family):
 
 
 AMPLITUDE_STAMP = stamp("amplitudes")
+IMPORT_STAMP = stamp("imports")
 SIMPLIFY_OPTIONS = PARAMS["simplify"]
 SIMPLIFY_STAMP = stamp("simplify")
 TOKENIZE_STAMP = stamp("tokenize")

@@ -25,6 +25,7 @@ validate(config, schema="workflow/schemas/config.schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/params.smk"
 include: "workflow/rules/amplitudes.smk"
+include: "workflow/rules/imports.smk"
 include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/slurm.smk"

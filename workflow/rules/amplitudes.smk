@@ -8,6 +8,8 @@ rule amplitudes:
     output:
         shard=f"{RESULTS}/amplitudes/{{theory}}/{{shard}}.parquet",
         skipped=f"{RESULTS}/reports/skipped/{{theory}}/{{shard}}.tsv",
+    wildcard_constraints:
+        shard=ENGINE_SHARD,  # symba-* shards are imported (imports.smk)
     params:
         processes=lambda wildcards: shard_processes(wildcards.theory, wildcards.shard),
         engine_version=ENGINE_VERSION,

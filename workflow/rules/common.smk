@@ -8,7 +8,8 @@ from snakemake.exceptions import WorkflowError
 from symba.dataset_schema import check_complete
 from symba.physics.engine import ENGINE_VERSION
 from symba.workflow import manifest as mf
-from symba.workflow.config_check import stop_on_bad_input
+from symba.sources.symba_text import ENGINE_VERSION as IMPORTER_VERSION, plan_import_shards
+from symba.workflow.config_check import stop_on_bad_input, symba_file_paths
 
 RESULTS = config["results"]
 STAMPS = f"{RESULTS}/params"
@@ -18,7 +19,7 @@ wildcard_constraints:
     theory="qed|qcd",
     shard="[^/]+",
     slug="[^/]+__[^/]+",
-    family="amplitudes|simplify|tokenize|train|evaluate",
+    family="amplitudes|imports|simplify|tokenize|train|evaluate",
     digest="[0-9a-f]{16}",
 
 
@@ -48,6 +49,21 @@ SHARDS = {
 }
 
 
+# Public SYMBA files (`symba_files:`): {theory: {"symba-<stem>": files}}, imported by rule
+# import_symba (imports.smk); engine shard names (h000, slugs) never start with "symba-".
+with stop_on_bad_input("symba_files"):
+    IMPORTED = plan_import_shards(symba_file_paths(config["symba_files"]))
+IMPORTED_SHARD = "symba-[^/]+"
+ENGINE_SHARD = "(?!symba-)[^/]+"
+
+
+def imported_files(theory, shard):
+    try:
+        return IMPORTED[theory][shard]
+    except KeyError:
+        raise WorkflowError(f"no imported shard {theory}/{shard} in this config") from None
+
+
 def cache_enumerations():
     """Called from the Snakefile's one `onstart:`: after the lock, never on a dry run."""
     for path, processes in _ENUMERATIONS_TO_CACHE.items():
@@ -73,6 +89,7 @@ _ORDERINGS = {theory: value for theory, value in _ORDERINGS.items() if value != 
 PARAMS = {
     "amplitudes": dict(config["amplitudes"], engine_version=ENGINE_VERSION, **({"orderings": _ORDERINGS} if _ORDERINGS else {})),
     # Parallelism and caching do not change results, so they stay out of the stamp.
+    "imports": {"importer_version": IMPORTER_VERSION},  # a new importer reimports the files
     "simplify": {k: v for k, v in config["simplify"].items() if k not in ("workers", "cache")},
     "tokenize": config["tokenize"],
     "train": config["train"],
@@ -86,6 +103,7 @@ def stamp(family):
 
 
 AMPLITUDE_STAMP = stamp("amplitudes")
+IMPORT_STAMP = stamp("imports")
 SIMPLIFY_OPTIONS = PARAMS["simplify"]
 SIMPLIFY_STAMP = stamp("simplify")
 TOKENIZE_STAMP = stamp("tokenize")
@@ -114,7 +132,15 @@ def shard_manifest(wildcards):
 
 
 def shard_paths(kind, suffix=".parquet"):
-    return [f"{RESULTS}/{kind}/{theory}/{shard}{suffix}" for theory, shards in SHARDS.items() for shard in shards]
+    """Paths of every shard of a stage, computed and imported (an import skips nothing, so it has
+    no skip list: a bad line stops it)."""
+    sources = [SHARDS] if kind == "reports/skipped" else [SHARDS, IMPORTED]
+    return [
+        f"{RESULTS}/{kind}/{theory}/{shard}{suffix}"
+        for source in sources
+        for theory, shards in source.items()
+        for shard in shards
+    ]
 
 
 # A shard cut short (disk full, a copy interrupted) would pass for a finished one: stop here.

@@ -14,7 +14,9 @@ MARTY's names are mapped to ours (docs/physics.md): in QED files ``t`` is the ta
 and ``tt`` the top, in QCD files ``t`` is the top; ``g`` is our ``g_s``; ``i``
 is the imaginary unit; ``reg_prop`` (MARTY's propagator regulator) is kept as
 a symbol or set to zero.  The squared amplitude is rewritten in our symbols
-(column ``squared``; the text as read stays in ``squared_raw``).  The amplitude
+(columns ``squared_raw`` and ``squared``, status ``raw``): the simplify stage reads
+``squared_raw``, where MARTY's ``m_t`` or ``g`` would be our top mass or an unknown
+symbol (MARTY's own text stays in the imported file).  The amplitude
 is translated into our syntax (:mod:`symba.sources.marty_amplitudes`); one that cannot
 be is kept as MARTY wrote it, with backend ``symba-import-marty``, counted in
 ``untranslated_amplitude`` and tokenized by lexemes (:mod:`symba.tokenization.marty_tokens`).
@@ -152,7 +154,7 @@ def _split_particles(side: str) -> list[str]:
     return [p for p in side.split() if p]
 
 
-def _row(process, theory, multiplicity, diagram, amplitude, squared_raw, squared) -> dict:
+def _row(process, theory, multiplicity, diagram, amplitude, squared) -> dict:
     amplitude, backend = imported_amplitude(amplitude, process, theory)
     return {
         "process": process,
@@ -160,7 +162,7 @@ def _row(process, theory, multiplicity, diagram, amplitude, squared_raw, squared
         "multiplicity": multiplicity,
         "diagram": diagram,
         "amplitude": amplitude,
-        "squared_raw": squared_raw,
+        "squared_raw": squared,
         "squared": squared,
         "status": "raw",
         "backend": backend,
@@ -218,9 +220,7 @@ def read_labelled(
             squared = map_squared(squared_raw, theory, reg_prop)
         except ValueError as exc:
             raise SymbaFormatError(f"{path}:{lineno}: {exc}") from None
-        rows.append(
-            _row(process, theory, _multiplicity(process), per_process[process], amplitude, squared_raw, squared)
-        )
+        rows.append(_row(process, theory, _multiplicity(process), per_process[process], amplitude, squared))
         per_process[process] += 1
     return rows
 
@@ -247,7 +247,7 @@ def read_pair(
         except ValueError as exc:
             raise SymbaFormatError(f"{squared_path}:{k + 1}: {exc}") from None
         # the pair format names no process: the diagram index is the line order in the file
-        rows.append(_row("", theory, multiplicity, k, amp, sq, squared))
+        rows.append(_row("", theory, multiplicity, k, amp, squared))
     return rows
 
 
@@ -275,26 +275,150 @@ def _pair_files(paths: list[Path]) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def import_files(paths, theory: str = "qed", reg_prop: str = "keep") -> tuple[list[dict], dict]:
-    """Rows and counts from SYMBA files in either format (pairs are matched by file name)."""
+_NAME_THE_THEORY = "put QED or QCD in the file name (QED_..., ..._qcd.txt), or pass symba import-symba --theory"
+DETECT_BYTES = 4_000_000  # what detect_theory reads of a file at most (the workflow calls it while parsing)
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _theory_from_name(path: Path) -> str | None:
+    found = set(re.findall(r"(?<![a-z])(qed|qcd)(?![a-z])", path.name.lower()))
+    return found.pop() if len(found) == 1 else None
+
+
+def _theory_evidence(lines: list[str]) -> tuple[set[str], set[str]]:
+    """(theories the particle names require, theories the coupling symbols require).
+
+    A particle our mapping knows in one theory only decides (a photon, a lepton, QED's ``tt``:
+    qed; a gluon: qcd); quarks and ``t`` exist in both.  The couplings ``e`` (QED) and ``g``
+    (QCD) of the squared amplitudes decide files without process names (the pair format)."""
+    particles: set[str] = set()
+    couplings: set[str] = set()
+    theories_of: dict[str, set[str]] = {}  # particle name -> the theories that know it
+    for line in lines:
+        line = line.strip()
+        if line.startswith("Interaction:"):
+            fields = line[len("Interaction:") :].split(" : ")
+            for name in _split_particles(re.sub(r"\s+to\s+", " ", fields[0])):
+                if name not in theories_of:
+                    theories_of[name] = {theory for theory in THEORIES if _maps(name, theory)}
+                if len(theories_of[name]) == 1:
+                    particles |= theories_of[name]
+            line = fields[-1] if len(fields) >= 4 else ""
+        names = set(_NAME_RE.findall(line))
+        couplings |= {theory for theory, symbol in (("qed", "e"), ("qcd", "g")) if symbol in names}
+    return particles, couplings
+
+
+def _maps(name: str, theory: str) -> bool:
+    try:
+        map_particle(name, theory)
+    except ValueError:
+        return False
+    return True
+
+
+def detect_theory(paths, lines: dict | None = None) -> str:
+    """The theory of one SYMBA file (or of an amplitude/squared pair): from the file names
+    (``QED_...``, ``..._qcd.txt``), else from the particles and couplings in the text
+    (``lines``: path -> lines already read; otherwise the first DETECT_BYTES of each file)."""
+    paths = [Path(p) for p in paths]
+    named = {_theory_from_name(p) for p in paths} - {None}
+    if len(named) == 1:
+        return named.pop()
+    particles: set[str] = set()
+    couplings: set[str] = set()
+    for p in paths:
+        text = (lines or {}).get(p)
+        if text is None:
+            text = _read_head(p)
+        found = _theory_evidence(text)
+        particles |= found[0]
+        couplings |= found[1]
+    evidence = particles or couplings
+    where = " + ".join(str(p) for p in paths)
+    if len(evidence) == 1:
+        return evidence.pop()
+    if evidence:
+        raise SymbaFormatError(f"{where}: holds both QED and QCD particles or couplings; {_NAME_THE_THEORY}")
+    raise SymbaFormatError(
+        f"{where}: cannot tell the theory (no QED or QCD in the name, no photon, lepton, gluon, e or g in the text); "
+        + _NAME_THE_THEORY
+    )
+
+
+def _read_head(path: Path) -> list[str]:
+    """The complete lines among the first DETECT_BYTES of a file (it is read whole on import)."""
+    with open(path, "rb") as handle:
+        data = handle.read(DETECT_BYTES)
+    if len(data) == DETECT_BYTES and b"\n" in data:
+        data = data[: data.rindex(b"\n")]
+    return data.decode("utf-8", errors="replace").split("\n")
+
+
+def import_units(paths, lines: dict | None = None) -> list[list[Path]]:
+    """The files grouped as they are imported: a labelled file alone, an amplitude file with its
+    squared-amplitude file (pair format, squared file second).  ``lines``: path -> lines already
+    read; otherwise only the first lines of each file are read."""
+    paths = _existing(paths)
+    labelled = [p for p in paths if _is_labelled(lines[p] if lines else _first_lines(p))]
+    units = [[p] for p in labelled]
+    units += [[amp, sq] for amp, sq in _pair_files([p for p in paths if p not in labelled])]
+    return units
+
+
+def _existing(paths) -> list[Path]:
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.is_file():
             raise SymbaFormatError(f"{p}: no such file")
+    return paths
+
+
+def _first_lines(path: Path, limit: int = 64) -> list[str]:
+    with open(path, "rb") as handle:
+        lines = [handle.readline(100_000) for _ in range(limit)]
+    return [line.decode("utf-8", errors="replace") for line in lines]
+
+
+def shard_name(unit: list[Path]) -> str:
+    """``symba-<stem of the first file>``, in characters any file system takes."""
+    return "symba-" + re.sub(r"[^A-Za-z0-9._-]", "_", unit[0].stem)
+
+
+def plan_import_shards(paths) -> dict[str, dict[str, list[str]]]:
+    """{theory: {shard name: files}} of SYMBA files for the workflow; a clash of names or an
+    undecidable theory is one error naming the file."""
+    shards: dict[str, dict[str, list[str]]] = {}
+    seen: dict[str, list[Path]] = {}
+    for unit in import_units(paths):
+        name = shard_name(unit)
+        if name in seen:
+            raise SymbaFormatError(f"{unit[0]} and {seen[name][0]} would both be shard {name}; rename one")
+        seen[name] = unit
+        shards.setdefault(detect_theory(unit), {})[name] = [str(p) for p in unit]
+    return shards
+
+
+def import_files(paths, theory: str | None = None, reg_prop: str = "keep") -> tuple[list[dict], dict]:
+    """Rows and counts from SYMBA files in either format (pairs are matched by file name).
+
+    ``theory=None`` detects each file's theory (:func:`detect_theory`); a given theory wins."""
+    paths = _existing(paths)
     texts = {p: _read_lines(p) for p in paths}  # every file is text, or one error naming it
     stats: Counter = Counter()
     rows: list[dict] = []
-    labelled = [p for p in paths if _is_labelled(texts[p])]
-    for p in labelled:
-        rows += read_labelled(p, theory, reg_prop, stats, texts[p])
-    for amp, sq in _pair_files([p for p in paths if p not in labelled]):
-        rows += read_pair(amp, sq, theory, reg_prop, texts)
+    for unit in import_units(paths, texts):
+        unit_theory = theory or detect_theory(unit, texts)
+        if len(unit) == 1:
+            rows += read_labelled(unit[0], unit_theory, reg_prop, stats, texts[unit[0]])
+        else:
+            rows += read_pair(*unit, theory=unit_theory, reg_prop=reg_prop, texts=texts)
     stats["rows"] = len(rows)
     stats["untranslated_amplitude"] = sum(r["backend"] == IMPORTED_MARTY_BACKEND for r in rows)
     return rows, dict(stats)
 
 
-def import_symba(paths, out_path, theory: str = "qed", reg_prop: str = "keep") -> dict:
+def import_symba(paths, out_path, theory: str | None = None, reg_prop: str = "keep") -> dict:
     """Import SYMBA files into one Parquet file in ``SCHEMA`` (written atomically); return counts."""
     rows, stats = import_files(paths, theory, reg_prop)
     fill_ordering_defaults(rows)  # imported rows are canonical rows of their own process

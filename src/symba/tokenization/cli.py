@@ -27,7 +27,12 @@ def register(subparsers) -> None:
     imp = subparsers.add_parser("import-symba", help="import public SYMBA/MARTY text files into Parquet")
     imp.add_argument("files", nargs="+", help="labelled 'Interaction: ...' files, or amplitude/sqamplitude file pairs")
     imp.add_argument("-o", "--output", required=True, help="the Parquet file to write")
-    imp.add_argument("--theory", choices=("qed", "qcd"), default="qed", help="decides what 't' means (default: qed)")
+    imp.add_argument(
+        "--theory",
+        choices=("qed", "qcd"),
+        default=None,
+        help="decides what 't' means (default: each file's, from its name QED_/QCD_ or else its particles)",
+    )
     imp.add_argument(
         "--reg-prop", choices=("keep", "zero"), default="keep", help="keep MARTY's reg_prop or set it to 0"
     )

@@ -79,6 +79,19 @@ def check_model_sections(train: dict, evaluate: dict) -> None:
         raise ConfigError(message.splitlines()[0] if message else type(exc).__name__) from None
 
 
+def symba_file_paths(patterns: list[str]) -> list[str]:
+    """The files that ``symba_files:`` names, in order, each once; a pattern matching no file is an error."""
+    import glob
+
+    found: list[str] = []
+    for pattern in patterns:
+        matches = sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        if not matches:
+            raise ConfigError(f"symba_files: {pattern!r} matches no file")
+        found += matches
+    return list(dict.fromkeys(found))
+
+
 def check_config(config: dict, schema_path: str | Path) -> None:
     """Everything that can be known about ``config`` before the first job; raises ConfigError."""
     problem = schema_problem(config, schema_path)
@@ -90,6 +103,7 @@ def check_config(config: dict, schema_path: str | Path) -> None:
     if not config.get("manifest"):
         for theory, spec in (config.get("theories") or {}).items():
             check_theory_spec(theory, spec or {})
+    symba_file_paths(config.get("symba_files") or [])
     check_model_sections(config.get("train") or {}, config.get("evaluate") or {})
 
 

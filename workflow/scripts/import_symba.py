@@ -1,0 +1,14 @@
+# One public SYMBA file (or amplitude/squared pair) -> an amplitude shard (status "raw"), written
+# whole or not at all.  A malformed line ends the job with one line naming the file and line.
+import sys
+
+from symba.sources.symba_text import SymbaFormatError, import_symba
+from symba.workflow.scripting import rule_logging
+
+try:
+    with rule_logging(snakemake) as log:
+        stats = import_symba(snakemake.input.files, snakemake.output.shard, theory=snakemake.wildcards.theory)
+        log.info("import_symba: %s", stats)
+except SymbaFormatError as exc:
+    print(f"symba: bad SYMBA file: {exc}", file=sys.stderr)
+    sys.exit(2)

@@ -120,11 +120,37 @@ def process_of_amplitude(amplitude: str, theory: str) -> str | None:
 
 def relabelling_for(amplitude: str, process: str | None, theory: str | None) -> LegRelabelling | None:
     """The relabelling to decode ``amplitude`` under: from ``process`` when given, else from the
-    amplitude's legs.  None when none applies or it is the identity (decode the text as it is)."""
+    amplitude's legs.  None when none applies, when it is the identity, or when the process
+    given is not the one the amplitude's legs name (decode the text as it is)."""
     theory = theory or "qed"
-    if not process:
-        process = process_of_amplitude(amplitude, theory)
-        if process is None:
-            return None
-    relabelling = relabelling_of_process(process, theory)
-    return None if relabelling is None or relabelling.identity else relabelling
+    read = process_of_amplitude(amplitude, theory)
+    relabelling = relabelling_of_process(process or read or "", theory)
+    if relabelling is None or relabelling.identity or (read is not None and read != relabelling.process):
+        return None
+    return relabelling
+
+
+def canonical_example(row: dict, vocab, notation: str | None):
+    """An evaluation row in canonical leg order: (source ids, target ids, relabelling), both
+    id lists wrapped in BOS/EOS; None when no relabelling applies to the row (decode it as it is).
+
+    The target is the row's squared amplitude renamed to canonical legs and tokenized as the
+    tokenization stage does; the simplify stage guarantees the renamed text parses to the same
+    SymPy expression as the canonical row's, so these are that row's very tokens."""
+    from symba.tokenization.notations import parse_expression, tokenize
+
+    from .batches import Specials, amplitude_to_ids, vocab_notation
+
+    amplitude, squared = row.get("amplitude"), row.get("squared")
+    if not amplitude or not squared:
+        return None
+    relabelling = relabelling_for(amplitude, row.get("process"), row.get("theory"))
+    if relabelling is None:
+        return None
+    try:
+        src = amplitude_to_ids(relabelling.canonical_amplitude(amplitude), vocab)
+        expr = parse_expression(relabelling.squared_to_canonical(squared))  # trusted dataset text
+        tgt = Specials(vocab).wrap(vocab.encode(list(tokenize(expr, notation or vocab_notation(vocab)))))
+    except (ValueError, KeyError, IndexError, ArithmeticError, TypeError):  # no token form: decode as it is
+        return None
+    return src, tgt, relabelling

@@ -139,3 +139,32 @@ def test_a_model_that_knows_only_canonical_rows_scores_ordered_rows_with_relabel
         assert all(o.relabelled and o.sequence_ok and o.numeric_ok for o in outcomes)
     else:  # right only once renamed back to the row's legs: the numeric check, not the tokens, says so
         assert all(o.relabelled and not o.sequence_ok and o.numeric_ok for o in outcomes)
+
+
+@pytest.mark.parametrize("relabel_legs", [True, False])
+def test_predict_decodes_the_canonical_legs_and_answers_in_the_written_ones(monkeypatch, vocab_path, relabel_legs):
+    from symba.model import predict as predict_module
+    from symba.model.batches import amplitude_to_ids, load_vocab
+
+    vocab = load_vocab(vocab_path)
+    canonical = compute_process("e- e+ -> mu- mu+", "qed", timeout=60)
+    ordered = relabel_result(canonical, (2, 1, 4, 3))  # e+ e- -> mu+ mu-
+    canonical_target = vocab.encode(list(tokenize(parse_expression(canonical.squared_amplitude), NOTATION)))
+    known = {tuple(amplitude_to_ids(canonical.whole_amplitude, vocab)): canonical_target}
+    model = _StubModel()
+    model.cfg.vocab_size = len(vocab)
+    monkeypatch.setattr(predict_module, "load_model", lambda path, device: (model, {"vocab_path": vocab_path}))
+
+    def stub_greedy(model, src, bos, eos, alpha=0.0):
+        return [Hypothesis(known.get(tuple(src[0].tolist()), []), -0.01, True, -0.01)]
+
+    monkeypatch.setattr(predict_module, "greedy", stub_greedy)
+    with predict_module.Predictor("stub.pt", beam_size=1, relabel_legs=relabel_legs) as predictor:
+        pred = predictor(ordered.whole_amplitude)  # the legs are read from the amplitude
+    if not relabel_legs:
+        assert pred.squared is None and pred.canonical_process is None
+        return
+    assert pred.canonical_process == "e- e+ -> mu- mu+"
+    proc = parse_process("e+ e- -> mu+ mu-", "qed", check=False)
+    assert numerically_equal(parse_expression(pred.squared), ordered.squared_amplitude, proc.leg_masses(), 2)
+    assert pred.tokens == list(tokenize(parse_expression(ordered.squared_amplitude), NOTATION))

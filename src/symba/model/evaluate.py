@@ -301,8 +301,10 @@ def report(by_set: dict[str, list[Outcome]], cfg: EvalConfig) -> dict:
 
 
 def headline(result: dict) -> list[str]:
-    """Two lines, one per headline test set: the accuracies and the certainty figures."""
+    """Two lines, one per headline test set: the accuracies, the certainty figures, and whether
+    the legs were relabelled to canonical order before decoding."""
     lines = []
+    relabel = result.get("relabel_legs") or {}
     for name in HEADLINE_SETS:
         side = result.get(name)
         if not side:
@@ -322,8 +324,17 @@ def headline(result: dict) -> list[str]:
             f"{label}: n={side['n_test']} token {side['token_accuracy']:.3f} sequence "
             f"{side['sequence_accuracy']:.3f} numeric {side['numeric_accuracy']:.3f}; {accepted}; "
             f"after fallback {sel['accuracy_after_fallback']:.3f} with {sel['recomputed']:.0%} recomputed"
+            + _relabel_note(relabel, name)
         )
     return lines
+
+
+def _relabel_note(relabel: dict, name: str) -> str:
+    if "used" not in relabel:  # a metrics.json from before relabel_legs
+        return ""
+    if not relabel["used"]:
+        return "; legs as written (relabel_legs off)"
+    return f"; {relabel['n_relabelled'].get(name, 0)} decoded with legs in canonical order"
 
 
 def print_headline(metrics_json: str, targets=None) -> None:
@@ -340,11 +351,7 @@ def print_headline(metrics_json: str, targets=None) -> None:
         return
     threshold = (result.get("certainty") or {}).get("fallback_threshold")
     fallback = "recompute all" if threshold is None else f"recompute below certainty {threshold:.4f}"
-    relabel = result.get("relabel_legs") or {}
-    legs = (
-        "" if "used" not in relabel else f"; legs relabelled to canonical order: {'yes' if relabel['used'] else 'no'}"
-    )
-    print(f"evaluation ({metrics_json}; symba predict --fallback: {fallback}{legs}):")
+    print(f"evaluation ({metrics_json}; symba predict --fallback: {fallback}):")
     for line in lines:
         print(f"  {line}")
 

@@ -107,7 +107,8 @@ class Predictor:
     def _relabelled_source(self, amplitude: str, process: str | None, theory: str | None):
         """(source ids, relabelling): the amplitude with its legs in canonical order, or as it is
         (relabelling None) when relabelling is off or does not apply."""
-        relabelling = relabelling_for(amplitude, process, theory) if self.relabel_legs else None
+        readable = self.relabel_legs and len(amplitude) <= MAX_INPUT_CHARS  # longer: source_ids refuses it
+        relabelling = relabelling_for(amplitude, process, theory) if readable else None
         if relabelling is not None:
             try:
                 return self.source_ids(relabelling.canonical_amplitude(amplitude)), relabelling

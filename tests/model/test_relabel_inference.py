@@ -27,18 +27,20 @@ from symba.workflow.amplitude_shards import process_rows
 from .model_test_data import NOTATION
 
 
-def _ordered_results(canonical: str):
-    result = compute_process(canonical, "qed", timeout=120)
+def _ordered_results(canonical: str, theory: str):
+    result = compute_process(canonical, theory, timeout=120)
     for ordering in distinct_orderings(canonical)[1:]:
         yield result, ordering, relabel_result(result, ordering.permutation)
 
 
-@pytest.mark.parametrize("canonical", ["e- a -> e- a", "e- e+ -> mu- mu+ a"])
-def test_canonical_map_and_its_inverse_are_exact(canonical):
-    for result, ordering, ordered in _ordered_results(canonical):
-        proc = parse_process(ordering.process, "qed", check=False)
+@pytest.mark.parametrize(
+    ("canonical", "theory"), [("e- a -> e- a", "qed"), ("e- e+ -> mu- mu+ a", "qed"), ("u g -> u g", "qcd")]
+)
+def test_canonical_map_and_its_inverse_are_exact(canonical, theory):
+    for result, ordering, ordered in _ordered_results(canonical, theory):
+        proc = parse_process(ordering.process, theory, check=False)
         for diagram, (_, amplitude, squared) in zip(result.rows(), ordered.rows()):
-            relabelling = relabelling_for(amplitude, None, "qed")  # legs read from the amplitude
+            relabelling = relabelling_for(amplitude, None, theory)  # legs read from the amplitude
             assert relabelling is not None
             assert relabelling.process == ordering.process and relabelling.canonical_process == canonical
             assert relabelling.permutation == ordering.permutation
@@ -48,14 +50,11 @@ def test_canonical_map_and_its_inverse_are_exact(canonical):
             assert canonical_tokens == tokenize_amplitude(diagram[1], NOTATION)
             # to canonical: equals what the engine computed for the canonical legs
             to_canonical = relabelling.squared_to_canonical(squared)
-            assert numerically_equal(parse_expression(to_canonical), diagram[2], result_masses(canonical), 2)
+            masses = parse_process(canonical, theory, check=False).leg_masses()
+            assert numerically_equal(parse_expression(to_canonical), diagram[2], masses, 2)
             # and back: equals the ordered row's own squared amplitude
             back = relabelling.squared_from_canonical(to_canonical)
             assert numerically_equal(parse_expression(back), squared, proc.leg_masses(), proc.n_in)
-
-
-def result_masses(process: str):
-    return parse_process(process, "qed", check=False).leg_masses()
 
 
 def test_process_is_read_from_the_amplitude_legs():

@@ -8,6 +8,7 @@ else is a bug and shows its traceback.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import math
@@ -126,10 +127,10 @@ def cmd_predict(args) -> int:
     threshold = None
     if args.fallback:
         threshold, _ = choose_threshold(args.model, args.threshold, args.metrics)
-    with Predictor(args.model, beam_size=args.beam, vocab_path=args.vocab) as predictor:
+    with Predictor(args.model, beam_size=args.beam, vocab_path=args.vocab, relabel_legs=args.relabel_legs) as predictor:
         if args.amplitude == "-":
             return _predict_stream(predictor, args, threshold)
-        pred = predictor(args.amplitude)
+        pred = predictor(args.amplitude, args.process, args.theory)
         if args.fallback:
             pred = apply_fallback(pred, threshold, args.process, args.theory, args.diagram)
         print(json.dumps(_json_record(pred, predictor)) if args.jsonl else format_prediction(pred))
@@ -156,7 +157,9 @@ def _predict_stream(predictor, args, threshold) -> int:
         total += 1
         try:
             request = read_request(text) if args.jsonl else {"amplitude": text}
-            pred = predictor(request["amplitude"])
+            pred = predictor(
+                request["amplitude"], request.get("process") or args.process, request.get("theory") or args.theory
+            )
             if args.fallback:
                 diagram = request.get("diagram", args.diagram)
                 pred = apply_fallback(
@@ -231,7 +234,15 @@ def register(subparsers) -> None:
         f"else {EvalConfig.certainty_threshold})",
     )
     p.add_argument("--metrics", help="metrics.json of this model's evaluation, for the --fallback threshold")
-    p.add_argument("--process", help='the process, e.g. "e- e+ -> mu- mu+" (for --fallback)')
+    p.add_argument(
+        "--process", help='the process, e.g. "e- e+ -> mu- mu+" (for --fallback; names the legs for --relabel-legs)'
+    )
     p.add_argument("--theory", default="qed", choices=("qed", "qcd"))
     p.add_argument("--diagram", type=int, help="diagram index (default: the whole process)")
+    p.add_argument(
+        "--relabel-legs",
+        action=argparse.BooleanOptionalAction,
+        default=EvalConfig.relabel_legs,
+        help="decode with the legs in canonical order (read from --process or the amplitude), map the answer back",
+    )
     p.set_defaults(handler=cmd_predict)

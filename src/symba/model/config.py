@@ -162,6 +162,8 @@ class EvalConfig:
     device: str = "cpu"
     num_threads: int = 1  # see TrainConfig.num_threads
     workers: int = 2  # numeric-check worker processes, running while the model decodes the next rows
+    # decode each amplitude with its legs in canonical order, map the answer back (symba.model.relabel)
+    relabel_legs: bool = True
 
     def __post_init__(self):
         _check_fields(
@@ -178,6 +180,7 @@ class EvalConfig:
                 "certainty_threshold": ANY,
                 "device": ANY,
                 "num_threads": AT_LEAST_1,
+                "relabel_legs": ANY,
             },
         )
 

@@ -46,6 +46,7 @@ from .config import EvalConfig, eval_config
 from .errors import ModelInputError
 from .numeric import NumericChecker
 from .plots import plot_accuracy_by_length, plot_calibration
+from .relabel import LegRelabelling, canonical_example
 from .search import Hypothesis, beam_search, greedy
 
 SUMMARY_KEYS = (
@@ -83,6 +84,7 @@ class Outcome:
     logprob_sum: float | None  # None: no prediction (source too long for the model)
     logprob_mean: float | None
     test_set: str = ""  # the metrics.json key it is reported under
+    relabelled: bool = False  # decoded with its legs in canonical order (symba.model.relabel)
 
 
 def decode_batch(model, src: torch.Tensor, specials: batches.Specials, cfg: EvalConfig) -> list[list[Hypothesis]]:
@@ -299,8 +301,10 @@ def report(by_set: dict[str, list[Outcome]], cfg: EvalConfig) -> dict:
 
 
 def headline(result: dict) -> list[str]:
-    """Two lines, one per headline test set: the accuracies and the certainty figures."""
+    """Two lines, one per headline test set: the accuracies, the certainty figures, and whether
+    the legs were relabelled to canonical order before decoding."""
     lines = []
+    relabel = result.get("relabel_legs") or {}
     for name in HEADLINE_SETS:
         side = result.get(name)
         if not side:
@@ -320,8 +324,17 @@ def headline(result: dict) -> list[str]:
             f"{label}: n={side['n_test']} token {side['token_accuracy']:.3f} sequence "
             f"{side['sequence_accuracy']:.3f} numeric {side['numeric_accuracy']:.3f}; {accepted}; "
             f"after fallback {sel['accuracy_after_fallback']:.3f} with {sel['recomputed']:.0%} recomputed"
+            + _relabel_note(relabel, name)
         )
     return lines
+
+
+def _relabel_note(relabel: dict, name: str) -> str:
+    if "used" not in relabel:  # a metrics.json from before relabel_legs
+        return ""
+    if not relabel["used"]:
+        return "; legs as written (relabel_legs off)"
+    return f"; {relabel['n_relabelled'].get(name, 0)} decoded with legs in canonical order"
 
 
 def print_headline(metrics_json: str, targets=None) -> None:
@@ -426,7 +439,7 @@ def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPo
     device = next(model.parameters()).device
     outcomes: list[Outcome] = []
     pending: deque = deque()
-    chunk: list[tuple[batches.Example, str]] = []
+    chunk: list[tuple[batches.Example, str, LegRelabelling | None]] = []
     limit = cfg.batch_size * CHUNK_BATCHES
     route = route or (lambda row: "")
 
@@ -438,9 +451,9 @@ def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPo
         chunk.sort(key=lambda item: len(item[0].src))
         for start in range(0, len(chunk), cfg.batch_size):
             batch = chunk[start : start + cfg.batch_size]
-            src, _ = batches.collate([ex for ex, _ in batch], specials.pad)
-            for (ex, test_set), hyps in zip(batch, decode_batch(model, src.to(device), specials, cfg)):
-                pending.append(pool.submit(_score, ex, hyps, vocab, notation, specials, test_set))
+            src, _ = batches.collate([ex for ex, _, _ in batch], specials.pad)
+            for (ex, test_set, relabelling), hyps in zip(batch, decode_batch(model, src.to(device), specials, cfg)):
+                pending.append(pool.submit(_score, ex, hyps, vocab, notation, specials, test_set, relabelling))
         drain(2 * limit)
 
     seen = 0
@@ -449,10 +462,15 @@ def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPo
             break
         seen += 1
         ex = batches.Example(specials.wrap(row["amplitude_ids"]), specials.wrap(row["squared_ids"]), row)
+        relabelling = None
+        canonical = canonical_example(row, vocab, notation) if cfg.relabel_legs else None
+        if canonical and max(len(canonical[0]), len(canonical[1])) <= model.cfg.max_len:
+            ex = batches.Example(canonical[0], canonical[1], row)  # token scores in the canonical labelling
+            relabelling = canonical[2]
         if len(ex.src) > model.cfg.max_len or len(ex.tgt) > model.cfg.max_len:
             outcomes.append(_too_long(row, specials, cfg, route(row)))
             continue
-        chunk.append((ex, route(row)))
+        chunk.append((ex, route(row), relabelling))
         if len(chunk) >= limit:
             decode(chunk)
             chunk = []
@@ -463,8 +481,17 @@ def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPo
 
 
 def _score(
-    checker: NumericChecker, ex: batches.Example, hyps: list[Hypothesis], vocab, notation, specials, test_set: str = ""
+    checker: NumericChecker,
+    ex: batches.Example,
+    hyps: list[Hypothesis],
+    vocab,
+    notation,
+    specials,
+    test_set: str = "",
+    relabelling: LegRelabelling | None = None,
 ) -> Outcome:
+    """With ``relabelling``, the source and target are in canonical leg order; each prediction is
+    renamed back to the row's legs before its numeric check against the row's truth."""
     row = ex.row or {}
     truth_ids = ex.tgt[1:-1]
     truth_text = row.get("squared")
@@ -475,6 +502,8 @@ def _score(
             verdicts.append(True)  # the very same tokens: the very same expression
             continue
         text = _detokenize(h.ids, vocab, notation, checker)
+        if text is not None and relabelling is not None:
+            text = relabelling.squared_from_canonical(text)
         if text is None or not truth_text or not process:
             verdicts.append(False)
         else:
@@ -494,6 +523,7 @@ def _score(
         logprob_sum=top.logprob,
         logprob_mean=top.mean_logprob,
         test_set=test_set,
+        relabelled=relabelling is not None,
     )
 
 
@@ -538,7 +568,8 @@ def run_evaluation(
     outcomes: list[Outcome] = []
     with CheckerPool(cfg.workers, cfg.numeric_timeout_s, cfg.numeric_points) as pool:
         for name, split in TEST_SETS.items():
-            rows = batches.iter_rows(list(shard_paths), split, EVAL_COLUMNS, vocab_size=len(vocab))
+            columns = EVAL_COLUMNS + (["amplitude"] if cfg.relabel_legs else [])  # the text to relabel
+            rows = batches.iter_rows(list(shard_paths), split, columns, vocab_size=len(vocab))
             outcomes += evaluate_rows(model, vocab, notation, rows, cfg, pool, route(name))
         timeouts = pool.timeouts
     if not outcomes:
@@ -553,6 +584,10 @@ def run_evaluation(
     }
     result["n_orderings_rows_of_unseen_templates"] = moved[0]
     result["numeric_timeouts"] = timeouts
+    result["relabel_legs"] = {
+        "used": cfg.relabel_legs,
+        "n_relabelled": {name: sum(o.relabelled for o in by_set[name]) for name in TEST_SETS if name in result},
+    }
     atomic_write(metrics_json, json.dumps(result, indent=2))
     shown = {name: result[name] for name in TEST_SETS if name in result}
     plot_calibration({name: side["calibration"] for name, side in shown.items()}, calibration_png)

@@ -54,9 +54,21 @@ def detokenized_text(tokens: list[str], notation: str) -> str | None:
         return None
 
 
+def expression_tokens(text: str, notation: str) -> list[str] | None:
+    """The tokens of an expression's text, or None if it has no token form."""
+    from symba.tokenization.notations import parse_expression, tokenize
+
+    try:
+        return list(tokenize(parse_expression(text), notation))
+    except (ValueError, ArithmeticError, TypeError):
+        return None
+
+
 def _handle(request: dict):
     if request["op"] == "detokenize":
         return {"text": detokenized_text(request["tokens"], request["notation"])}
+    if request["op"] == "tokenize":
+        return {"tokens": expression_tokens(request["text"], request["notation"])}
     return {
         "equivalent": numerically_equivalent(
             request["prediction"], request["truth"], request["process"], request["theory"], request["n_points"]
@@ -111,6 +123,11 @@ class NumericChecker:
         """The expression text of model output tokens, or None (malformed, or over the timeout)."""
         answer = self._ask({"op": "detokenize", "tokens": list(tokens), "notation": notation})
         return answer["text"] if answer else None
+
+    def tokenize(self, text: str, notation: str) -> list[str] | None:
+        """The tokens of predicted text (a prediction renamed to other legs), or None."""
+        answer = self._ask({"op": "tokenize", "text": text, "notation": notation})
+        return answer["tokens"] if answer else None
 
     def close(self) -> None:
         self._worker.close()

@@ -23,6 +23,7 @@ from .checkpoint import load_model
 from .config import EvalConfig
 from .errors import ModelInputError
 from .numeric import NumericChecker
+from .relabel import relabelling_for
 from .search import beam_search, greedy
 
 EXACT_TIMEOUT_S = 600.0  # the engine's own bound on one exact computation
@@ -39,6 +40,7 @@ class Prediction:
     note: str = ""
     tokens: list[str] = field(default_factory=list)  # the top beam's tokens
     model_squared: str | None = None  # with source "exact": what the model had said
+    canonical_process: str | None = None  # decoded with the legs relabelled to this order, then mapped back
 
 
 class Predictor:
@@ -52,6 +54,7 @@ class Predictor:
         length_penalty: float = EvalConfig.length_penalty,
         device: str = "cpu",
         timeout_s: float = EvalConfig.numeric_timeout_s,
+        relabel_legs: bool = EvalConfig.relabel_legs,
     ):
         if beam_size < 1:
             raise ModelInputError(f"the beam size must be at least 1 (1: greedy), not {beam_size}")
@@ -66,6 +69,7 @@ class Predictor:
         self.notation = record.get("notation") or batches.vocab_notation(self.vocab)
         self.specials = batches.Specials(self.vocab)
         self.beam_size, self.length_penalty, self.device = beam_size, length_penalty, device
+        self.relabel_legs = relabel_legs
         self.checker = NumericChecker(timeout_s)  # its worker starts on the first request
 
     def close(self) -> None:
@@ -100,20 +104,45 @@ class Predictor:
             return None
         return self.checker.detokenize(tokens, self.notation)
 
-    def __call__(self, amplitude: str) -> Prediction:
-        src = torch.tensor([self.source_ids(amplitude)], dtype=torch.long, device=self.device)
+    def _relabelled_source(self, amplitude: str, process: str | None, theory: str | None):
+        """(source ids, relabelling): the amplitude with its legs in canonical order, or as it is
+        (relabelling None) when relabelling is off or does not apply."""
+        readable = self.relabel_legs and len(amplitude) <= MAX_INPUT_CHARS  # longer: source_ids refuses it
+        relabelling = relabelling_for(amplitude, process, theory) if readable else None
+        if relabelling is not None:
+            try:
+                return self.source_ids(relabelling.canonical_amplitude(amplitude)), relabelling
+            except (ModelInputError, ValueError):  # the relabelled text does not tokenize: use the input
+                pass
+        return self.source_ids(amplitude), None
+
+    def __call__(self, amplitude: str, process: str | None = None, theory: str | None = None) -> Prediction:
+        """``process`` (legs as the amplitude numbers them) and ``theory`` name the legs to
+        relabel; without a process the legs are read from the amplitude's wavefunctions."""
+        ids, relabelling = self._relabelled_source(amplitude, process, theory)
+        src = torch.tensor([ids], dtype=torch.long, device=self.device)
         bos, eos = self.specials.bos, self.specials.eos
         if self.beam_size == 1:
             hyps = greedy(self.model, src, bos, eos, alpha=self.length_penalty)
         else:
             hyps = beam_search(self.model, src, bos, eos, self.beam_size, self.length_penalty)[0]
+
+        def text(h):
+            t = self._text(h.ids)
+            return relabelling.squared_from_canonical(t) if t is not None and relabelling else t
+
         top = hyps[0]
+        squared = text(top)
+        tokens = list(self.vocab.decode(top.ids))
+        if relabelling is not None and squared is not None:
+            tokens = self.checker.tokenize(squared, self.notation) or tokens  # the tokens of the renamed answer
         return Prediction(
-            self._text(top.ids),
+            squared,
             top.logprob,
             top.mean_logprob,
-            [(self._text(h.ids), h.logprob, h.mean_logprob) for h in hyps[1:]],
-            tokens=list(self.vocab.decode(top.ids)),
+            [(text(h), h.logprob, h.mean_logprob) for h in hyps[1:]],
+            tokens=tokens,
+            canonical_process=relabelling.canonical_process if relabelling else None,
         )
 
 
@@ -124,9 +153,12 @@ def predict(
     vocab_path: str | None = None,
     length_penalty: float = EvalConfig.length_penalty,
     device: str = "cpu",
+    process: str | None = None,
+    theory: str | None = None,
+    relabel_legs: bool = EvalConfig.relabel_legs,
 ) -> Prediction:
-    with Predictor(model_path, beam_size, vocab_path, length_penalty, device) as predictor:
-        return predictor(amplitude)
+    with Predictor(model_path, beam_size, vocab_path, length_penalty, device, relabel_legs=relabel_legs) as predictor:
+        return predictor(amplitude, process, theory)
 
 
 @lru_cache(maxsize=64)
@@ -212,6 +244,7 @@ def apply_fallback(
         f"model prediction rejected ({why}); exact engine result used instead (model said: {said})",
         pred.tokens,
         pred.squared,
+        pred.canonical_process,
     )
 
 
@@ -232,6 +265,8 @@ def json_record(pred: Prediction, notation: str | None) -> dict:
     if pred.source == "exact":
         record["tokens"] = exact_tokens(pred.squared, notation)
         record["model_prediction"], record["model_tokens"] = pred.model_squared, pred.tokens
+    if pred.canonical_process:
+        record["decoded_as"] = pred.canonical_process
     return record
 
 
@@ -268,6 +303,8 @@ def format_prediction(pred: Prediction) -> str:
         lines.append(f"source: exact engine (fallback) -- {pred.note}")
     else:
         lines.append("source: model")
+    if pred.canonical_process:
+        lines.append(f"decoded as: {pred.canonical_process} (legs relabelled to canonical order, answer mapped back)")
     lines.append(
         f"certainty: sum log-prob {pred.logprob_sum:.4f}, mean log-prob {pred.logprob_mean:.4f}, "
         f"sequence probability {math.exp(pred.logprob_sum):.4f}"

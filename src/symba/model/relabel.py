@@ -1,0 +1,156 @@
+"""Relabelling-aware inference: decode an amplitude with its legs in canonical order.
+
+Every ordering of a process is its canonical process with the legs renumbered, and
+the dataset derives each ordering's rows that way (:mod:`symba.physics.orderings`).
+So an amplitude of ``e+ e- -> a mu+ mu-`` is relabelled to one of ``e- e+ -> mu- mu+ a``
+(each side in the model's particle order, as :func:`symba.physics.process.enumerate_processes`
+writes every process), decoded, and the predicted squared amplitude is renamed back
+(``p_i`` and ``s_ij``).  The legs come from the process when it is known (a row's
+``process`` column, ``--process``), else from the amplitude's external wavefunctions.
+Where no relabelling applies (unknown particles, malformed text) the caller decodes
+the amplitude as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from symba.physics.orderings import distinct_orderings, relabel_amplitude, relabel_squared
+
+# An external wavefunction: kind, field label, leg momentum (amplitude_syntax's tensor objects).
+_EXTERNAL_RE = re.compile(r"(?<![A-Za-z0-9_])(ubar|vbar|epsc|eps|u|v)\(\s*([A-Za-z][A-Za-z0-9_~]*)\s*,\s*p_([1-9])\b")
+_INCOMING_KINDS = {"u": False, "vbar": True, "eps": False}  # kind -> antiparticle?
+_OUTGOING_KINDS = {"ubar": False, "v": True, "epsc": False}
+MAX_LEGS = 9  # p_1 .. p_9: what the momentum names allow
+
+
+@dataclass(frozen=True)
+class LegRelabelling:
+    """The map between a process's legs as written and its canonical order."""
+
+    process: str  # legs as written, e.g. "e+ e- -> a mu+ mu-"
+    canonical_process: str  # e.g. "e- e+ -> mu- mu+ a"
+    permutation: tuple[int, ...]  # written leg k holds canonical leg permutation[k - 1]
+    canonical_leg_masses: tuple[str | None, ...]
+
+    @property
+    def identity(self) -> bool:
+        return self.permutation == tuple(range(1, len(self.permutation) + 1))
+
+    @property
+    def to_canonical(self) -> tuple[int, ...]:
+        """The inverse permutation: canonical leg j holds written leg to_canonical[j - 1]."""
+        back = [0] * len(self.permutation)
+        for written, canonical in enumerate(self.permutation, start=1):
+            back[canonical - 1] = written
+        return tuple(back)
+
+    def canonical_amplitude(self, amplitude: str) -> str:
+        """The amplitude with its legs in canonical order, printed as the dataset prints it."""
+        return relabel_amplitude(amplitude, self.to_canonical, self.canonical_leg_masses)
+
+    def squared_to_canonical(self, squared: str) -> str:
+        return relabel_squared(squared, self.to_canonical)
+
+    def squared_from_canonical(self, squared: str) -> str:
+        """A squared amplitude of the canonical process, renamed to the legs as written."""
+        return relabel_squared(squared, self.permutation)
+
+
+@lru_cache(maxsize=4096)
+def _relabelling_of_process(process: str, theory: str) -> LegRelabelling | None:
+    from symba.physics.models import get_model
+    from symba.physics.process import parse_process
+
+    try:
+        proc = parse_process(process, theory, check=False)
+        rank = {name: k for k, name in enumerate(get_model(theory).particles)}
+        incoming = sorted(proc.incoming, key=rank.__getitem__)  # stable: identical particles keep their order
+        outgoing = sorted(proc.outgoing, key=rank.__getitem__)
+        canonical = " ".join(incoming) + " -> " + " ".join(outgoing)
+        written = " ".join(proc.incoming) + " -> " + " ".join(proc.outgoing)
+        permutation = next(o.permutation for o in distinct_orderings(canonical) if o.process == written)
+        masses = tuple(parse_process(canonical, theory, check=False).leg_masses())
+    except (ValueError, KeyError, StopIteration):  # unknown particle or theory, malformed process
+        return None
+    return LegRelabelling(written, canonical, permutation, masses)
+
+
+def relabelling_of_process(process: str, theory: str) -> LegRelabelling | None:
+    """The relabelling of a process to its canonical order; None when it cannot be read."""
+    if not isinstance(process, str) or not isinstance(theory, str) or len(process) > 1000:
+        return None
+    return _relabelling_of_process(" ".join(process.split()), theory)
+
+
+def process_of_amplitude(amplitude: str, theory: str) -> str | None:
+    """The process an amplitude is of, read from its external wavefunctions, legs in momentum order.
+
+    ``u``/``vbar``/``eps`` are incoming, ``ubar``/``v``/``epsc`` outgoing; the field label and
+    the spinor kind name the particle.  None when the legs do not make a process of ``theory``
+    (a leg missing or named twice, a label the theory lacks, outgoing before incoming)."""
+    from symba.physics.models import get_model
+
+    try:
+        fields = {f.label: f for f in get_model(theory).fields}
+    except (ValueError, KeyError):
+        return None
+    legs: dict[int, tuple[str, bool]] = {}
+    for kind, label, leg in _EXTERNAL_RE.findall(amplitude):
+        field = fields.get(label)
+        if field is None:
+            return None
+        incoming = kind in _INCOMING_KINDS
+        anti = (_INCOMING_KINDS if incoming else _OUTGOING_KINDS)[kind]
+        particle = (field.anti if anti else field.name, incoming)
+        if legs.setdefault(int(leg), particle) != particle:
+            return None
+    n = len(legs)
+    if not n or n > MAX_LEGS or sorted(legs) != list(range(1, n + 1)):
+        return None
+    sides = [legs[k][1] for k in range(1, n + 1)]
+    n_in = sum(sides)
+    if not 0 < n_in < n or sides != [True] * n_in + [False] * (n - n_in):
+        return None
+    names = [legs[k][0] for k in range(1, n + 1)]
+    return " ".join(names[:n_in]) + " -> " + " ".join(names[n_in:])
+
+
+def relabelling_for(amplitude: str, process: str | None, theory: str | None) -> LegRelabelling | None:
+    """The relabelling to decode ``amplitude`` under: from ``process`` when given, else from the
+    amplitude's legs.  None when none applies, when it is the identity, or when the process
+    given is not the one the amplitude's legs name (decode the text as it is)."""
+    theory = theory or "qed"
+    read = process_of_amplitude(amplitude, theory)
+    relabelling = relabelling_of_process(process or read or "", theory)
+    if relabelling is None or relabelling.identity or (read is not None and read != relabelling.process):
+        return None
+    return relabelling
+
+
+def canonical_example(row: dict, vocab, notation: str | None):
+    """An evaluation row in canonical leg order: (source ids, target ids, relabelling), both
+    id lists wrapped in BOS/EOS; None when no relabelling applies to the row (decode it as it is).
+
+    The target is the row's squared amplitude renamed to canonical legs and tokenized as the
+    tokenization stage does; the simplify stage guarantees the renamed text parses to the same
+    SymPy expression as the canonical row's, so these are that row's very tokens."""
+    from symba.tokenization.notations import parse_expression, tokenize
+
+    from .batches import Specials, amplitude_to_ids, vocab_notation
+
+    amplitude, squared = row.get("amplitude"), row.get("squared")
+    if not amplitude or not squared:
+        return None
+    relabelling = relabelling_for(amplitude, row.get("process"), row.get("theory"))
+    if relabelling is None:
+        return None
+    try:
+        src = amplitude_to_ids(relabelling.canonical_amplitude(amplitude), vocab)
+        expr = parse_expression(relabelling.squared_to_canonical(squared))  # trusted dataset text
+        tgt = Specials(vocab).wrap(vocab.encode(list(tokenize(expr, notation or vocab_notation(vocab)))))
+    except (ValueError, KeyError, IndexError, ArithmeticError, TypeError):  # no token form: decode as it is
+        return None
+    return src, tgt, relabelling

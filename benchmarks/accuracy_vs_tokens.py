@@ -5,7 +5,8 @@
 
 Each argument is LABEL=metrics.csv (or a bare path, labelled by its folder), as written by
 ``symba train``: its ``tokens_seen`` column (source + target tokens, padding excluded, cumulative)
-is the x axis; ``--x train_s`` plots against training seconds instead.  Prints, per run, the
+is the x axis; ``--x train_s`` plots against training seconds instead.  Dotted lines mark the
+ends of epochs: until the first, the training accuracy is measured on rows not yet seen.  Prints, per run, the
 tokens seen and the valid accuracy at each validation, so the report can quote them.
 """
 
@@ -24,8 +25,10 @@ def read_run(path: str, x: str) -> dict[str, list[tuple[float, float]]]:
         rows = list(csv.DictReader(fh))
     if not rows or x not in rows[0]:
         raise ValueError(f"{path} has no {x} column (written by symba train since tokens_seen was added)")
-    curves: dict[str, list[tuple[float, float]]] = {"train": [], "valid": []}
-    for row in rows:
+    curves: dict[str, list[tuple[float, float]]] = {"train": [], "valid": [], "epoch_ends": []}
+    for before, row in zip([None, *rows], rows):
+        if before is not None and row["epoch"] != before["epoch"]:
+            curves["epoch_ends"].append((float(before[x]), 0.0))
         curves["train"].append((float(row[x]), float(row["token_accuracy"])))
         if row["valid_token_accuracy"] != "":
             curves["valid"].append((float(row[x]), float(row["valid_token_accuracy"])))
@@ -58,6 +61,8 @@ def main() -> int:
         color = f"C{i}"
         if curves["train"]:
             ax.plot(*zip(*curves["train"]), color=color, alpha=0.35, lw=1, label=f"{label} train")
+        for x, _ in curves["epoch_ends"]:  # before the first epoch ends, train rows are unseen rows
+            ax.axvline(x, color=color, ls=":", lw=0.8)
         if curves["valid"]:
             ax.plot(*zip(*curves["valid"]), "o-", color=color, ms=3, label=f"{label} valid")
         print(label)

@@ -31,7 +31,20 @@ from .transformer import Seq2SeqTransformer
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "last.pt"
-METRIC_FIELDS = ["step", "epoch", "loss", "token_accuracy", "lr", "tokens_per_s", "valid_loss", "valid_token_accuracy"]
+# tokens_seen and train_s are cumulative (source + target tokens without padding, and training
+# seconds without validation): accuracy against data seen and against time.
+METRIC_FIELDS = [
+    "step",
+    "epoch",
+    "loss",
+    "token_accuracy",
+    "lr",
+    "tokens_per_s",
+    "tokens_seen",
+    "train_s",
+    "valid_loss",
+    "valid_token_accuracy",
+]
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -242,6 +255,7 @@ class Trainer:
             dist.all_reduce(stats)
             stats = stats.cpu()
         loss, correct, tokens, all_tokens = stats.tolist()
+        before = self.rows[-1] if self.rows else {}
         row = {
             "step": self.step,
             "epoch": epoch,
@@ -249,6 +263,8 @@ class Trainer:
             "token_accuracy": round(correct / max(tokens, 1), 6),
             "lr": lr_at(self.step - 1, self.cfg),
             "tokens_per_s": round(all_tokens / max(w["seconds"], 1e-9), 1),
+            "tokens_seen": int(before.get("tokens_seen", 0)) + int(all_tokens),
+            "train_s": round(float(before.get("train_s", 0.0)) + w["seconds"], 3),
             "valid_loss": "",
             "valid_token_accuracy": "",
         }

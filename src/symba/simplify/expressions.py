@@ -44,6 +44,7 @@ class SimplifyOptions:
     cache_dir: str | None = None  # None = no cache
     seed: int = 0  # PYTHONHASHSEED of the first attempt
     engine: str = "flint"  # of method "factor": "flint" or "sympy" (the reference; same text)
+    max_chars: int = 0  # longer expressions are kept raw, never sent to a worker; 0 = no cap
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -52,6 +53,8 @@ class SimplifyOptions:
             raise ValueError(f"unknown simplification engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
         if self.timeout <= 0:
             raise ValueError(f"simplification timeout must be > 0 seconds, got {self.timeout}")
+        if self.max_chars < 0:
+            raise ValueError(f"simplify max_chars must be >= 0 (0 = no cap), got {self.max_chars}")
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ class SimplifyStats:
     ok: int = 0
     timeout: int = 0
     error: int = 0
+    over_max_chars: int = 0  # distinct expressions kept raw for their length
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
@@ -196,12 +200,21 @@ def simplify_expressions(texts: list[str], options: SimplifyOptions) -> tuple[li
         done = {t: Outcome("raw", t) for t in distinct}
     else:
         done: dict[str, Outcome] = {}
+        if options.max_chars:
+            # Whole-process squares of 3->3 (0.1-3 MB) time out or exhaust memory in every engine and
+            # are too long to tokenize: keep them raw at once instead of spending 2 x timeout each.
+            for text in distinct:
+                if len(text) > options.max_chars:
+                    done[text] = Outcome("raw", text, f"not simplified: over simplify.max_chars={options.max_chars}")
+            stats.over_max_chars = len(done)
         if options.cache_dir:
             for text in distinct:
+                if text in done:
+                    continue
                 hit = cache_get(options.cache_dir, text, options)
                 if hit is not None:
                     done[text] = hit
-        stats.cached = len(done)
+        stats.cached = len(done) - stats.over_max_chars
         pending = [t for t in distinct if t not in done]
         stats.computed = len(pending)
         computed = list(pending)

@@ -1,0 +1,27 @@
+"""simplify.max_chars: expressions over the cap are kept raw without reaching a worker."""
+
+import pytest
+
+from symba.simplify import SimplifyOptions
+from symba.simplify.expressions import simplify_expressions
+
+SHORT = "s_12^2 + 2*s_12*s_13 + s_13^2"  # factors to (s_12 + s_13)^2
+LONG = " + ".join(f"{k}*s_12*s_13^{k % 5}" for k in range(1, 40))
+
+
+def test_long_expressions_are_kept_raw_and_counted_short_ones_simplified(tmp_path):
+    options = SimplifyOptions(max_chars=len(SHORT) + 1, timeout=30, cache_dir=str(tmp_path))
+    outcomes, stats = simplify_expressions([SHORT, LONG, LONG], options)
+    assert outcomes[0].status == "ok" and outcomes[0].text.replace(" ", "") == "(s_12+s_13)^2"
+    assert [o.status for o in outcomes[1:]] == ["raw", "raw"]
+    assert outcomes[1].text == LONG  # nothing lost
+    assert "max_chars" in outcomes[1].message
+    assert stats.over_max_chars == 1 and stats.computed == 1 and stats.cached == 0
+    # a raw outcome is not cached: a later run with a larger cap simplifies it
+    outcomes, stats = simplify_expressions([LONG], SimplifyOptions(max_chars=0, timeout=30, cache_dir=str(tmp_path)))
+    assert outcomes[0].status == "ok" and stats.over_max_chars == 0
+
+
+def test_negative_cap_is_refused():
+    with pytest.raises(ValueError, match="max_chars"):
+        SimplifyOptions(max_chars=-1)

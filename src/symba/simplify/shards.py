@@ -17,15 +17,18 @@ from symba.simplify.classes import Relabelling, map_back, representative
 from symba.simplify.expressions import Outcome, SimplifyOptions, simplify_expressions
 
 
-def simplify_rows(rows: list[dict], options: SimplifyOptions, classes: bool = True) -> tuple[list[Outcome], dict]:
+def simplify_rows(
+    rows: list[dict], options: SimplifyOptions, classes: bool = True, masses: bool = True
+) -> tuple[list[Outcome], dict]:
     """One Outcome per row (``squared_raw`` simplified), once per class of relabelled expressions.
 
-    A row whose simplification failed keeps its own raw text.
+    ``masses=False`` relabels legs only (benchmarks compare the two).  A row whose
+    simplification failed keeps its own raw text.
     """
     raw = [r["squared_raw"] for r in rows]
     if classes and options.method != "none":
         reps = [
-            representative(r["squared_raw"], r.get("process"), r.get("canonical_process"), r.get("permutation"))
+            representative(r["squared_raw"], r.get("process"), r.get("canonical_process"), r.get("permutation"), masses)
             for r in rows
         ]
     else:

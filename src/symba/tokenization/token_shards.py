@@ -113,6 +113,7 @@ def tokenize_rows(
     vocab = build_vocabulary(notation)
     seen: set[tuple[str, str]] = set()
     legs_cache: dict = {}
+    templates: dict = {}
     skipped: Counter = Counter()
     errors: list[str] = []
     out = []
@@ -151,7 +152,12 @@ def tokenize_rows(
             # The template ignores flavours and leg order, so every ordering of a process shares it; the
             # ordered process decides train or test_orderings within the training templates.
             leg_masses, n_in = _leg_masses(row.get("process", ""), row.get("theory", "qed"), legs_cache)
-            group = group_id(template_key(expr, leg_masses, row.get("theory", ""), n_in), seed)
+            # Orderings of one canonical row share its template (the slow part here): computed once.
+            once = (row.get("theory"), row.get("canonical_process"), row.get("diagram"), row.get("status"))
+            template = templates.get(once) if row.get("canonical_process") and row.get("permutation") else None
+            if template is None:
+                template = templates[once] = template_key(expr, leg_masses, row.get("theory", ""), n_in)
+            group = group_id(template, seed)
             side = template_side(
                 group, group_id(process_key(row.get("process") or "", row.get("theory") or ""), seed), fractions
             )

@@ -1,7 +1,8 @@
 """Simplification of one dataset shard: ``squared`` and ``status`` filled from ``squared_raw``.
 
 Rows that differ only by a relabelling of the legs (the orderings of one process,
-exchanges of identical particles) are simplified once per class and mapped back
+exchanges of identical particles) or of the mass symbols (one process for each lepton
+flavour) are simplified once per class and mapped back
 (:mod:`symba.simplify.classes`); the cache is keyed by the class representative.
 """
 
@@ -12,23 +13,26 @@ import os
 import pyarrow as pa
 
 from symba.dataset_schema import read_shard, write_table_atomic
-from symba.simplify.classes import map_back, representative
+from symba.simplify.classes import Relabelling, map_back, representative
 from symba.simplify.expressions import Outcome, SimplifyOptions, simplify_expressions
 
 
-def simplify_rows(rows: list[dict], options: SimplifyOptions, classes: bool = True) -> tuple[list[Outcome], dict]:
+def simplify_rows(
+    rows: list[dict], options: SimplifyOptions, classes: bool = True, masses: bool = True
+) -> tuple[list[Outcome], dict]:
     """One Outcome per row (``squared_raw`` simplified), once per class of relabelled expressions.
 
-    A row whose simplification failed keeps its own raw text.
+    ``masses=False`` relabels legs only (benchmarks compare the two).  A row whose
+    simplification failed keeps its own raw text.
     """
     raw = [r["squared_raw"] for r in rows]
     if classes and options.method != "none":
         reps = [
-            representative(r["squared_raw"], r.get("process"), r.get("canonical_process"), r.get("permutation"))
+            representative(r["squared_raw"], r.get("process"), r.get("canonical_process"), r.get("permutation"), masses)
             for r in rows
         ]
     else:
-        reps = [(text, {}) for text in raw]
+        reps = [(text, Relabelling()) for text in raw]
     outcomes, stats = simplify_expressions([text for text, _ in reps], options)
     mapped = []
     for text, (_, legs), outcome in zip(raw, reps, outcomes):

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from symba.physics.orderings import distinct_orderings, relabel_amplitude, relabel_squared
+from symba.physics.orderings import distinct_orderings, inverse_permutation, relabel_amplitude, relabel_squared
 
 # An external wavefunction: kind, field label, leg momentum (amplitude_syntax's tensor objects).
 _EXTERNAL_RE = re.compile(r"(?<![A-Za-z0-9_])(ubar|vbar|epsc|eps|u|v)\(\s*([A-Za-z][A-Za-z0-9_~]*)\s*,\s*p_([1-9])\b")
@@ -42,10 +42,7 @@ class LegRelabelling:
     @property
     def to_canonical(self) -> tuple[int, ...]:
         """The inverse permutation: canonical leg j holds written leg to_canonical[j - 1]."""
-        back = [0] * len(self.permutation)
-        for written, canonical in enumerate(self.permutation, start=1):
-            back[canonical - 1] = written
-        return tuple(back)
+        return inverse_permutation(self.permutation)
 
     def canonical_amplitude(self, amplitude: str) -> str:
         """The amplitude with its legs in canonical order, printed as the dataset prints it."""

@@ -136,6 +136,14 @@ def leg_map(permutation) -> dict[int, int]:
     return {canonical: position for position, canonical in enumerate(permutation, start=1)}
 
 
+def inverse_permutation(permutation) -> tuple[int, ...]:
+    """The permutation whose relabelling undoes ``permutation``'s (ordered legs back to canonical ones)."""
+    back = [0] * len(permutation)
+    for position, canonical in enumerate(permutation, start=1):
+        back[canonical - 1] = position
+    return tuple(back)
+
+
 def _rename(name: str, legs: dict[int, int]) -> str:
     m = _MOMENTUM_RE.match(name)
     if m:

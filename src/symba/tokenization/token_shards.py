@@ -79,15 +79,19 @@ def _canonical_labelling(expr: sympy.Expr, to_canonical: dict[int, int]) -> symp
     return expr.xreplace(renames)
 
 
+def _back_to_canonical(to_canonical: dict[int, int]) -> tuple[int, ...]:
+    """The permutation whose relabelling takes the ordered legs to the canonical ones."""
+    from symba.physics.orderings import inverse_permutation
+
+    return inverse_permutation([to_canonical[position] for position in range(1, len(to_canonical) + 1)])
+
+
 def _canonical_squared_text(squared: str, to_canonical: dict[int, int]) -> str:
     """The text of an ordered row's squared amplitude with its legs renamed back to the canonical ones."""
     from symba.physics.orderings import relabel_squared
 
-    back = [0] * len(to_canonical)
-    for position, leg in to_canonical.items():
-        back[leg - 1] = position
     try:
-        return relabel_squared(squared, back)
+        return relabel_squared(squared, _back_to_canonical(to_canonical))
     except ValueError:
         return squared  # not a relabelling: the row gets its own key
 
@@ -104,10 +108,7 @@ def _canonical_amplitude(amplitude: str, to_canonical: dict[int, int] | None, le
             return relabel_amplitude(amplitude, tuple(range(1, len(leg_masses or ()) + 1)), leg_masses or ())
         except ValueError:
             return amplitude
-    back = [0] * len(to_canonical)  # the permutation whose relabelling takes ordered legs to canonical ones
-    for position, leg in to_canonical.items():
-        back[leg - 1] = position
-    return relabel_amplitude(amplitude, back, leg_masses or ())
+    return relabel_amplitude(amplitude, _back_to_canonical(to_canonical), leg_masses or ())
 
 
 # No token stands for more than this many printed characters (the longest, such as `m_tau^2*s_12`,

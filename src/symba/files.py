@@ -50,3 +50,37 @@ def write_text_if_changed(path: str | os.PathLike, text: str) -> bool:
         pass
     atomic_write(path, text)
     return True
+
+
+class UndecodableLine(ValueError):
+    """A stdin line that is not valid UTF-8, or longer than the per-line bound."""
+
+
+def stdin_lines(max_line_bytes: int = 10_000_000, stream=None):
+    """(line number, text or UndecodableLine) of each line of stdin, read as bytes.
+
+    Each line is decoded on its own, so one line of invalid UTF-8 (or one over
+    ``max_line_bytes``) spoils only that line: the caller answers it with an error and
+    goes on.  A line's trailing newline (and ``\\r``) is removed.  Memory is bounded by
+    ``max_line_bytes``: the rest of an over-long line is read and dropped in chunks.
+    """
+    import sys
+
+    source = stream if stream is not None else sys.stdin.buffer
+    k = 0
+    while True:
+        raw = source.readline(max_line_bytes + 1)
+        if not raw:
+            return
+        k += 1
+        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+            while True:  # drop the rest of the over-long line
+                rest = source.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield k, UndecodableLine(f"line {k} is longer than {max_line_bytes} bytes")
+            continue
+        try:
+            yield k, raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            yield k, UndecodableLine(f"line {k} is not valid UTF-8 (byte {exc.start + 1}: {raw[exc.start]:#04x})")

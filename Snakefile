@@ -1,12 +1,14 @@
 # symba: amplitudes -> simplified Parquet dataset -> tokens -> transformer -> evaluation.
-# Run: snakemake --cores 2 --workflow-profile profiles/default   (see README, "Workflow")
+# Run: snakemake --cores 2   (profiles/default is picked up; docs/workflow.md says the rest)
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from symba.workflow.config_check import check_config, stop_on_bad_input
+from symba.workflow.config_check import check_config, fill_theory_defaults, stop_on_bad_input
+from symba.workflow.console import quiet_scheduling
 
 min_version("9.0")
+quiet_scheduling()  # with the default profile: one progress line per job on the console
 
 
 # Snakemake's documented rule: a --configfile (e.g. config/qcd-2to2.yaml) is merged over this
@@ -20,6 +22,7 @@ configfile: "config.yaml"
 with stop_on_bad_input("config"):
     check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 validate(config, schema="workflow/schemas/config.schema.yaml")
+fill_theory_defaults(config)
 
 
 include: "workflow/rules/common.smk"
@@ -42,10 +45,12 @@ rule all:
 onstart:
     slurm_preflight()
     cache_enumerations()
+    record_run()
 
 
-# The last lines of a run that evaluated: both held-out test sets of metrics.json.
+# The last lines of a run: where its outputs are, and both held-out test sets of metrics.json.
+# symba.model.report imports no torch: the Snakemake process stays light.
 onsuccess:
-    from symba.model.evaluate import print_headline
+    from symba.model.report import print_run_summary
 
-    print_headline(f"{RESULTS}/evaluation/metrics.json", config["targets"])
+    print_run_summary(RESULTS, config["targets"])

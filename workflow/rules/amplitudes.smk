@@ -42,7 +42,7 @@ rule simplify:
         f"{RESULTS}/dataset/{{theory}}/{{shard}}.parquet",
     params:
         options=SIMPLIFY_OPTIONS,
-        cache_dir=f"{RESULTS}/.cache/simplify" if config["simplify"]["cache"] else None,
+        cache_dir=f"{CACHE}/simplify" if config["simplify"]["cache"] else None,
     log:
         f"{RESULTS}/logs/simplify/{{theory}}/{{shard}}.log",
     benchmark:
@@ -71,7 +71,7 @@ rule process:
         amplitudes=config["amplitudes"],
         orderings=lambda wildcards: theory_orderings(wildcards.theory),
         options=SIMPLIFY_OPTIONS,
-        cache_dir=f"{RESULTS}/.cache/simplify" if config["simplify"]["cache"] else None,
+        cache_dir=f"{CACHE}/simplify" if config["simplify"]["cache"] else None,
     log:
         f"{RESULTS}/logs/process/{{theory}}/{{slug}}.log",
     threads: config["simplify"]["workers"]

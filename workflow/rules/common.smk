@@ -7,11 +7,14 @@ from snakemake.exceptions import WorkflowError
 
 from symba.dataset_schema import check_complete
 from symba.physics.engine import ENGINE_VERSION
-from symba.workflow import manifest as mf
+from symba.workflow import manifest as mf, runs
 from symba.sources.symba_text import ENGINE_VERSION as IMPORTER_VERSION, plan_import_shards
 from symba.workflow.config_check import stop_on_bad_input, symba_file_paths
 
-RESULTS = config["results"]
+# Each run writes only under its own folder, results/<run>/ (symba.workflow.runs); caches keyed
+# by their whole input are shared by all runs.
+RESULTS = runs.run_folder(config["results"], config["run"])
+CACHE = runs.cache_folder(config["results"])
 STAMPS = f"{RESULTS}/params"
 
 
@@ -33,7 +36,7 @@ def _processes_by_theory():
             return mf.read_manifest_file(config["manifest"])
     found = {}
     for theory, spec in config["theories"].items():
-        path = mf.manifest_cache_path(theory, spec, f"{RESULTS}/.cache/manifest")
+        path = mf.manifest_cache_path(theory, spec, f"{CACHE}/manifest")
         processes = mf.read_cached_manifest(path)
         if processes is None:
             with stop_on_bad_input("config"):
@@ -141,6 +144,22 @@ def shard_paths(kind, suffix=".parquet"):
         for theory, shards in source.items()
         for shard in shards
     ]
+
+
+# Another configuration's shards in this run's folder would mix into its dataset: stop here.
+PROCESSES = {theory: [p for shard in shards.values() for p in shard] for theory, shards in SHARDS.items()}
+with stop_on_bad_input("config"):
+    runs.check_own_folder(
+        config["run"],
+        RESULTS,
+        {t: [*SHARDS.get(t, ()), *IMPORTED.get(t, ())] for t in {*SHARDS, *IMPORTED}},
+        PROCESSES,
+    )
+
+
+def record_run():
+    """Called from the Snakefile's one `onstart:`: the processes this run's folder is made with."""
+    runs.record_processes(RESULTS, PROCESSES)
 
 
 # A shard cut short (disk full, a copy interrupted) would pass for a finished one: stop here.

@@ -33,7 +33,6 @@ import queue
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -47,6 +46,7 @@ from .errors import ModelInputError
 from .numeric import NumericChecker
 from .plots import plot_accuracy_by_length, plot_calibration
 from .relabel import LegRelabelling, canonical_example
+from .report import HEADLINE_SETS, headline, print_headline  # noqa: F401 (torch-free; re-exported)
 from .search import Hypothesis, beam_search, greedy
 
 SUMMARY_KEYS = (
@@ -61,7 +61,6 @@ SUMMARY_KEYS = (
 )
 # metrics.json key -> split value of its rows
 TEST_SETS = {"heldout_orderings": TEST_ORDERINGS, "heldout_templates": TEST_TEMPLATES, "heldout_random": TEST_RANDOM}
-HEADLINE_SETS = ("heldout_orderings", "heldout_templates")
 TARGET_ACCURACY = 0.999  # accepted answers must be at least this often numerically right
 CERTAINTY = "mean token log-probability"
 CHUNK_BATCHES = 8
@@ -298,62 +297,6 @@ def report(by_set: dict[str, list[Outcome]], cfg: EvalConfig) -> dict:
     }
     result["config"] = {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
     return result
-
-
-def headline(result: dict) -> list[str]:
-    """Two lines, one per headline test set: the accuracies, the certainty figures, and whether
-    the legs were relabelled to canonical order before decoding."""
-    lines = []
-    relabel = result.get("relabel_legs") or {}
-    for name in HEADLINE_SETS:
-        side = result.get(name)
-        if not side:
-            continue
-        label = name.replace("heldout_", "held-out ")
-        if not side["n_test"]:
-            lines.append(f"{label}: no test rows")
-            continue
-        sel = side["selective"]
-        accepted = (
-            f"{sel['coverage']:.0%} answered at >= {sel['target_accuracy']:.1%} right "
-            f"(certainty >= {sel['threshold']:.4f})"
-            if sel["threshold"] is not None
-            else f"no certainty reaches {sel['target_accuracy']:.1%} right"
-        )
-        lines.append(
-            f"{label}: n={side['n_test']} token {side['token_accuracy']:.3f} sequence "
-            f"{side['sequence_accuracy']:.3f} numeric {side['numeric_accuracy']:.3f}; {accepted}; "
-            f"after fallback {sel['accuracy_after_fallback']:.3f} with {sel['recomputed']:.0%} recomputed"
-            + _relabel_note(relabel, name)
-        )
-    return lines
-
-
-def _relabel_note(relabel: dict, name: str) -> str:
-    if "used" not in relabel:  # a metrics.json from before relabel_legs
-        return ""
-    if not relabel["used"]:
-        return "; legs as written (relabel_legs off)"
-    return f"; {relabel['n_relabelled'].get(name, 0)} decoded with legs in canonical order"
-
-
-def print_headline(metrics_json: str, targets=None) -> None:
-    """The workflow's last lines: the two test sets of metrics.json (when evaluation was run)."""
-    if targets is not None and "evaluation" not in targets:
-        return
-    path = Path(metrics_json)
-    if not path.is_file():
-        return
-    try:
-        result = json.loads(path.read_text())
-        lines = headline(result)
-    except (ValueError, KeyError, TypeError):  # an older metrics.json: nothing to summarize
-        return
-    threshold = (result.get("certainty") or {}).get("fallback_threshold")
-    fallback = "recompute all" if threshold is None else f"recompute below certainty {threshold:.4f}"
-    print(f"evaluation ({metrics_json}; symba predict --fallback: {fallback}):")
-    for line in lines:
-        print(f"  {line}")
 
 
 # -- evaluation ----------------------------------------------------------------------------

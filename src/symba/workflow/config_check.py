@@ -57,6 +57,14 @@ def check_theory_spec(theory: str, spec: dict) -> None:
             raise ConfigError(f"theories.{theory}.processes: {exc}") from None
 
 
+def fill_theory_defaults(config: dict) -> None:
+    """A ``theories:`` entry without ``multiplicities``: none when it lists ``processes`` (it
+    computes exactly those), else ["2->2"].  A schema default cannot depend on a sibling key."""
+    for spec in (config.get("theories") or {}).values():
+        if isinstance(spec, dict) and "multiplicities" not in spec:
+            spec["multiplicities"] = [] if spec.get("processes") else ["2->2"]
+
+
 def check_massless(massless: list[str]) -> None:
     """Mass symbols come from the models (a third theory's masses need no schema edit)."""
     from symba.physics.models import ALL_MASSES

@@ -149,7 +149,7 @@ def running_job(rule, timeout_s=300):
 
 
 def rows(workdir, kind):
-    files = sorted((workdir / "results" / kind / "qed").glob("*.parquet"))
+    files = sorted((workdir / "results/default" / kind / "qed").glob("*.parquet"))
     return {f.name: pq.read_table(f).to_pylist() for f in files}
 
 
@@ -251,8 +251,8 @@ def test_slurm_results_equal_the_local_run_row_for_row(slurm_runs, local_run):
         local = rows(local_run, kind)
         assert len(local) == len(TINY["theories"]["qed"]["processes"])
         assert rows(workdir, kind) == local, kind
-    assert (workdir / "results/model/model.pt").stat().st_size > 0
-    assert (workdir / "results/tokens/vocab.json").read_text() == (local_run / "results/tokens/vocab.json").read_text()
+    assert (workdir / "results/default/model/model.pt").stat().st_size > 0
+    assert (workdir / "results/default/tokens/vocab.json").read_text() == (local_run / "results/default/tokens/vocab.json").read_text()
 
 
 def test_second_submission_is_a_no_op(slurm_runs):

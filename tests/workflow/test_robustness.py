@@ -26,7 +26,7 @@ def snapshot(directory):
 
 def statuses(workdir):
     return {
-        slug: {r["status"] for r in pq.read_table(workdir / f"results/dataset/qed/{slug}.parquet").to_pylist()}
+        slug: {r["status"] for r in pq.read_table(workdir / f"results/default/dataset/qed/{slug}.parquet").to_pylist()}
         for slug in SLUGS
     }
 
@@ -80,7 +80,7 @@ def test_dry_run_and_locked_out_run_change_nothing_and_the_next_run_rebuilds_eve
         locked = snakemake(tmp_path, config=tiny_config(simplify={"method": "none"}))
         assert locked.returncode != 0
         assert "cannot be locked" in locked.stdout + locked.stderr
-        assert snapshot(tmp_path / "results/params") == {
+        assert snapshot(tmp_path / "results/default/params") == {
             k[len("params/") :]: v for k, v in before.items() if k.startswith("params/")
         }
     finally:
@@ -102,20 +102,20 @@ def test_a_shard_whose_processes_all_fail_fails_and_is_recomputed_after_the_fix(
     failed = snakemake(tmp_path, config=config, env=broken_form(tmp_path / "brokenform"))
     assert failed.returncode != 0
     # The run stops at the first failed shard; whichever it was, its log says why.
-    logs = [p.read_text() for p in (tmp_path / "results/logs/amplitudes/qed").glob("*.log")]
+    logs = [p.read_text() for p in (tmp_path / "results/default/logs/amplitudes/qed").glob("*.log")]
     assert any("all 1 processes of the shard failed" in log and "amplitudes.allow_empty_shards" in log for log in logs)
-    assert not list((tmp_path / "results/amplitudes").rglob("*.parquet"))  # no empty shard passes for done
+    assert not list((tmp_path / "results/default/amplitudes").rglob("*.parquet"))  # no empty shard passes for done
     # FORM fixed: the same command computes every process.
     ok(snakemake(tmp_path))
     assert all(s == {"raw"} for s in statuses(tmp_path).values())
-    assert (tmp_path / "results/reports/skipped.tsv").read_text() == "theory\tprocess\treason\n"
+    assert (tmp_path / "results/default/reports/skipped.tsv").read_text() == "theory\tprocess\treason\n"
 
 
 def test_empty_shards_when_allowed_and_skips_listed(tmp_path):
     config = tiny_config(amplitudes={"on_error": "skip", "allow_empty_shards": True}, simplify={"method": "none"})
     ok(snakemake(tmp_path, config=config, env=broken_form(tmp_path / "brokenform")))
-    assert all(pq.read_table(tmp_path / f"results/dataset/qed/{slug}.parquet").num_rows == 0 for slug in SLUGS)
-    lines = (tmp_path / "results/reports/skipped.tsv").read_text().splitlines()
+    assert all(pq.read_table(tmp_path / f"results/default/dataset/qed/{slug}.parquet").num_rows == 0 for slug in SLUGS)
+    lines = (tmp_path / "results/default/reports/skipped.tsv").read_text().splitlines()
     assert lines[0] == "theory\tprocess\treason"
     assert sorted(line.split("\t")[1] for line in lines[1:]) == sorted(tiny_config()["theories"]["qed"]["processes"])
     assert all("FORM is broken" in line or "FORM" in line for line in lines[1:])
@@ -123,13 +123,13 @@ def test_empty_shards_when_allowed_and_skips_listed(tmp_path):
 
 def test_a_truncated_shard_is_named_before_any_job_and_rebuilt_once_deleted(tmp_path):
     ok(snakemake(tmp_path, config=tiny_config(simplify={"method": "none"})))
-    shard = tmp_path / f"results/dataset/qed/{SLUGS[1]}.parquet"
+    shard = tmp_path / f"results/default/dataset/qed/{SLUGS[1]}.parquet"
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
     for args in (("--dry-run",), ()):
         result = snakemake(tmp_path, *args)
         assert result.returncode == 2
         (line,) = result.stderr.strip().splitlines()[-1:]
-        assert f"results/dataset/qed/{SLUGS[1]}.parquet is truncated or not Parquet" in line
+        assert f"results/default/dataset/qed/{SLUGS[1]}.parquet is truncated or not Parquet" in line
     shard.unlink()
     ok(snakemake(tmp_path))
     assert pq.read_table(shard).num_rows > 0
@@ -162,5 +162,5 @@ def test_a_preset_configfile_runs_only_its_theories(tmp_path):
     )
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")  # merged under the preset, as in the repository
     result = ok(snakemake(tmp_path, "--dry-run", "--configfile", str(preset)))
-    assert "results/dataset/qcd/h000.parquet" in result  # the preset's theory, config.yaml's sharding
-    assert "results/dataset/qed/" not in result
+    assert "results/default/dataset/qcd/h000.parquet" in result  # the preset's theory, config.yaml's sharding
+    assert "results/default/dataset/qed/" not in result

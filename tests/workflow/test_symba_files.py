@@ -58,20 +58,20 @@ def run_dir(tmp_path_factory):
 
 
 def test_imported_rows_are_simplified_without_i_and_reach_the_token_shards(run_dir):
-    qed = pq.read_table(run_dir / "results/dataset/qed/symba-QED_ee_2to2.parquet").to_pylist()
+    qed = pq.read_table(run_dir / "results/default/dataset/qed/symba-QED_ee_2to2.parquet").to_pylist()
     assert [r["process"] for r in qed] == ["e- e+ -> mu- mu+"] * 2
     assert [r["status"] for r in qed] == ["ok", "ok"]
     for row, by_hand in zip(qed, QED_BY_HAND):
         assert "I" in row["squared_raw"] and "I" not in row["squared"]
         assert numerically_equal(row["squared"], by_hand, ["m_e", "m_e", "m_mu", "m_mu"], 2)
-    tokens = pq.read_table(run_dir / "results/tokens/qed/symba-QED_ee_2to2.parquet").to_pylist()
+    tokens = pq.read_table(run_dir / "results/default/tokens/qed/symba-QED_ee_2to2.parquet").to_pylist()
     assert sorted(r["squared"] for r in tokens) == sorted(r["squared"] for r in qed)
     assert all(r["amplitude_ids"] and r["squared_ids"] for r in tokens)
 
-    (qcd,) = pq.read_table(run_dir / "results/dataset/qcd/symba-gluons.parquet").to_pylist()
+    (qcd,) = pq.read_table(run_dir / "results/default/dataset/qcd/symba-gluons.parquet").to_pylist()
     assert (qcd["theory"], qcd["process"], qcd["status"]) == ("qcd", "u g -> u g", "ok")
     assert numerically_equal(qcd["squared"], QCD_BY_HAND, ["m_u", None, "m_u", None], 2)
-    assert (run_dir / "results/tokens/qcd/symba-gluons.parquet").is_file()
+    assert (run_dir / "results/default/tokens/qcd/symba-gluons.parquet").is_file()
 
 
 def test_a_changed_file_reruns_its_import_and_nothing_else(run_dir):
@@ -79,7 +79,7 @@ def test_a_changed_file_reruns_its_import_and_nothing_else(run_dir):
     (run_dir / "data/QED_ee_2to2.txt").write_text(QED_FILE.splitlines(keepends=True)[0])
     planned = ok(snakemake(run_dir, "--dry-run"))
     assert job_counts(planned) == {"import_symba": 1, "simplify": 1, "tokenize": 1, "length_report": 1, "all": 1}
-    assert "output: results/amplitudes/qed/symba-QED_ee_2to2.parquet" in planned
+    assert "output: results/default/amplitudes/qed/symba-QED_ee_2to2.parquet" in planned
 
 
 @pytest.mark.parametrize(
@@ -110,4 +110,4 @@ def test_a_truncated_line_fails_the_import_with_file_and_line_and_leaves_no_shar
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("symba:")]
     assert line.startswith("symba: bad SYMBA file: QED_cut.txt:2: cannot parse squared amplitude"), line
     assert "Traceback" not in result.stderr
-    assert [p for p in tmp_path.glob("results/amplitudes/**/*") if p.is_file()] == []  # no shard, no temporary
+    assert [p for p in tmp_path.glob("results/default/amplitudes/**/*") if p.is_file()] == []  # no shard, no temporary

@@ -27,7 +27,7 @@ def run_dir(tmp_path_factory):
 
 def test_dataset_schema_and_content(run_dir):
     for process, slug in zip(PROCESSES, SLUGS):
-        table = pq.read_table(run_dir / f"results/dataset/qed/{slug}.parquet")
+        table = pq.read_table(run_dir / f"results/default/dataset/qed/{slug}.parquet")
         assert table.schema.equals(SCHEMA)
         rows = table.to_pylist()
         assert {r["process"] for r in rows} == {process}
@@ -42,7 +42,7 @@ def test_dataset_schema_and_content(run_dir):
             assert numerically_equal(r["squared"], r["squared_raw"], proc.leg_masses(), proc.n_in)  # ... not the value
     (ee_mumu,) = [
         r
-        for r in pq.read_table(run_dir / "results/dataset/qed/e-_e+__mu-_mu+.parquet").to_pylist()
+        for r in pq.read_table(run_dir / "results/default/dataset/qed/e-_e+__mu-_mu+.parquet").to_pylist()
         if r["diagram"] == 0
     ]
     assert numerically_equal(ee_mumu["squared"], EE_MUMU, ["m_e", "m_e", "m_mu", "m_mu"], 2)
@@ -81,21 +81,21 @@ def test_forcerun_simplify_reruns_exactly_that_rule(run_dir):
 
 
 def test_single_process_target(run_dir):
-    target = "results/amplitudes/qed/e-_e+__mu-_mu+.parquet"
+    target = "results/default/amplitudes/qed/e-_e+__mu-_mu+.parquet"
     before_amp, before_data = mtimes(run_dir, "amplitudes"), mtimes(run_dir, "dataset")
-    ok(snakemake(run_dir, "--forcerun", target, "--", "results/dataset/qed/e-_e+__mu-_mu+.parquet"))
+    ok(snakemake(run_dir, "--forcerun", target, "--", "results/default/dataset/qed/e-_e+__mu-_mu+.parquet"))
     after_amp, after_data = mtimes(run_dir, "amplitudes"), mtimes(run_dir, "dataset")
     changed = {slug for slug in SLUGS if after_amp[slug] != before_amp[slug] or after_data[slug] != before_data[slug]}
     assert changed == {"e-_e+__mu-_mu+"}
     # The stand-alone per-process rule works whatever the sharding.
-    ok(snakemake(run_dir, "results/process/qed/e-_a__e-_a.parquet"))
-    single = pq.read_table(run_dir / "results/process/qed/e-_a__e-_a.parquet")
-    assert single.equals(pq.read_table(run_dir / "results/dataset/qed/e-_a__e-_a.parquet"))
+    ok(snakemake(run_dir, "results/default/process/qed/e-_a__e-_a.parquet"))
+    single = pq.read_table(run_dir / "results/default/process/qed/e-_a__e-_a.parquet")
+    assert single.equals(pq.read_table(run_dir / "results/default/dataset/qed/e-_a__e-_a.parquet"))
 
 
 def test_hashed_shards_hold_every_process(tmp_path):
     ok(snakemake(tmp_path, config=tiny_config(sharding={"batch_size": 2}, simplify={"method": "none"})))
-    shards = sorted((tmp_path / "results/dataset/qed").glob("h*.parquet"))
+    shards = sorted((tmp_path / "results/default/dataset/qed").glob("h*.parquet"))
     assert 1 <= len(shards) <= 2  # two hash buckets for three processes
     rows = [r for s in shards for r in pq.read_table(s).to_pylist()]
     assert sorted({r["process"] for r in rows}) == sorted(PROCESSES)
@@ -114,7 +114,7 @@ def test_bad_config_stops_with_a_message_naming_it(tmp_path, bad, message):
     result = snakemake(tmp_path, "--dry-run", config=dict(tiny_config(), **bad))
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
-    assert not (tmp_path / "results/amplitudes").exists()
+    assert not (tmp_path / "results/default/amplitudes").exists()
 
 
 def test_tiny_timeout_keeps_raw_expression_and_job_succeeds(tmp_path):
@@ -123,8 +123,8 @@ def test_tiny_timeout_keeps_raw_expression_and_job_succeeds(tmp_path):
         simplify={"timeout": 0.001, "retries": 1, "cache": False, "engine": "sympy"},  # FLINT can beat 1 ms
     )
     ok(snakemake(tmp_path, config=config))
-    rows = pq.read_table(tmp_path / "results/dataset/qed/e-_e+__mu-_mu+.parquet").to_pylist()
+    rows = pq.read_table(tmp_path / "results/default/dataset/qed/e-_e+__mu-_mu+.parquet").to_pylist()
     assert len(rows) == 2
     assert all(r["status"] == "timeout" and r["squared"] == r["squared_raw"] and r["squared_raw"] for r in rows)
-    log = (tmp_path / "results/logs/simplify/qed/e-_e+__mu-_mu+.log").read_text()
+    log = (tmp_path / "results/default/logs/simplify/qed/e-_e+__mu-_mu+.log").read_text()
     assert "'retried': 1" in log  # the distinct expression was given its second attempt

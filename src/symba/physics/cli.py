@@ -16,6 +16,15 @@ from .engine import (
 )
 from .models import MODELS
 
+SUMMARY_CHARS = 1000  # longer expressions are cut in the readable summary (--json and --full print them whole)
+
+
+def shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and a note of its whole length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} ... [cut: {len(text):,} characters in all; --full or --json prints it whole]"
+
 
 def _argument_type(check, parse):
     """An argparse type that reports a bad value as argparse's own one-line error."""
@@ -35,6 +44,11 @@ def register(sub) -> None:
     p.add_argument("--theory", default="qed", choices=sorted(MODELS))
     p.add_argument("--backend", default="builtin", choices=BACKENDS)
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help=f"print whole expressions (the summary cuts them at {SUMMARY_CHARS:,} characters)",
+    )
     p.add_argument(
         "--timeout",
         type=_argument_type(check_timeout, float),
@@ -64,11 +78,12 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(result.to_json()))
         return 0
+    cut = (lambda text: text) if args.full else shorten
     print(f"process: {result.process}   theory: {result.theory}   backend: {result.backend}")
     print(f"diagrams: {len(result.diagrams)}")
     for d in result.diagrams:
         print(f"\n[{d.index}] propagators: {', '.join(d.propagators) or '(contact)'}")
-        print(f"  amplitude:         {d.amplitude}")
-        print(f"  squared amplitude: {d.squared_amplitude}")
-    print(f"\nwhole process (with interference):\n  {result.squared_amplitude}")
+        print(f"  amplitude:         {cut(d.amplitude)}")
+        print(f"  squared amplitude: {cut(d.squared_amplitude)}")
+    print(f"\nwhole process (with interference):\n  {cut(result.squared_amplitude)}")
     return 0

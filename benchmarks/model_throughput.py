@@ -1,6 +1,6 @@
 """CPU training throughput of the transformer (tokens/s, source + target, padding excluded).
 
-    python benchmarks/model_throughput.py --shards results/tokens/qed/*.parquet --vocab results/tokens/vocab.json
+    python benchmarks/model_throughput.py --shards results/default/tokens/qed/*.parquet --vocab results/default/tokens/vocab.json
     python benchmarks/model_throughput.py            # synthetic shard of random sequences
 
 Runs ``--steps`` optimizer steps after ``--warmup`` untimed ones, with the default

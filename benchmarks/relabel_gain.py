@@ -2,8 +2,8 @@
 
 Run by hand (nice it on a shared machine):
 
-    python benchmarks/relabel_gain.py --model results/model/model.pt \\
-        --out benchmarks/relabel_gain.json results/tokens/qed/*.parquet
+    python benchmarks/relabel_gain.py --model results/default/model/model.pt \\
+        --out benchmarks/relabel_gain.json results/default/tokens/qed/*.parquet
 
 Runs ``symba.model.evaluate.run_evaluation`` twice (``evaluate.relabel_legs`` false, then
 true) with the same settings and prints token, sequence and numeric accuracy per test side,

@@ -2,7 +2,7 @@
 
 Run by hand (under nice; the rows are computed or read first, not timed):
     python benchmarks/simplify_classes.py [--processes "e- e+ -> mu- mu+ a" ...] [--sympy-naive] [--diagrams-only]
-    python benchmarks/simplify_classes.py --shards results/amplitudes/qed/*.parquet [--every 20]
+    python benchmarks/simplify_classes.py --shards results/default/amplitudes/qed/*.parquet [--every 20]
 
 Rows are every ordering of the sample processes (``orderings: all``), per diagram and whole
 process, or the rows of amplitude shards (``--every k``: every k-th row).  Routes: FLINT per

@@ -4,7 +4,7 @@ Run by hand, e.g.::
 
     python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->2 --simplify factor
     python benchmarks/tokenization_lengths.py --theory qed --multiplicity 2->3 --every 10 --simplify factor
-    python benchmarks/tokenization_lengths.py --shards results/data/*.parquet
+    python benchmarks/tokenization_lengths.py --shards results/default/dataset/qed/*.parquet
 
 Without ``--shards`` the expressions come from the builtin engine.  With
 ``--json``/``--png`` it also writes the length report of ``symba.tokenization.stats``.

@@ -61,7 +61,7 @@ def main() -> None:
             walls.append(time.perf_counter() - start)
             if result.returncode != 0:
                 raise SystemExit(result.stderr[-3000:])
-            peaks = job_peaks(workdir / "results")
+            peaks = job_peaks(workdir / "results/default")
     print(
         f"default run up to '{args.target}': median wall {statistics.median(walls):.1f} s "
         f"(runs: {', '.join(f'{w:.1f}' for w in walls)})"

@@ -54,12 +54,12 @@ def create_outputs(workdir: Path, shards: list[str]) -> None:
     empty = workdir / "empty.parquet"
     pq.write_table(SCHEMA.empty_table(), empty)  # a complete Parquet file passes the truncation check
     for kind, suffix in (("reports/skipped", ".tsv"), ("amplitudes", ".parquet"), ("dataset", ".parquet")):
-        folder = workdir / "results" / kind / "qed"
+        folder = workdir / "results/default" / kind / "qed"
         folder.mkdir(parents=True, exist_ok=True)
         time.sleep(1.1)  # later stage written later: newer mtime
         for shard in shards:
             (folder / f"{shard}{suffix}").write_bytes(b"" if suffix == ".tsv" else empty.read_bytes())
-    (workdir / "results/reports/skipped.tsv").write_text("theory\tprocess\treason\n")
+    (workdir / "results/default/reports/skipped.tsv").write_text("theory\tprocess\treason\n")
 
 
 def main() -> None:

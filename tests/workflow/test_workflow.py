@@ -15,7 +15,7 @@ EE_MUMU = "2*e^4*(s_13*s_24 + s_14*s_23 + m_mu^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_m
 
 
 def mtimes(workdir, kind):
-    return {slug: (workdir / f"results/{kind}/qed/{slug}.parquet").stat().st_mtime_ns for slug in SLUGS}
+    return {slug: (workdir / f"results/default/{kind}/qed/{slug}.parquet").stat().st_mtime_ns for slug in SLUGS}
 
 
 @pytest.fixture(scope="module")

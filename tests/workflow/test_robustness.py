@@ -81,7 +81,7 @@ def test_dry_run_and_locked_out_run_change_nothing_and_the_next_run_rebuilds_eve
         assert locked.returncode != 0
         assert "cannot be locked" in locked.stdout + locked.stderr
         assert snapshot(tmp_path / "results/default/params") == {
-            k[len("params/") :]: v for k, v in before.items() if k.startswith("params/")
+            k[len("default/params/") :]: v for k, v in before.items() if k.startswith("default/params/")
         }
     finally:
         os.killpg(holder.pid, signal.SIGKILL)

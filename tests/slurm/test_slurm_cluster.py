@@ -252,7 +252,9 @@ def test_slurm_results_equal_the_local_run_row_for_row(slurm_runs, local_run):
         assert len(local) == len(TINY["theories"]["qed"]["processes"])
         assert rows(workdir, kind) == local, kind
     assert (workdir / "results/default/model/model.pt").stat().st_size > 0
-    assert (workdir / "results/default/tokens/vocab.json").read_text() == (local_run / "results/default/tokens/vocab.json").read_text()
+    assert (workdir / "results/default/tokens/vocab.json").read_text() == (
+        local_run / "results/default/tokens/vocab.json"
+    ).read_text()
 
 
 def test_second_submission_is_a_no_op(slurm_runs):

@@ -8,7 +8,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from symba.workflow.config_check import ConfigError, fill_theory_defaults
+from symba.workflow.config_check import ConfigError, check_config, fill_theory_defaults
 from symba.workflow.runs import check_own_folder, foreign_shards, record_processes, recorded_processes
 
 from .runner import ROOT, ok, snakemake
@@ -94,3 +94,9 @@ def test_the_headline_module_imports_no_torch():
     code = "import sys, symba.model.report; assert 'torch' not in sys.modules, 'torch imported'"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", ["../elsewhere", ".cache", "a/b", ""])
+def test_a_run_name_stays_inside_the_results_folder(name):
+    with pytest.raises(ConfigError, match="^run: "):
+        check_config({"run": name}, ROOT / "workflow/schemas/config.schema.yaml")

@@ -1,0 +1,247 @@
+"""Damaged, edited and stale caches, shards, manifests and stamps (issue 23, items 1-3).
+
+Nothing read back from disk is trusted unchecked: a simplify cache entry that is edited, damaged
+or of the wrong shape is recomputed and rewritten (never used, never a crash); a failure is
+retried when a limit is more generous; a code change of the simplifier reaches the results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sympy
+
+from symba.physics.kinematics import symbol_table
+from symba.simplify import SimplifyOptions, simplify_expressions
+from symba.simplify.expressions import (
+    MAX_CACHE_ENTRY_BYTES,
+    Outcome,
+    _cache_path,
+    _checksum,
+    cache_get,
+    cache_key,
+    cache_put,
+    code_digest,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+# docs/physics.md worked example (e- e+ -> mu- mu+), unsimplified, and its factored form (by hand).
+RAW = (
+    "(1/4)*e^4*(64*m_e^2*m_mu^2+32*s_34*m_e^2+32*s_14*s_23+32*s_13*s_24+32*s_12*m_mu^2)"
+    "/((2*m_e^2 + 2*s_12)*(2*m_e^2 + 2*s_12))"
+)
+FACTORED = "2*e^4*(s_13*s_24 + s_14*s_23 + m_mu^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_mu^2) / (m_e^2 + s_12)^2"
+OPTIONS = dict(retries=0, timeout=60.0)
+HARD_S = 60  # each cached call: one worker start and one small factorisation at most
+
+
+def parse(text):
+    return sympy.sympify(text, locals=symbol_table())
+
+
+def entry_path(cache_dir, text=RAW, options=None) -> Path:
+    options = options or SimplifyOptions(cache_dir=str(cache_dir), **OPTIONS)
+    return _cache_path(str(cache_dir), cache_key(text, options.method, options.engine))
+
+
+def resealed(entry: dict) -> str:
+    """An entry edited by someone who also recomputed the checksum: only the shape checks catch it."""
+    entry = dict(entry)
+    entry["checksum"] = _checksum(entry)
+    return json.dumps(entry)
+
+
+def edited(field, value, reseal=True):
+    def damage(path: Path):
+        entry = json.loads(path.read_text())
+        if value is DELETE:
+            del entry[field]
+        elif field == "limits.timeout":
+            entry["limits"]["timeout"] = value
+        else:
+            entry[field] = value
+        path.write_text(resealed(entry) if reseal else json.dumps(entry))
+
+    return damage
+
+
+DELETE = object()
+
+
+def replaced_by(content: bytes):
+    def damage(path: Path):
+        path.unlink()
+        path.write_bytes(content)
+
+    return damage
+
+
+def other_file(make):
+    def damage(path: Path):
+        path.unlink()
+        make(path)
+
+    return damage
+
+
+def sparse_over_bound(path: Path):
+    path.unlink()
+    with open(path, "wb") as handle:  # sparse: the size is seen, nothing is written or read
+        handle.truncate(MAX_CACHE_ENTRY_BYTES + 1)
+
+
+@dataclass
+class CacheCase:
+    name: str
+    damage: object  # function of the entry's path
+    reason: str  # in the one log line naming the file
+
+
+CACHE_CASES = [
+    CacheCase("edited text, valid JSON", edited("text", "1", reseal=False), "checksum does not match"),
+    CacheCase("a list", replaced_by(b"[1,2]"), "not an object but list"),
+    CacheCase("no status", edited("status", DELETE), "fields"),
+    CacheCase("timeout as a string", edited("limits.timeout", "30"), "limits"),
+    CacheCase("status banana", edited("status", "banana"), "status 'banana'"),
+    CacheCase("text not a string", edited("text", 12), "must be strings"),
+    CacheCase("boolean format", edited("format", True), "format True"),
+    CacheCase("another expression's entry", edited("key", "0" * 32), "another expression"),
+    CacheCase("truncated", replaced_by(b'{"format": 2, "key": "'), "not readable JSON"),
+    CacheCase("empty", replaced_by(b""), "not readable JSON"),
+    CacheCase("not UTF-8", replaced_by(b'{"text": "\xff\xfe"}'), "not readable JSON"),
+    CacheCase("nested 100k deep", replaced_by(b"[" * 100_000 + b"]" * 100_000), "not readable JSON"),
+    CacheCase("over the size bound", sparse_over_bound, "over the bound"),
+    CacheCase("a directory", other_file(lambda p: p.mkdir()), "not a regular file"),
+    CacheCase("a FIFO", other_file(lambda p: os.mkfifo(p)), "not a regular file"),
+    CacheCase("link to /dev/zero", other_file(lambda p: p.symlink_to("/dev/zero")), "not a regular file"),
+]
+
+
+@pytest.mark.parametrize("case", CACHE_CASES, ids=[c.name for c in CACHE_CASES])
+def test_a_bad_cache_entry_is_recomputed_and_rewritten(tmp_path, caplog, case):
+    options = SimplifyOptions(cache_dir=str(tmp_path), **OPTIONS)
+    (clean,), first = simplify_expressions([RAW], options)
+    assert clean.status == "ok" and parse(clean.text) == parse(FACTORED) and first.computed == 1
+    path = entry_path(tmp_path)
+    case.damage(path)
+    caplog.set_level(logging.WARNING, logger="symba.simplify.expressions")
+    start = time.monotonic()
+    (again,), stats = simplify_expressions([RAW], options)
+    assert time.monotonic() - start < HARD_S
+    assert again == clean  # the same result as without the fault, not the entry's
+    assert stats.cache_rejected == 1 and stats.computed == 1 and stats.cached == 0
+    lines = [r.getMessage() for r in caplog.records]
+    assert str(path) in lines[0] and case.reason in lines[0], lines
+    if case.name == "a directory":  # it cannot be replaced by a file: the result is not cached, said once more
+        assert len(lines) == 2 and "result not cached" in lines[1]
+    else:
+        assert len(lines) == 1, lines
+        assert cache_get(str(tmp_path), RAW, options) == clean  # rewritten, sound again
+        (third,), stats3 = simplify_expressions([RAW], options)
+        assert third == clean and stats3.cached == 1 and stats3.cache_rejected == 0
+
+
+def test_an_entry_answers_only_the_expression_it_was_written_for(tmp_path):
+    """An entry copied under another expression's name (checksum intact) is refused: it names its key.
+    (The checksum guards against damage and hand edits, not against a writer who reseals.)"""
+    options = SimplifyOptions(cache_dir=str(tmp_path), **OPTIONS)
+    cache_put(str(tmp_path), "s_12 - s_13", Outcome("ok", "s_12 - s_13"), options)
+    entry = entry_path(tmp_path, "s_12 - s_13")
+    entry_path(tmp_path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(entry, entry_path(tmp_path))  # answer RAW with another expression's entry
+    (outcome,), stats = simplify_expressions([RAW], options)
+    assert parse(outcome.text) == parse(FACTORED) and stats.cache_rejected == 1
+
+
+def test_an_old_format_entry_is_never_found(tmp_path):
+    """Entries of the earlier format (no version, no checksum) sit under other keys: recomputed."""
+    options = SimplifyOptions(cache_dir=str(tmp_path), **OPTIONS)
+    import hashlib
+    from importlib.metadata import version
+
+    old_key = hashlib.blake2b(f"factor\0flint\0{version('python-flint')}\0{RAW}".encode(), digest_size=16).hexdigest()
+    old = _cache_path(str(tmp_path), old_key)
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"status": "ok", "text": "1", "message": "", "timeout": 30}))
+    (outcome,), stats = simplify_expressions([RAW], options)
+    assert parse(outcome.text) == parse(FACTORED) and stats.computed == 1
+
+
+# ------------------------------------------------------------------ failures and their limits
+
+# (limits the failure was reached under, limits now, retried?)
+LIMIT_CASES = [
+    (dict(timeout=30.0, memory_mb=380, retries=0), dict(timeout=30.0, memory_mb=0, retries=0), True),
+    (dict(timeout=30.0, memory_mb=380, retries=0), dict(timeout=30.0, memory_mb=2000, retries=0), True),
+    (dict(timeout=30.0, memory_mb=380, retries=0), dict(timeout=30.0, memory_mb=380, retries=0), False),
+    (dict(timeout=30.0, memory_mb=380, retries=0), dict(timeout=30.0, memory_mb=200, retries=0), False),
+    (dict(timeout=30.0, memory_mb=0, retries=0), dict(timeout=30.0, memory_mb=4000, retries=0), False),
+    (dict(timeout=30.0, memory_mb=0, retries=0), dict(timeout=60.0, memory_mb=0, retries=0), True),
+    (dict(timeout=30.0, memory_mb=0, retries=0), dict(timeout=10.0, memory_mb=0, retries=0), False),
+    (dict(timeout=30.0, memory_mb=0, retries=0), dict(timeout=30.0, memory_mb=0, retries=1), True),
+]
+
+
+@pytest.mark.parametrize("status", ["error", "timeout"])
+@pytest.mark.parametrize("then, now, retried", LIMIT_CASES)
+def test_a_failure_is_retried_when_a_limit_is_more_generous(tmp_path, status, then, now, retried):
+    options_then = SimplifyOptions(cache_dir=str(tmp_path), **then)
+    failed = Outcome(status, RAW, "out of memory" if status == "error" else "no result within 30 s")
+    cache_put(str(tmp_path), RAW, failed, options_then)
+    (outcome,), stats = simplify_expressions([RAW], SimplifyOptions(cache_dir=str(tmp_path), **now))
+    if retried:
+        assert outcome.status == "ok" and parse(outcome.text) == parse(FACTORED) and stats.computed == 1
+        # the success replaces the failure for every later limit
+        later = SimplifyOptions(cache_dir=str(tmp_path), **then)
+        assert cache_get(str(tmp_path), RAW, later).status == "ok"
+    else:
+        assert outcome == failed and stats.cached == 1 and stats.computed == 0
+
+
+# ------------------------------------------------------------------ the simplifier's code
+
+
+def test_comments_docstrings_and_layout_do_not_change_the_code_digest():
+    code = 'def f(x):\n    """Doc."""\n    return x + 1  # one\n'
+    assert code_digest([code]) == code_digest(['def f(x):\n    """Other doc."""\n\n    return (x +\n 1)\n'])
+    assert code_digest([code]) != code_digest(['def f(x):\n    """Doc."""\n    return "1*(" + x + ")"\n'])
+
+
+def test_a_changed_simplifier_reaches_the_results_through_the_same_cache(tmp_path):
+    """Issue 23 item 1: factor_text changed to wrap its result: the rerun must recompute, not
+    answer from the cache filled by the old code."""
+    patched = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "symba", patched / "symba", ignore=shutil.ignore_patterns("__pycache__"))
+    flint = patched / "symba" / "simplify" / "flint.py"
+    source = flint.read_text()
+    old = "        return flint_factor_text(text)\n"
+    assert source.count(old) == 1
+    flint.write_text(source.replace(old, '        return "1*(" + flint_factor_text(text) + ")"\n'))
+    cache = tmp_path / "cache"
+    program = (
+        "import json, sys\n"
+        "from symba.simplify import SimplifyOptions, simplify_expressions\n"
+        f"(o,), s = simplify_expressions([{RAW!r}], SimplifyOptions(cache_dir={str(cache)!r}, retries=0))\n"
+        "print(json.dumps([o.status, o.text, s.computed, s.cached]))\n"
+    )
+
+    def run(src):
+        env = dict(os.environ, PYTHONPATH=str(src))
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    before = run(ROOT / "src")
+    after = run(patched)
+    assert before[0] == after[0] == "ok" and before[2] == after[2] == 1  # computed both times
+    assert after[1] == f"1*({before[1]})"
+    assert run(ROOT / "src") == [before[0], before[1], 0, 1]  # the old code's entry is still there

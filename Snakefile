@@ -42,6 +42,7 @@ rule all:
 onstart:
     slurm_preflight()
     cache_enumerations()
+    repair_parameter_files()
 
 
 # The last lines of a run that evaluated: both held-out test sets of metrics.json.

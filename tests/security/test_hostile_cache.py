@@ -381,3 +381,104 @@ def test_a_damaged_token_shard_stops_training_reads_with_one_line(tmp_path):
             assert "\n" not in str(exc) and str(tokens) in str(exc)
             damaged += 1
     assert damaged > 0
+
+
+# ------------------------------------------------------------------ the enumeration cache (manifest)
+
+MANIFEST_SPEC = {"multiplicities": ["2->2"], "particles": ["e-", "e+", "mu-", "mu+"], "processes": []}
+
+
+def _edited_processes(text: str) -> str:
+    entry = json.loads(text)
+    entry["processes"] = ["a a -> e- e+"]  # plans another process, valid JSON, stale checksum
+    return json.dumps(entry)
+
+
+def _resealed_for_another_spec(text: str) -> str:
+    from symba.workflow import manifest as mf
+
+    return mf.manifest_cache_text("qed", dict(MANIFEST_SPEC, particles=["e-", "e+"]), ["e- e+ -> e- e+"])
+
+
+MANIFEST_CASES = [
+    ("edited processes", _edited_processes, "checksum does not match"),
+    ("an old bare list", lambda text: '["a a -> e- e+"]', "not a symba manifest cache"),
+    ("another enumeration's file", _resealed_for_another_spec, "written for another enumeration"),
+    ("not JSON", lambda text: text[:-5], "not readable JSON"),
+    ("not UTF-8", lambda text: "\udcff", "not readable JSON"),
+]
+
+
+@pytest.mark.parametrize("name, damage, reason", MANIFEST_CASES, ids=[c[0] for c in MANIFEST_CASES])
+def test_an_edited_process_cache_is_named_and_enumerated_again(tmp_path, capsys, name, damage, reason):
+    from symba.workflow import manifest as mf
+
+    truth = mf.cached_manifest("qed", MANIFEST_SPEC, tmp_path)
+    assert "e- e+ -> mu- mu+" in truth
+    (path,) = tmp_path.iterdir()
+    path.write_bytes(damage(path.read_text()).encode(errors="surrogateescape"))
+    capsys.readouterr()
+    assert mf.cached_manifest("qed", MANIFEST_SPEC, tmp_path) == truth
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"symba: ignoring the process cache {path}: ") and reason in err[0]
+    assert mf.read_cached_manifest(path, "qed", MANIFEST_SPEC) == truth  # rewritten, sound again
+    assert capsys.readouterr().err == ""
+
+
+# ------------------------------------------------------------------ the workflow, end to end
+
+
+def _dataset(workdir):
+    import pyarrow.parquet as pq
+
+    return {p.name: pq.read_table(p).to_pylist() for p in sorted((workdir / "results/dataset").rglob("*.parquet"))}
+
+
+def test_the_workflow_recovers_from_a_damaged_cache_stamp_and_process_cache(tmp_path):
+    """Each fault, then the command a user would run: one line naming the file, and the dataset
+    equal to the run without the fault."""
+    from workflow.runner import SLUGS, ok, snakemake, tiny_config  # tests/workflow (pytest's rootdir import)
+
+    from symba.workflow import manifest as mf
+
+    config = tiny_config(sharding={"batch_size": 1})
+    ok(snakemake(tmp_path, config=config))
+    clean = _dataset(tmp_path)
+    assert clean and all(row["status"] == "ok" for rows in clean.values() for row in rows)
+
+    # 1. every simplify cache entry edited (valid JSON), then --forcerun simplify: recomputed
+    entries = list((tmp_path / "results/.cache/simplify").rglob("*.json"))
+    for entry in entries:
+        data = json.loads(entry.read_text())
+        entry.write_text(json.dumps(dict(data, text="1*(" + data["text"] + ")")))
+    ok(snakemake(tmp_path, "--forcerun", "simplify"))
+    logs = "".join(p.read_text() for p in (tmp_path / "results/logs/simplify").rglob("*.log"))
+    assert "simplify cache entry ignored and recomputed" in logs and "checksum does not match" in logs
+    assert _dataset(tmp_path) == clean
+
+    # 2. a stamp damaged (its time kept, as bit rot would): named, rewritten, nothing rerun
+    (stamp,) = (tmp_path / "results/params/simplify").glob("*.json")
+    text, times = stamp.read_text(), stamp.stat()
+    stamp.write_text(text.replace("60", "6"))
+    os.utime(stamp, ns=(times.st_atime_ns, times.st_mtime_ns))
+    dry = snakemake(tmp_path, "--dry-run")
+    assert dry.returncode == 0 and dry.stderr.count(f"{stamp.relative_to(tmp_path)} does not hold the parameters") == 1
+    run = ok(snakemake(tmp_path, "--forcerun", "skipped_report"))  # any job: the run gets to onstart
+    assert "simplify" not in run.split("Job stats:")[1].split("total")[0] and stamp.read_text() == text
+    assert stamp.stat().st_mtime_ns == times.st_mtime_ns  # rewritten, not made newer than the results
+    assert "does not hold" not in snakemake(tmp_path, "--dry-run").stderr
+
+    # 3. the process cache edited to plan another process: named, enumerated again, same plan
+    (cache,) = (tmp_path / "results/.cache/manifest").glob("qed-*.json")
+    entry = json.loads(cache.read_text())
+    cache.write_text(json.dumps(dict(entry, processes=["a a -> e- e+"])))
+    dry = snakemake(tmp_path, "--dry-run", "--forceall")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert dry.stderr.count(f"ignoring the process cache results/.cache/manifest/{cache.name}") == 1
+    assert "a_a__e-_e+" not in dry.stdout + dry.stderr
+    assert all(slug in dry.stdout + dry.stderr for slug in SLUGS)
+    ok(snakemake(tmp_path, "--forcerun", "skipped_report"))  # any job: the run gets to onstart
+    rewritten = json.loads(cache.read_text())
+    assert sorted(rewritten["processes"]) == sorted(config["theories"]["qed"]["processes"])
+    assert rewritten["checksum"] == mf._manifest_checksum(rewritten)
+    assert _dataset(tmp_path) == clean

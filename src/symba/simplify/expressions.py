@@ -189,7 +189,11 @@ def code_digest(sources: list[str]) -> str:
 def simplifier_version() -> str:
     """``SIMPLIFIER_VERSION`` and the digest of :data:`SIMPLIFIER_SOURCES` as installed."""
     package = Path(__file__).resolve().parents[1]
-    return f"{SIMPLIFIER_VERSION}-{code_digest([(package / name).read_text() for name in SIMPLIFIER_SOURCES])}"
+    try:
+        sources = [(package / name).read_text() for name in SIMPLIFIER_SOURCES]
+    except OSError:  # installed without sources (bytecode only): the explicit version alone
+        return f"{SIMPLIFIER_VERSION}-nosource"
+    return f"{SIMPLIFIER_VERSION}-{code_digest(sources)}"
 
 
 def _versions(method: str, engine: str) -> str:

@@ -46,6 +46,7 @@ onstart:
     slurm_preflight()
     cache_enumerations()
     record_run()
+    repair_parameter_files()
 
 
 # The last lines of a run: where its outputs are, and both held-out test sets of metrics.json.

@@ -13,9 +13,12 @@ permutation[k-1]; see ``symba.physics.orderings``).  Canonical rows have
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from symba.files import atomic_write
@@ -111,19 +114,80 @@ def with_ordering_columns(table: pa.Table) -> pa.Table:
     return table
 
 
+DIGEST_KEY = b"symba.content_digest"  # schema metadata: digest of the table as written
+
+
+def _feed_array(digest, array: pa.Array) -> None:
+    """Feed ``array``'s values (not its memory layout: slicing, chunking, null slots) to ``digest``."""
+    import numpy as np
+
+    nulls = array.is_null()
+    digest.update(nulls.cast(pa.int8()).to_numpy(zero_copy_only=False).tobytes())
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind):
+        filled = array.fill_null("" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else b"")
+        width = np.int64 if pa.types.is_large_string(kind) else np.int32
+        offsets = np.frombuffer(
+            filled.buffers()[1], dtype=width, count=len(filled) + 1, offset=filled.offset * width().itemsize
+        )
+        digest.update((offsets - offsets[0]).tobytes())
+        if len(filled) and filled.buffers()[2] is not None:
+            digest.update(memoryview(filled.buffers()[2])[offsets[0] : offsets[-1]])
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        digest.update(pc.list_value_length(array).fill_null(0).cast(pa.int64()).to_numpy().tobytes())
+        _feed_array(digest, pc.list_flatten(array))
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        digest.update(
+            array.fill_null(0).cast(pa.float64() if pa.types.is_floating(kind) else pa.int64()).to_numpy().tobytes()
+        )
+    else:  # not used by symba's shards; correct, only slower
+        digest.update(json.dumps(array.to_pylist(), default=str).encode())
+
+
+def _type_name(kind: pa.DataType) -> str:
+    """A type as text without the list's child field name (Arrow writes "item", Parquet reads "element")."""
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return f"{'large_' if pa.types.is_large_list(kind) else ''}list<{_type_name(kind.value_type)}>"
+    return str(kind)
+
+
+def table_digest(table: pa.Table) -> str:
+    """Digest of a table's column names, types and values, the same however it is laid out in memory."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(json.dumps([[f.name, _type_name(f.type)] for f in table.schema] + [table.num_rows]).encode())
+    for column in table.columns:
+        _feed_array(digest, column.combine_chunks())
+    return digest.hexdigest()
+
+
+def _read_verified(path: str | os.PathLike) -> pa.Table:
+    """The table in ``path``, its pages' checksums and its content digest checked.
+
+    Shards written before the digest (no key) are read with the page checks alone.
+    """
+    table = pq.read_table(path, page_checksum_verification=True)
+    stored = (table.schema.metadata or {}).get(DIGEST_KEY)
+    if stored is not None and stored.decode(errors="replace") != table_digest(table):
+        raise ValueError("content does not match its digest")
+    return table.replace_schema_metadata({k: v for k, v in (table.schema.metadata or {}).items() if k != DIGEST_KEY})
+
+
 def read_shard(path: str | os.PathLike, schema: pa.Schema | None = SCHEMA) -> pa.Table:
     """Read a shard with exactly the columns of ``schema`` (None: as stored).
 
-    A truncated or foreign file is a :class:`ShardError` naming it in one line; missing columns
-    are an error too (Arrow would fill them with nulls).
+    Pages are checked against their checksums and the whole table against its digest: a
+    damaged, truncated or foreign file is a :class:`ShardError` naming it in one line; missing
+    columns are an error too (Arrow would fill them with nulls).
     """
     try:
-        table = pq.read_table(path)
+        table = _read_verified(path)
     except FileNotFoundError:
         raise ShardError(f"{path}: no such shard") from None
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, ValueError, KeyError, IndexError) as exc:  # damage takes many shapes
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ShardError(f"{path}: truncated or not Parquet ({reason}); delete it and rerun to rebuild it") from None
+        raise ShardError(
+            f"{path}: damaged, truncated or not Parquet ({reason[:200]}); delete it and rerun to rebuild it"
+        ) from None
     if schema is None:
         return table
     table = with_ordering_columns(table)
@@ -137,11 +201,16 @@ def read_shard(path: str | os.PathLike, schema: pa.Schema | None = SCHEMA) -> pa
 
 
 def write_table_atomic(table: pa.Table, path: str | os.PathLike) -> None:
-    """Write Parquet beside ``path``, read its footer back, then rename it into place (umask respected)."""
+    """Write Parquet beside ``path`` with page checksums and a content digest, read it back and
+    verify it, then rename it into place (umask respected)."""
+    metadata = {**(table.schema.metadata or {}), DIGEST_KEY: table_digest(table).encode()}
+    table = table.replace_schema_metadata(metadata)
 
     def write_and_verify(tmp: str) -> None:
-        pq.write_table(table, tmp)
-        if pq.read_metadata(tmp).num_rows != table.num_rows:
-            raise OSError(f"{path}: Parquet written with a wrong row count")
+        pq.write_table(table, tmp, write_page_checksum=True)
+        try:
+            _read_verified(tmp)  # what a later read will check, checked once while it can still be rewritten
+        except (pa.ArrowException, ValueError) as exc:
+            raise OSError(f"{path}: Parquet written does not read back ({exc})") from None
 
     atomic_write(path, write_and_verify)

@@ -48,7 +48,7 @@ def test_truncated_shard_is_one_line_naming_it(tmp_path):
     path = tmp_path / "shard.parquet"
     write_table_atomic(pa.Table.from_pylist([ROW] * 50, schema=SCHEMA), path)
     path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(ShardError, match=r"shard.parquet: truncated or not Parquet") as info:
+    with pytest.raises(ShardError, match=r"shard.parquet: damaged, truncated or not Parquet") as info:
         read_shard(path)
     assert "\n" not in str(info.value)
     with pytest.raises(ShardError, match=r"shard.parquet is truncated or not Parquet; delete it and run again"):

@@ -78,7 +78,7 @@ def test_cached_manifest_enumerates_once(tmp_path):
     assert "e- e+ -> mu- mu+" in first and "e- a -> e- a" in first
     assert "e- e+ -> a a" not in first  # the photon is only allowed through `processes`
     (cache_file,) = tmp_path.iterdir()
-    cache_file.write_text('["sentinel"]')  # proves the second call reads the cache
+    cache_file.write_text(mf.manifest_cache_text("qed", spec, ["sentinel"]))  # proves the second call reads it
     assert mf.cached_manifest("qed", spec, tmp_path) == ["sentinel"]
 
 

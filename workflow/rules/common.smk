@@ -37,11 +37,11 @@ def _processes_by_theory():
     found = {}
     for theory, spec in config["theories"].items():
         path = mf.manifest_cache_path(theory, spec, f"{CACHE}/manifest")
-        processes = mf.read_cached_manifest(path)
+        processes = mf.read_cached_manifest(path, theory, spec)
         if processes is None:
             with stop_on_bad_input("config"):
                 processes = mf.enumerate_theory(theory, spec)
-            _ENUMERATIONS_TO_CACHE[path] = processes
+            _ENUMERATIONS_TO_CACHE[path] = (theory, spec, processes)
         found[theory] = processes
     return found
 
@@ -69,8 +69,8 @@ def imported_files(theory, shard):
 
 def cache_enumerations():
     """Called from the Snakefile's one `onstart:`: after the lock, never on a dry run."""
-    for path, processes in _ENUMERATIONS_TO_CACHE.items():
-        mf.write_text_if_changed(path, json.dumps(processes))
+    for path, (theory, spec, processes) in _ENUMERATIONS_TO_CACHE.items():
+        mf.write_cached_manifest(path, theory, spec, processes)
 
 
 def theory_orderings(theory):

@@ -68,15 +68,20 @@ class Specials:
         return [self.bos, *core, self.eos]
 
 
+def _first_line(exc: BaseException) -> str:
+    """Arrow's messages run over several lines; the error is one line."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
 def _open_shard(path: str) -> pq.ParquetFile:
     """A shard opened for streaming: without ``pre_buffer`` (on by default) Arrow would read
     every selected column chunk of a row group into memory before the first row."""
     try:
-        return pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
+        return pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES, page_checksum_verification=True)
     except FileNotFoundError:
         raise ShardError(f"token shard {path} does not exist") from None
     except (pa.ArrowException, OSError) as exc:
-        raise ShardError(f"token shard {path} is not a readable Parquet file ({exc})") from None
+        raise ShardError(f"token shard {path} is not a readable Parquet file ({_first_line(exc)})") from None
 
 
 def _row_groups(paths: list[str], rng: random.Random | None):
@@ -100,7 +105,7 @@ def _record_batches(pf: pq.ParquetFile, path: str, group: int, columns: list[str
         except StopIteration:
             return
         except (pa.ArrowException, OSError) as exc:
-            raise ShardError(f"token shard {path} is damaged ({exc})") from None
+            raise ShardError(f"token shard {path} is damaged ({_first_line(exc)})") from None
         yield batch
 
 
@@ -165,7 +170,7 @@ def iter_rows(
                 try:
                     batch = batch.filter(pc.equal(batch["split"], split))
                 except (pa.ArrowException, OSError) as exc:
-                    raise ShardError(f"token shard {path} is damaged ({exc})") from None
+                    raise ShardError(f"token shard {path} is damaged ({_first_line(exc)})") from None
                 if vocab_size is not None:
                     _check_ids(batch, path, vocab_size)
                 yield from batch.to_pylist()

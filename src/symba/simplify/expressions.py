@@ -12,15 +12,24 @@ different ``PYTHONHASHSEED`` (SymPy's set iteration order, hence its path throug
 ``factor``, depends on it).  Whatever happens, the raw expression is kept and
 the status (``ok``/``timeout``/``error``) says which one the row holds.
 
-Identical expressions are simplified once; results are cached on disk keyed by
-a hash of (method, engine, SymPy and python-flint versions, expression) so later runs reuse them.
+Identical expressions are simplified once; results are cached on disk keyed by a hash of
+everything that decides them (method, engine, SymPy or python-flint version, symba's simplifier
+version and code, expression), so later runs reuse them.  Each entry carries a checksum and the
+limits a failure was reached under: a damaged or edited entry is recomputed and rewritten, and a
+failure is retried when a limit is more generous (longer timeout, more memory, more retries).
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
+import logging
+import math
+import os
 import queue
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -137,6 +146,55 @@ def _run_pool(texts: list[str], options: SimplifyOptions, seed: int) -> dict[str
 
 # ---------------------------------------------------------------- cache
 
+# Bump when the simplified text of any method changes on purpose: it enters the cache key and the
+# simplify stamp.  The digest of the simplifier's code (below) also enters the key, so that
+# `--forcerun simplify` after any code change recomputes rather than reading old results back.
+SIMPLIFIER_VERSION = "2"
+# The code that decides a simplified text (relative to the symba package).
+SIMPLIFIER_SOURCES = (
+    "simplify/expressions.py",
+    "simplify/flint.py",
+    "simplify/worker.py",
+    "physics/expressions.py",
+    "physics/kinematics.py",  # the symbols' assumptions steer SymPy
+)
+CACHE_FORMAT = 2
+CACHE_STATUSES = ("ok", "timeout", "error")
+MAX_CACHE_ENTRY_BYTES = 64 << 20  # simplified whole-process squares reach a few MB
+MAX_REPORTED_REJECTS = 5  # log lines per call; the count is in the stats
+
+log = logging.getLogger(__name__)
+
+
+def code_digest(sources: list[str]) -> str:
+    """Digest of Python sources that ignores comments, docstrings and layout (ruff format, typo fixes)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for source in sources:
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (
+                isinstance(body, list)
+                and body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+        digest.update(ast.unparse(tree).encode() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def simplifier_version() -> str:
+    """``SIMPLIFIER_VERSION`` and the digest of :data:`SIMPLIFIER_SOURCES` as installed."""
+    package = Path(__file__).resolve().parents[1]
+    try:
+        sources = [(package / name).read_text() for name in SIMPLIFIER_SOURCES]
+    except OSError:  # installed without sources (bytecode only): the explicit version alone
+        return f"{SIMPLIFIER_VERSION}-nosource"
+    return f"{SIMPLIFIER_VERSION}-{code_digest(sources)}"
+
 
 def _versions(method: str, engine: str) -> str:
     if method == "factor" and engine == "flint":
@@ -145,29 +203,127 @@ def _versions(method: str, engine: str) -> str:
 
 
 def cache_key(text: str, method: str, engine: str = "flint") -> str:
-    return hashlib.blake2b(f"{method}\0{_versions(method, engine)}\0{text}".encode(), digest_size=16).hexdigest()
+    """Everything that decides a result: method, engine, library and simplifier versions, the text.
+
+    The limits (timeout, memory) decide only whether a failure is final; they are stored in the entry.
+    """
+    decided_by = f"{CACHE_FORMAT}\0{method}\0{_versions(method, engine)}\0{simplifier_version()}\0{text}"
+    return hashlib.blake2b(decided_by.encode(), digest_size=16).hexdigest()
 
 
 def _cache_path(cache_dir: str, key: str) -> Path:
     return Path(cache_dir) / key[:2] / f"{key}.json"
 
 
+def _checksum(entry: dict) -> str:
+    body = {k: v for k, v in entry.items() if k != "checksum"}
+    return hashlib.blake2b(json.dumps(body, sort_keys=True).encode(), digest_size=16).hexdigest()
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def entry_problem(entry, key: str) -> str | None:
+    """Why a parsed cache entry cannot be used (None: it is sound and belongs to ``key``)."""
+    if not isinstance(entry, dict):
+        return f"not an object but {type(entry).__name__}"
+    expected = {"format", "key", "status", "text", "message", "limits", "checksum"}
+    if set(entry) != expected:
+        return f"fields {sorted(entry)} instead of {sorted(expected)}"
+    if entry["format"] != CACHE_FORMAT or isinstance(entry["format"], bool):
+        return f"format {entry['format']!r}, not {CACHE_FORMAT}"
+    if entry["key"] != key:
+        return "written for another expression"
+    if entry["status"] not in CACHE_STATUSES:
+        return f"status {entry['status']!r} is not one of {', '.join(CACHE_STATUSES)}"
+    if not isinstance(entry["text"], str) or not isinstance(entry["message"], str):
+        return "text and message must be strings"
+    limits = entry["limits"]
+    if not (
+        isinstance(limits, dict)
+        and set(limits) == {"timeout", "memory_mb", "retries"}
+        and _is_number(limits["timeout"])
+        and limits["timeout"] > 0
+        and _is_count(limits["memory_mb"])
+        and _is_count(limits["retries"])
+    ):
+        return f"limits {limits!r} are not {{timeout > 0, memory_mb >= 0, retries >= 0}}"
+    if entry["checksum"] != _checksum(entry):
+        return "checksum does not match the content (edited or damaged)"
+    return None
+
+
+def _memory_at_least(then: int, now: int) -> bool:
+    """A memory cap ``then`` at least as generous as ``now`` (0 = no cap, the most generous)."""
+    return then == 0 or (now != 0 and then >= now)
+
+
+def _final_under(limits: dict, options: SimplifyOptions) -> bool:
+    """A failure reached under ``limits`` stands only if none of today's limits is more generous."""
+    return (
+        limits["timeout"] >= options.timeout
+        and _memory_at_least(limits["memory_mb"], options.memory_mb)
+        and limits["retries"] >= options.retries
+    )
+
+
+class CacheRejected(Exception):
+    """A cache entry that exists but cannot be used: the reason names the file."""
+
+
 def cache_get(cache_dir: str, text: str, options: SimplifyOptions) -> Outcome | None:
-    """A cached outcome still valid under ``options``: ok and error always; timeout only if
-    it was reached with at least the current timeout (a longer timeout deserves a new try)."""
+    """A cached outcome still valid under ``options``, or None (then it is computed again).
+
+    ``ok`` always; a failure only if it was reached under limits at least as generous as
+    today's (a longer timeout, more memory or more retries deserve a new try).  An entry that
+    is damaged, edited, of the wrong shape or too large raises :class:`CacheRejected`.
+    """
+    key = cache_key(text, options.method, options.engine)
+    path = _cache_path(cache_dir, key)
     try:
-        entry = json.loads(_cache_path(cache_dir, cache_key(text, options.method, options.engine)).read_text())
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        info = os.stat(path)
+    except FileNotFoundError:
         return None
-    if entry["status"] == "timeout" and entry["timeout"] < options.timeout:
+    except OSError as exc:
+        raise CacheRejected(f"{path}: unreadable ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CacheRejected(f"{path}: not a regular file")
+    if info.st_size > MAX_CACHE_ENTRY_BYTES:
+        raise CacheRejected(f"{path}: {info.st_size} bytes, over the bound of {MAX_CACHE_ENTRY_BYTES}")
+    try:
+        entry = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError are ValueErrors
+        raise CacheRejected(f"{path}: not readable JSON ({type(exc).__name__})") from None
+    problem = entry_problem(entry, key)
+    if problem:
+        raise CacheRejected(f"{path}: {problem}")
+    if entry["status"] != "ok" and not _final_under(entry["limits"], options):
         return None
-    return Outcome(entry["status"], entry["text"], entry.get("message", ""))
+    return Outcome(entry["status"], entry["text"], entry["message"])
 
 
 def cache_put(cache_dir: str, text: str, outcome: Outcome, options: SimplifyOptions) -> None:
-    path = _cache_path(cache_dir, cache_key(text, options.method, options.engine))
-    entry = {"status": outcome.status, "text": outcome.text, "message": outcome.message, "timeout": options.timeout}
-    atomic_write(path, json.dumps(entry))  # concurrent jobs may write the same key; the last rename wins, both valid
+    """Store ``outcome`` with the limits it was reached under and a checksum of the whole entry."""
+    key = cache_key(text, options.method, options.engine)
+    entry = {
+        "format": CACHE_FORMAT,
+        "key": key,
+        "status": outcome.status,
+        "text": outcome.text,
+        "message": outcome.message,
+        "limits": {"timeout": options.timeout, "memory_mb": options.memory_mb, "retries": options.retries},
+    }
+    entry["checksum"] = _checksum(entry)
+    path = _cache_path(cache_dir, key)
+    try:
+        atomic_write(path, json.dumps(entry))  # concurrent jobs may write the same key; the last rename wins
+    except IsADirectoryError:
+        log.warning("simplify cache: %s is a directory; result not cached", path)
 
 
 # ---------------------------------------------------------------- public entry points
@@ -184,6 +340,7 @@ class SimplifyStats:
     timeout: int = 0
     error: int = 0
     over_max_chars: int = 0  # distinct expressions kept raw for their length
+    cache_rejected: int = 0  # cache entries damaged, edited or malformed: recomputed
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
@@ -211,7 +368,13 @@ def simplify_expressions(texts: list[str], options: SimplifyOptions) -> tuple[li
             for text in distinct:
                 if text in done:
                     continue
-                hit = cache_get(options.cache_dir, text, options)
+                try:
+                    hit = cache_get(options.cache_dir, text, options)
+                except CacheRejected as rejected:  # recomputed below, and the entry rewritten
+                    stats.cache_rejected += 1
+                    if stats.cache_rejected <= MAX_REPORTED_REJECTS:
+                        log.warning("simplify cache entry ignored and recomputed: %s", rejected)
+                    continue
                 if hit is not None:
                     done[text] = hit
         stats.cached = len(done) - stats.over_max_chars

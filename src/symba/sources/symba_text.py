@@ -31,11 +31,9 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import sympy
 
-from symba.dataset_schema import SCHEMA, fill_ordering_defaults
-from symba.files import atomic_write
+from symba.dataset_schema import SCHEMA, fill_ordering_defaults, write_table_atomic
 from symba.physics.expressions import (
     REGULATOR,
     ExpressionSyntaxError,
@@ -423,5 +421,5 @@ def import_symba(paths, out_path, theory: str | None = None, reg_prop: str = "ke
     rows, stats = import_files(paths, theory, reg_prop)
     fill_ordering_defaults(rows)  # imported rows are canonical rows of their own process
     table = pa.table({name: [r[name] for r in rows] for name in SCHEMA.names}, schema=SCHEMA)
-    atomic_write(out_path, lambda tmp: pq.write_table(table, tmp))  # whole or not at all
+    write_table_atomic(table, out_path)  # whole or not at all, with checksums
     return stats

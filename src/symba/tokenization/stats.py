@@ -37,14 +37,16 @@ def _column_or_none(path, name: str, n: int):
     import pyarrow as pa
 
     if name in pq.read_schema(path).names:
-        return pq.read_table(path, columns=[name]).column(name)
+        return pq.read_table(path, columns=[name], page_checksum_verification=True).column(name)
     return pa.nulls(n, pa.string())
 
 
 def shard_lengths(path, max_tokens: int = 0) -> tuple[dict, list, list, int]:
     """Token lengths per (notation, side), multiplicities and (split, group) of the usable unique pairs of one
     shard, and the number of pairs too long to tokenize under ``max_tokens`` (left out of the lengths)."""
-    table = pq.read_table(path, columns=["multiplicity", "amplitude", "squared", "status", "backend"])
+    table = pq.read_table(
+        path, columns=["multiplicity", "amplitude", "squared", "status", "backend"], page_checksum_verification=True
+    )
     table = table.append_column("split", _column_or_none(path, "split", table.num_rows))
     table = table.append_column("group", _column_or_none(path, "group", table.num_rows))
     lengths = {n: {s: [] for s in SIDES} for n in NOTATIONS}

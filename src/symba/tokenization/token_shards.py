@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import sympy
 
-from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, with_ordering_columns, write_table_atomic
+from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, read_shard, write_table_atomic
 from symba.physics.process import parse_process
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
@@ -244,11 +243,7 @@ def tokenize_shard(
     max_tokens: int = 0,
 ) -> dict:
     """Read a shard in ``symba.dataset_schema.SCHEMA``, add ``TOKEN_COLUMNS``, write it atomically; return stats."""
-    table = with_ordering_columns(pq.read_table(in_path))
-    missing = [name for name in SCHEMA.names if name not in table.column_names]
-    if missing:
-        raise ValueError(f"{in_path}: missing column(s) {', '.join(missing)}")
-    rows = table.select(SCHEMA.names).to_pylist()
+    rows = read_shard(in_path).to_pylist()  # checksums verified; a damaged shard is one line naming it
     out, stats = tokenize_rows(rows, notation, split, fractions, seed, max_tokens)
     columns = {name: [r[name] for r in out] for name in OUTPUT_SCHEMA.names}
     write_table_atomic(pa.table(columns, schema=OUTPUT_SCHEMA), out_path)

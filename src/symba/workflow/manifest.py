@@ -12,6 +12,8 @@ import hashlib
 import json
 import math
 import os
+import stat
+import sys
 from pathlib import Path
 
 from symba.files import atomic_write, write_text_if_changed
@@ -68,31 +70,84 @@ def enumerate_theory(theory: str, spec: dict) -> list[str]:
     return sorted(set(found))
 
 
-def manifest_cache_path(theory: str, spec: dict, cache_dir: str | os.PathLike) -> Path:
-    """Where ``enumerate_theory(theory, spec)`` is memoised: keyed by the spec and the engine version."""
+MANIFEST_CACHE_FORMAT = 2
+MAX_MANIFEST_CACHE_BYTES = 256 << 20  # QED up to 3->3 lists a few hundred thousand processes
+
+
+def _manifest_key_text(theory: str, spec: dict) -> str:
     from symba.physics.engine import ENGINE_VERSION
 
-    key_text = json.dumps({"theory": theory, "spec": spec, "engine": ENGINE_VERSION}, sort_keys=True)
-    key = hashlib.blake2b(key_text.encode(), digest_size=12).hexdigest()
+    return json.dumps({"theory": theory, "spec": spec, "engine": ENGINE_VERSION}, sort_keys=True)
+
+
+def manifest_cache_path(theory: str, spec: dict, cache_dir: str | os.PathLike) -> Path:
+    """Where ``enumerate_theory(theory, spec)`` is memoised: keyed by the spec and the engine version."""
+    key = hashlib.blake2b(_manifest_key_text(theory, spec).encode(), digest_size=12).hexdigest()
     return Path(cache_dir) / f"{theory}-{key}.json"
 
 
-def read_cached_manifest(path: str | os.PathLike) -> list[str] | None:
-    """The memoised process list, or None if absent or unreadable (then it is enumerated again)."""
+def _manifest_checksum(entry: dict) -> str:
+    body = json.dumps({k: v for k, v in entry.items() if k != "checksum"}, sort_keys=True)
+    return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+def manifest_cache_text(theory: str, spec: dict, processes: list[str]) -> str:
+    """The cache file of an enumeration: the processes, what they were enumerated for, a checksum."""
+    entry = {"format": MANIFEST_CACHE_FORMAT, "key": _manifest_key_text(theory, spec), "processes": processes}
+    entry["checksum"] = _manifest_checksum(entry)
+    return json.dumps(entry)
+
+
+def write_cached_manifest(path: str | os.PathLike, theory: str, spec: dict, processes: list[str]) -> None:
+    write_text_if_changed(path, manifest_cache_text(theory, spec, processes))
+
+
+def _manifest_cache_problem(path: Path, theory: str, spec: dict) -> tuple[list[str] | None, str]:
+    """(processes, "") from a sound cache file of this enumeration, else (None, why not)."""
+    info = path.stat()  # FileNotFoundError: simply not cached yet
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MANIFEST_CACHE_BYTES:
+        return None, "not a regular file of a bounded size"
     try:
-        processes = json.loads(Path(path).read_text())
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        entry = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        return None, f"not readable JSON ({type(exc).__name__})"
+    if not isinstance(entry, dict) or set(entry) != {"format", "key", "processes", "checksum"}:
+        return None, "not a symba manifest cache (written by an older symba, or edited)"
+    if entry["checksum"] != _manifest_checksum(entry):
+        return None, "checksum does not match the content (edited or damaged)"
+    if entry["format"] != MANIFEST_CACHE_FORMAT or entry["key"] != _manifest_key_text(theory, spec):
+        return None, "written for another enumeration"
+    processes = entry["processes"]
+    if not isinstance(processes, list) or not all(isinstance(p, str) for p in processes):
+        return None, "processes are not a list of strings"
+    return processes, ""
+
+
+def read_cached_manifest(path: str | os.PathLike, theory: str, spec: dict) -> list[str] | None:
+    """The memoised process list, or None if absent or unsound (then it is enumerated again).
+
+    A cache file that exists but fails its checks is one line on stderr naming it: an edited
+    cache must not silently plan other processes.
+    """
+    path = Path(path)
+    try:
+        processes, problem = _manifest_cache_problem(path, theory, spec)
+    except FileNotFoundError:
         return None
-    return processes if isinstance(processes, list) and all(isinstance(p, str) for p in processes) else None
+    except OSError as exc:
+        processes, problem = None, f"unreadable ({exc.strerror})"
+    if problem:
+        print(f"symba: ignoring the process cache {path}: {problem}; enumerating again", file=sys.stderr)
+    return processes
 
 
 def cached_manifest(theory: str, spec: dict, cache_dir: str | os.PathLike) -> list[str]:
     """``enumerate_theory`` memoised on disk: enumeration runs FeynGraph on every candidate (slow at 2->3)."""
     path = manifest_cache_path(theory, spec, cache_dir)
-    processes = read_cached_manifest(path)
+    processes = read_cached_manifest(path, theory, spec)
     if processes is None:
         processes = enumerate_theory(theory, spec)
-        write_text_if_changed(path, json.dumps(processes))
+        write_cached_manifest(path, theory, spec, processes)
     return processes
 
 
@@ -165,6 +220,55 @@ def write_parameter_file(path: str | os.PathLike, text: str, digest: str, log_pa
         raise ValueError(f"{path}: not named by the digest of the current parameters ({content_digest(text)})")
     write_versioned(path, text)
     atomic_write(log_path, f"wrote {path}\n")
+
+
+MAX_PARAMETER_FILE_BYTES = 64 << 20  # a shard's process list; stamps are a few hundred bytes
+
+
+def damaged_parameter_files(expected: dict[str, str]) -> dict[str, str]:
+    """Of the content-named files ``expected`` (path -> text) that exist, those not holding their text.
+
+    Each is named on stderr in one line; :func:`repair_parameter_files` rewrites them once a run
+    holds the lock (Snakemake's ``onstart:``, which a run with nothing to do never reaches).  (Jobs take their parameters from the config, so the content is a record for
+    people; a wrong record must not stand.)
+    """
+    damaged = {}
+    for path, text in expected.items():
+        try:
+            info = os.stat(path)
+            sound = (
+                stat.S_ISREG(info.st_mode)
+                and info.st_size <= MAX_PARAMETER_FILE_BYTES
+                and Path(path).read_bytes() == text.encode()
+            )
+        except FileNotFoundError:
+            continue  # not written yet: its job writes it
+        except OSError:
+            sound = False
+        if not sound:
+            print(
+                f"symba: {path} does not hold the parameters its name says (edited or damaged); "
+                "the next run that has a job to run rewrites it (results made under its name stand)",
+                file=sys.stderr,
+            )
+            damaged[path] = text
+    return damaged
+
+
+def repair_parameter_files(damaged: dict[str, str]) -> None:
+    """Rewrite each file with its text, keeping its modification time: only the record was wrong,
+    the results made with the parameters of its name stay valid (and are not rerun)."""
+    for path, text in damaged.items():
+        try:
+            times = os.stat(path)
+            keep = (times.st_atime_ns, times.st_mtime_ns)
+        except OSError:
+            keep = None
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise OSError(f"{path} is a directory where a parameter file belongs; remove it and rerun")
+        atomic_write(path, text)
+        if keep is not None:
+            os.utime(path, ns=keep)
 
 
 def shard_manifest_text(processes: list[str]) -> str:

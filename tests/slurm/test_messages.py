@@ -105,7 +105,7 @@ def test_memory_and_gpu_requests_name_their_keys():
     nodes, default = slurm.parse_nodes(SINFO)
     (memory,) = slurm.fit_problems([request("simplify", cpus=2, mem_mb=40000)], nodes, default)
     assert "asks for 40000 MB" in memory and "at most 20489 MB" in memory
-    assert "resources.simplify_mem_mb" in memory and "`cores`" in memory  # fewer shards side by side
+    assert "lower resources.simplify_mem_mb in the config" in memory
     (light,) = slurm.fit_problems([request("length_report", mem_mb=30000, group=False)], nodes, default)
     assert "set-resources length_report: mem_mb in profiles/slurm/config.yaml" in light
     (gpu,) = slurm.fit_problems([request("train", cpus=2, gpus=8, partition="gpu", group=False)], nodes, default)
@@ -155,3 +155,25 @@ def test_requests_of_jobs_one_per_submission_as_the_plugin_would_make_it():
         (("train",), 1, 8, 16000, 1, "gpu"),  # cpus_per_gpu x GPUs, as sbatch --cpus-per-gpu gets them
         (("length_report",), 1, 3, 1500, 0, None),
     ]
+
+
+def test_slurm_time_limits_in_minutes():
+    # The formats of `sinfo %l` (SLURM's documented time formats), worked by hand.
+    assert [slurm.minutes(t) for t in ("infinite", "2-00:00:00", "12:00:00", "30:00", "30", "1-12", "1-12:30")] == [
+        None,
+        2880,
+        720,
+        30,
+        30,
+        2160,
+        2190,
+    ]
+
+
+def test_a_grouped_job_longer_than_the_partition_allows_names_group_components_and_runtime_key():
+    grouped = slurm.Request(("amplitudes",), 16, "g", None, 1, 2000, 0, 1, runtime=16 * 600)
+    assert slurm.time_problems([grouped], {"cpu": None}, "cpu") == []  # no limit
+    (line,) = slurm.time_problems([grouped, grouped], {"cpu": 2880}, "cpu")
+    assert line.startswith("SLURM: rule amplitudes (16 shards in one grouped job, run one after another) asks for 9600")
+    assert "at most 2880" in line and "group-components amplitudes" in line
+    assert "resources.amplitudes_runtime_min" in line

@@ -25,6 +25,8 @@ def slurm_preflight():
         if _cluster is not None:
             _requests = _slurm.requests_of(_jobs, workflow.dag.get_job_group)
             _problems.extend(_slurm.fit_problems(_requests, *_cluster))
+            if (_limits := _slurm.partition_time_limits()) is not None:
+                _problems.extend(_slurm.time_problems(_requests, _limits, _cluster[1]))
         _problems = [p for p in _problems if p]
         if _problems:  # one line each on stderr and exit code 2, as for a bad config; nothing was submitted
             print("\n".join(_problems), file=sys.stderr)

@@ -100,6 +100,7 @@ class Request:
     mem_mb: int | None
     gpus: int
     threads: int = 1  # CPUs of one member job
+    runtime: int | None = None  # minutes (sbatch -t)
 
 
 def gpu_count(gres: str) -> int:
@@ -179,7 +180,8 @@ def request_of(unit, rules: tuple[str, ...], jobs: int, group: str | None, threa
     else:
         mem_mb = _int(resources.get("mem_mb"))
     partition = resources.get("slurm_partition")
-    return Request(rules, jobs, group, str(partition) if partition else None, cpus, mem_mb, gpus, threads)
+    runtime = _int(resources.get("runtime"))
+    return Request(rules, jobs, group, str(partition) if partition else None, cpus, mem_mb, gpus, threads, runtime)
 
 
 def requests_of(jobs, group_of) -> list[Request]:
@@ -217,8 +219,6 @@ def _keys(request: Request, too_big: list[str], node_cpus: int) -> str:
         elif not request.group:
             fixes.append(f"set set-resources {rule}: cpus_per_task in profiles/slurm/config.yaml")
     if "MB" in too_big:
-        if request.group and "CPUs" not in too_big:
-            fixes.append("lower `cores` in profiles/slurm/config.yaml (fewer shards side by side)")
         if rule in CONFIG_KEYS:
             fixes.append(f"lower resources.{CONFIG_KEYS[rule]}_mem_mb in the config")
         else:
@@ -272,6 +272,70 @@ def fit_problems(requests: list[Request], nodes: list[Node], default_partition: 
         lines.append(
             f"SLURM: {what} asks for {request_text}, but {where}, so it would pend forever; "
             f"{_keys(request, too_big, most['CPUs'])}."
+        )
+    return lines
+
+
+def minutes(limit: str) -> int | None:
+    """A SLURM time limit (`sinfo %l`: 'infinite', '2-00:00:00', '12:00:00', '30:00', '30') in minutes."""
+    limit = limit.strip()
+    if limit.lower() in ("infinite", "unlimited", "n/a", ""):
+        return None
+    days, _, clock = limit.rpartition("-")
+    try:
+        parts = [int(x) for x in clock.split(":")]
+        whole_days = int(days) if days else 0
+    except ValueError:
+        return None
+    if len(parts) == 3:
+        hours, mins, secs = parts
+    elif len(parts) == 2:
+        hours, (mins, secs) = (parts[0], (parts[1], 0)) if days else (0, parts)
+    else:
+        hours, mins, secs = (parts[0], 0, 0) if days else (0, parts[0], 0)
+    return whole_days * 1440 + hours * 60 + mins + (secs > 0)
+
+
+def partition_time_limits() -> dict[str, int | None] | None:
+    """Partition -> its MaxTime in minutes (None: no limit); None when sinfo cannot answer."""
+    try:
+        listed = _run("sinfo", "--noheader", "--format=%R|%l")
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if listed.returncode != 0:
+        return None
+    return {
+        name: minutes(limit)
+        for name, _, limit in (line.strip().partition("|") for line in listed.stdout.splitlines())
+        if name
+    }
+
+
+def time_problems(requests: list[Request], limits: dict[str, int | None], default_partition: str | None) -> list[str]:
+    """One line per kind of submission whose time request exceeds its partition's MaxTime."""
+    lines, said = [], set()
+    for request in requests:
+        partition = request.partition or default_partition
+        limit = limits.get(partition)
+        if limit is None or request.runtime is None or request.runtime <= limit:
+            continue
+        key = (request.rules, partition, request.runtime)
+        if key in said:
+            continue
+        said.add(key)
+        rule = request.rules[0]
+        what = f"rule {', '.join(request.rules)}"
+        fixes = []
+        if request.group:
+            what += f" ({request.jobs} shards in one grouped job, run one after another)"
+            fixes.append(f"lower group-components {rule}: in profiles/slurm/config.yaml")
+        if rule in CONFIG_KEYS:
+            fixes.append(f"lower resources.{CONFIG_KEYS[rule]}_runtime_min in the config")
+        else:
+            fixes.append(f"lower set-resources {rule}: runtime in profiles/slurm/config.yaml")
+        lines.append(
+            f"SLURM: {what} asks for {request.runtime} minutes, but partition '{partition}' allows at most "
+            f"{limit}; {', or '.join(fixes)}."
         )
     return lines
 

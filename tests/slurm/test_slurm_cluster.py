@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]  # minutes: CI runs it with the slow tests
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEFILE = ROOT / "Snakefile"
@@ -52,7 +52,7 @@ def unavailable(reason):
 def cluster():
     """A running local cluster; stops, at the end, only the daemons this fixture started."""
     if os.name != "posix" or os.geteuid() != 0:
-        unavailable("starting a SLURM cluster needs root")
+        unavailable("starting a local SLURM cluster needs root: run these tests with sudo (tools/local-slurm.sh)")
     try:
         import snakemake_executor_plugin_slurm  # noqa: F401
     except ImportError:

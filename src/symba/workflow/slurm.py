@@ -212,12 +212,10 @@ def _keys(request: Request, too_big: list[str], node_cpus: int) -> str:
     rule = request.rules[0]
     fixes = []
     if "CPUs" in too_big:
-        if request.group:
-            fixes.append(f"lower `cores` in profiles/slurm/config.yaml (or run with --cores {node_cpus})")
         if request.threads > 1 and rule in THREADS_KEYS:
             fixes.append(f"lower {THREADS_KEYS[rule]} in the config")
-        elif not request.group:
-            fixes.append(f"set set-resources {rule}: cpus_per_task in profiles/slurm/config.yaml")
+        # A job's CPUs are its threads, which `cores` caps (a grouped job: those of one shard).
+        fixes.append(f"lower `cores` in profiles/slurm/config.yaml (or run with --cores {node_cpus})")
     if "MB" in too_big:
         if rule in CONFIG_KEYS:
             fixes.append(f"lower resources.{CONFIG_KEYS[rule]}_mem_mb in the config")

@@ -203,7 +203,10 @@ def requests_of(jobs, group_of) -> list[Request]:
         members = list(group.jobs)
         rules = tuple(sorted({member.rule.name for member in members}))
         threads = max(_int(member.threads) or 1 for member in members)
-        found.append(request_of(group, rules, len(members), str(group.groupid), threads))
+        try:
+            found.append(request_of(group, rules, len(members), str(group.groupid), threads))
+        except Exception:  # noqa: BLE001  Snakemake cannot size the group: it says so itself when submitting
+            continue
     return found
 
 

@@ -8,8 +8,9 @@
 #                                               or those named, e.g. the ones one `start` reported)
 #   tools/local-slurm.sh status
 #
-# Partitions: `cpu` (the default) and `gpu`; the node declares one GPU (gres.conf, no device behind
-# it), so that a job asking for a GPU is scheduled as on a real cluster, then runs on the CPU.
+# Partitions: `cpu` (the default) and `gpu`; the node declares this machine's real CPUs (nproc) and
+# memory, so that a request too big for it is seen as on a real cluster, and one GPU (gres.conf, no
+# device behind it), so that a job asking for a GPU is scheduled as on a real cluster, then runs on the CPU.
 # Memory requests are enforced (jobacct_gather/linux + OverMemoryKill; no cgroups needed).
 # Without --accounting there is no slurmdbd, so `sacct` fails: run Snakemake with
 # `--slurm-status-command squeue` (finished jobs stay in squeue for MinJobAge=600 s).
@@ -27,7 +28,7 @@ for arg in "$@"; do
     start | stop | status) CMD=$arg ;;
     --accounting) ACCOUNTING=1 ;;
     slurmd | slurmctld | slurmdbd | mariadbd | munged) chosen+=("$arg") ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "local-slurm: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -143,11 +144,19 @@ if ! munge_works; then
 fi
 
 # ---------------------------------------------------------------- slurm.conf
+# The node declares what this machine really has, as a user's cluster would: the CPUs this process
+# may use (nproc: affinity and cpusets, which slurmd -C does not see) and its memory (slurmd -C's
+# RealMemory, capped by a cgroup limit). LOCAL_SLURM_CPUS / LOCAL_SLURM_MEM_MB override them.
 hardware=$(timeout 30 slurmd -C 2>/dev/null | head -1 || true)
-cpus=$(sed -n 's/.* CPUs=\([0-9]*\).*/\1/p' <<<"$hardware")
-cpus=${cpus:-$(nproc)}
+cpus=${LOCAL_SLURM_CPUS:-$(nproc)}
 real_memory=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$hardware")
-memory=${LOCAL_SLURM_MEM_MB:-$((${real_memory:-2000} * 85 / 100))}
+real_memory=${real_memory:-$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))}
+cgroup_limit=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || echo max)
+if [[ $cgroup_limit =~ ^[0-9]+$ ]] && ((cgroup_limit / 1048576 < real_memory)); then
+  real_memory=$((cgroup_limit / 1048576))
+fi
+memory=${LOCAL_SLURM_MEM_MB:-$real_memory}
+[[ $cpus =~ ^[1-9][0-9]*$ && $memory =~ ^[1-9][0-9]*$ ]] || fail "bad CPU count '$cpus' or memory '$memory' MB" 2
 if ((ACCOUNTING)); then
   accounting="AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost"

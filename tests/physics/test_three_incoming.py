@@ -16,7 +16,7 @@ from .bruteforce import BruteForce, kinematics_from_point
         ("e- e+ a -> mu- mu+", "qed"),
         ("e- a a -> e- a", "qed"),
         ("u u~ g -> d d~", "qcd"),
-        ("e- e+ a -> mu- mu+ a", "qed"),
+        pytest.param("e- e+ a -> mu- mu+ a", "qed", marks=pytest.mark.slow),  # 2->3 with three incoming: ~10 s
     ],
 )
 def test_three_incoming_particles(text, theory):

@@ -249,6 +249,7 @@ def test_hostile_input_is_one_line_exit_2(case, world, tmp_path):
     assert not (tmp_path / "o" / "model.pt").exists()
 
 
+@pytest.mark.slow
 def test_predict_keeps_blank_and_bad_stdin_lines_in_place(world):
     amplitude = "-i*e^2*u(e,p_1,d1)*ubar(e,p_3,d1)"
     stdin = f"{amplitude}\n\n   \nnot ( an amplitude\n{amplitude}\n"
@@ -268,6 +269,7 @@ def _weights(path) -> dict:
     return torch.load(path, weights_only=True)["state_dict"]
 
 
+@pytest.mark.slow
 def test_finished_run_given_other_shards_retrains(world, tmp_path):
     # Issue 14: `symba train --out DIR` on a finished DIR with other shards returned the old weights.
     vocab = write_vocabulary(tmp_path / "v.json", "hybrid-short")

@@ -141,6 +141,7 @@ def _processes_under(folder: Path) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.slow
 def test_a_killed_caller_takes_worker_and_form_along_and_its_folder_is_swept(tmp_path):
     caller = subprocess.Popen(
         [sys.executable, "-m", "symba", "amplitudes", *SLOW_IN_FORM],

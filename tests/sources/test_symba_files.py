@@ -140,7 +140,7 @@ def test_bad_symba_files_config(tmp_path):
         plan_import_shards(same)
 
 
-@pytest.mark.parametrize("engine", ["flint", "sympy"])
+@pytest.mark.parametrize("engine", ["flint", pytest.param("sympy", marks=pytest.mark.slow)])
 def test_simplification_removes_the_imaginary_unit_of_imported_squares(tmp_path, engine):
     source = write(tmp_path, "QED_i.txt", EE_MUMU.format(EE_MUMU_SQUARED) + EE_MUMU.format("2*i*e^4*s_12"))
     gluons = write(tmp_path, "QCD_i.txt", UG_UG.format(UG_UG_SQUARED))

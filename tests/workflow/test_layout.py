@@ -38,4 +38,8 @@ def test_profiles():
     assert {"amplitudes", "simplify"} <= set(slurm["group-components"])
     assert slurm["set-resources"]["train"]["gpu"] == 1
     # amplitudes, simplify and train take memory and time from the config's `resources:` (rule files)
-    assert not {"amplitudes", "simplify"} & set(slurm["set-resources"])
+    for rule in ("amplitudes", "simplify"):
+        assert not {"mem_mb", "runtime"} & set(slurm["set-resources"].get(rule, {}))
+    # Grouped shards run one after another: one group slot per SLURM job, one per shard.
+    assert slurm["resources"] == ["group_slot=1"] and slurm["set-resource-scopes"] == ["group_slot=local"]
+    assert all(slurm["set-resources"][rule]["group_slot"] == 1 for rule in slurm["group-components"])

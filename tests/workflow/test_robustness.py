@@ -10,6 +10,7 @@ import sys
 import time
 
 import pyarrow.parquet as pq
+import pytest
 import yaml
 
 from .runner import ROOT, SLUGS, SNAKEFILE, broken_form, ok, snakemake, tiny_config
@@ -42,6 +43,7 @@ def wait_for_lock(workdir, process, timeout_s=120):
     raise AssertionError("the lock-holding run never took the lock")
 
 
+@pytest.mark.slow  # whole workflow runs: minutes on 2 cores
 def test_dry_run_and_locked_out_run_change_nothing_and_the_next_run_rebuilds_every_shard(tmp_path):
     ok(snakemake(tmp_path, config=tiny_config()))
     assert all(s == {"ok"} for s in statuses(tmp_path).values())
@@ -97,6 +99,7 @@ def test_dry_run_and_locked_out_run_change_nothing_and_the_next_run_rebuilds_eve
     assert "Nothing to be done" in ok(snakemake(tmp_path))
 
 
+@pytest.mark.slow  # whole workflow runs: minutes on 2 cores
 def test_a_shard_whose_processes_all_fail_fails_and_is_recomputed_after_the_fix(tmp_path):
     config = tiny_config(amplitudes={"on_error": "skip"}, simplify={"method": "none"})
     failed = snakemake(tmp_path, config=config, env=broken_form(tmp_path / "brokenform"))
@@ -111,6 +114,7 @@ def test_a_shard_whose_processes_all_fail_fails_and_is_recomputed_after_the_fix(
     assert (tmp_path / "results/default/reports/skipped.tsv").read_text() == "theory\tprocess\treason\n"
 
 
+@pytest.mark.slow  # whole workflow runs: minutes on 2 cores
 def test_empty_shards_when_allowed_and_skips_listed(tmp_path):
     config = tiny_config(amplitudes={"on_error": "skip", "allow_empty_shards": True}, simplify={"method": "none"})
     ok(snakemake(tmp_path, config=config, env=broken_form(tmp_path / "brokenform")))
@@ -121,6 +125,7 @@ def test_empty_shards_when_allowed_and_skips_listed(tmp_path):
     assert all("FORM is broken" in line or "FORM" in line for line in lines[1:])
 
 
+@pytest.mark.slow  # whole workflow runs: minutes on 2 cores
 def test_a_truncated_shard_is_named_before_any_job_and_rebuilt_once_deleted(tmp_path):
     ok(snakemake(tmp_path, config=tiny_config(simplify={"method": "none"})))
     shard = tmp_path / f"results/default/dataset/qed/{SLUGS[1]}.parquet"
@@ -135,6 +140,7 @@ def test_a_truncated_shard_is_named_before_any_job_and_rebuilt_once_deleted(tmp_
     assert pq.read_table(shard).num_rows > 0
 
 
+@pytest.mark.slow  # whole workflow runs: minutes on 2 cores
 def test_outputs_are_readable_by_others_under_a_022_umask(tmp_path):
     old = os.umask(0o022)
     try:

@@ -57,6 +57,7 @@ def run_dir(tmp_path_factory):
     return workdir
 
 
+@pytest.mark.slow  # the module's whole-workflow run
 def test_imported_rows_are_simplified_without_i_and_reach_the_token_shards(run_dir):
     qed = pq.read_table(run_dir / "results/default/dataset/qed/symba-QED_ee_2to2.parquet").to_pylist()
     assert [r["process"] for r in qed] == ["e- e+ -> mu- mu+"] * 2
@@ -74,6 +75,7 @@ def test_imported_rows_are_simplified_without_i_and_reach_the_token_shards(run_d
     assert (run_dir / "results/default/tokens/qcd/symba-gluons.parquet").is_file()
 
 
+@pytest.mark.slow  # the module's whole-workflow run
 def test_a_changed_file_reruns_its_import_and_nothing_else(run_dir):
     assert "Nothing to be done" in ok(snakemake(run_dir))
     (run_dir / "data/QED_ee_2to2.txt").write_text(QED_FILE.splitlines(keepends=True)[0])

@@ -343,9 +343,9 @@ def spin_summed_square(
         terms.append(ev.eval(term))
     amp = ev._sum(terms)
     expected = {_state_label("h", k) for k in range(len(legs))}
-    missing = expected - set(amp.labels)
+    missing = [k + 1 for k in range(len(legs)) if _state_label("h", k) not in amp.labels]
     if missing:
-        raise NumericSquareError(f"the amplitude has no external state for leg(s) {sorted(missing)}")
+        raise NumericSquareError(f"the amplitude has no external state for leg(s) {missing}")
     if set(amp.labels) - expected - set(ev.colour):
         raise NumericSquareError("the amplitude has free indices left")
     square = np.abs(amp.array) ** 2
@@ -387,7 +387,8 @@ def square_at_point(tree: Node, process, point, physical: bool) -> float:
     on-shell momenta)."""
     if not point.physical:
         raise NumericSquareError("the process has no physical phase space")
-    scalars = {k: complex(v) for k, v in point.values().items()}
+    scalars = {m: 0j for m in process.massless}  # masses the dataset set to zero
+    scalars.update({k: complex(v) for k, v in point.values().items()})
     legs = process_legs(process, point.momenta, point.masses)
     return spin_summed_square(tree, legs, scalars, physical, identical_final_factor(list(process.legs), process.n_in))
 

@@ -163,6 +163,7 @@ def amplitude_facts(
 ) -> AmplitudeFacts:
     """The facts of one row (cached: the beams of one row share them)."""
     from symba.physics.amplitude_syntax import Node, parse
+    from symba.physics.expressions import REGULATOR
     from symba.physics.kinematics import random_point
     from symba.physics.models import ALL_COUPLINGS
     from symba.physics.numeric_square import NumericSquareError, square_at_point
@@ -174,7 +175,7 @@ def amplitude_facts(
     has_vectors = any(not proc.model.particle(p).fermion for p in proc.legs)
     physical_sums = diagram == -1
     allowed = {f"s_{i}{j}" for i in range(1, n + 1) for j in range(i + 1, n + 1)}
-    allowed |= {m for m in leg_masses if m} | set(ALL_COUPLINGS)
+    allowed |= {m for m in leg_masses if m} | set(ALL_COUPLINGS) | {REGULATOR}  # imports may keep reg_prop
     points = [random_point(leg_masses, proc.n_in, seed=AMPLITUDE_POINT_SEED + k) for k in range(n_points)]
     points = [p for p in points if p.physical]
     facts = AmplitudeFacts(n, frozenset(allowed), None, None, points, None, physical_sums or not has_vectors)
@@ -229,9 +230,12 @@ def _mass_names(tree) -> set[str]:
 
 # ---------------------------------------------------------------- the candidate's checks
 def _value(expr, values):
+    import mpmath
+
+    from symba.physics.expressions import REGULATOR
     from symba.physics.kinematics import evaluate
 
-    return evaluate(expr, values)
+    return evaluate(expr, {**values, REGULATOR: mpmath.mpf(0)})  # MARTY's regulator is zero
 
 
 def _homogeneous(expr, values: dict, scaled: dict, degree: float) -> bool:

@@ -114,3 +114,30 @@ def test_verification_summary_counts():
     assert s["accuracy_after_fallback"] == pytest.approx(3 / 4)  # the row with none passing is recomputed
     assert s["unverified_top1_numeric_accuracy"] == pytest.approx(1 / 4)
     assert s["answer_below_top_beam"] == 1
+
+
+def test_score_answers_with_the_first_beam_that_passes(vocab_path):
+    """The top beam is wrong (3 instead of 2), the second right: verified decoding answers with
+    the second, and reports the top beam's miss beside it."""
+    from symba.model import batches
+    from symba.model.evaluate import VerifyOptions, _score
+    from symba.model.numeric import expression_tokens
+    from symba.model.search import Hypothesis
+
+    from .model_test_data import NOTATION
+
+    vocab = batches.load_vocab(vocab_path)
+    specials = batches.Specials(vocab)
+    right = vocab.encode(expression_tokens(TRUTH, NOTATION))
+    wrong = vocab.encode(expression_tokens(f"3*e^4*{NUM}/(m_e^2 + s_12)^2", NOTATION))
+    row = {"process": PROCESS, "theory": "qed", "multiplicity": "2->2", "diagram": 0}
+    row.update(amplitude=AMPLITUDE, squared=TRUTH)
+    ex = batches.Example(specials.wrap(right), specials.wrap(right), row)
+    hyps = [Hypothesis(wrong, -1.0, True, -1.0), Hypothesis(right, -2.0, True, -2.0)]
+    with NumericChecker(timeout_s=60) as checker:
+        plain = _score(checker, ex, hyps, vocab, NOTATION, specials)
+        verified = _score(checker, ex, hyps, vocab, NOTATION, specials, verify=VerifyOptions())
+    assert not plain.numeric_ok and plain.verified is None
+    assert verified.verified and verified.pick == 1
+    assert verified.numeric_ok and verified.sequence_ok and not verified.top1_numeric_ok
+    assert verified.candidates == 2 and verified.fired == {"amplitude_square": 1}

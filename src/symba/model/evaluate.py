@@ -91,7 +91,7 @@ class Outcome:
     pick: int = 0  # beam index of the answer
     top1_sequence_ok: bool | None = None  # the top beam's, whatever verification picked
     top1_numeric_ok: bool | None = None
-    candidates: int = 0  # beams checked
+    candidates: int = 0  # beams checked (best first, until one passes)
     fired: dict | None = None  # check -> beams it rejected
     skipped: dict | None = None  # check -> beams on which it could not be made
 
@@ -307,7 +307,7 @@ def verification_summary(outcomes: list[Outcome]) -> dict:
     passing = [o for o in checked if o.verified]
     right = sum(o.numeric_ok for o in passing)
     return {
-        "candidates": sum(o.candidates for o in checked),
+        "candidates": sum(o.candidates for o in checked),  # beams checked, best first until one passed
         "fired": dict(sorted(fired.items())),  # check -> beams it rejected (one beam may fail several)
         "skipped": dict(sorted(skipped.items())),  # check -> beams on which it could not be made
         "rows_with_passing_candidate": len(passing),
@@ -556,11 +556,14 @@ def _candidate_texts(hyps, vocab, notation, checker, relabelling) -> list[str | 
 
 def verified_pick(checker: NumericChecker, texts: list[str | None], row: dict, opts: VerifyOptions):
     """(index of the first candidate that passes every physics check or None, check -> candidates it
-    rejected, check -> candidates on which it was skipped).  Rows are checked without their answer."""
+    rejected, check -> candidates on which it was skipped, candidates checked).  Rows are checked
+    without their answer; beams are checked best first until one passes."""
     fired: dict[str, int] = defaultdict(int)
     skipped: dict[str, int] = defaultdict(int)
-    passed = []
+    passed: list[bool] = []
     for text in texts:
+        if any(passed):
+            break
         if text is None:
             verdict = {"failed": ["parse"], "skipped": []}
         else:
@@ -578,7 +581,7 @@ def verified_pick(checker: NumericChecker, texts: list[str | None], row: dict, o
         for check in verdict["skipped"]:
             skipped[check] += 1
         passed.append(not verdict["failed"])
-    return first_passing(passed), dict(fired), dict(skipped)
+    return first_passing(passed), dict(fired), dict(skipped), len(passed)
 
 
 def _score(
@@ -615,9 +618,9 @@ def _score(
             verdicts.append(False)
         else:
             verdicts.append(checker.check(text, truth_text, process, theory))
-    pick, fired, skipped = (None, None, None)
+    pick, fired, skipped, checked = None, None, None, 0
     if verify:
-        pick, fired, skipped = verified_pick(checker, texts, row, verify)
+        pick, fired, skipped, checked = verified_pick(checker, texts, row, verify)
     answer = hyps[pick or 0]  # decoding always keeps at least one live hypothesis
     matches, total = token_matches(answer.ids, truth_ids, specials.eos)
     return Outcome(
@@ -638,7 +641,7 @@ def _score(
         pick=pick or 0,
         top1_sequence_ok=hyps[0].ids == truth_ids,
         top1_numeric_ok=bool(verdicts and verdicts[0]),
-        candidates=len(hyps) if verify else 0,
+        candidates=checked,
         fired=fired,
         skipped=skipped,
     )

@@ -11,6 +11,8 @@ with rule_logging(snakemake) as log:
         snakemake.output.metrics,
         snakemake.output.calibration,
         snakemake.output.lengths,
+        # verified decoding evaluates amplitudes with the dataset's masses
+        massless=(snakemake.config.get("amplitudes") or {}).get("massless") or (),
     )
     for line in headline(metrics):
         log.info("evaluation: %s", line)

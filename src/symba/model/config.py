@@ -164,6 +164,10 @@ class EvalConfig:
     workers: int = 2  # numeric-check worker processes, running while the model decodes the next rows
     # decode each amplitude with its legs in canonical order, map the answer back (symba.model.relabel)
     relabel_legs: bool = True
+    # check each beam candidate's physics without the answer (symba.model.verify) and answer with
+    # the first that passes; the top beam when none does
+    verify: bool = True
+    verify_points: int = 3  # random phase-space points of the verification
 
     def __post_init__(self):
         _check_fields(
@@ -181,6 +185,8 @@ class EvalConfig:
                 "device": ANY,
                 "num_threads": AT_LEAST_1,
                 "relabel_legs": ANY,
+                "verify": ANY,
+                "verify_points": (1, 20, True, True),
             },
         )
 

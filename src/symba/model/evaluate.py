@@ -47,7 +47,7 @@ from .numeric import NumericChecker
 from .plots import plot_accuracy_by_length, plot_calibration
 from .relabel import LegRelabelling, canonical_example
 from .report import HEADLINE_SETS, headline, print_headline  # noqa: F401 (torch-free; re-exported)
-from .search import Hypothesis, beam_search, greedy
+from .search import Hypothesis, beam_search, first_passing, greedy
 
 SUMMARY_KEYS = (
     "n_test",
@@ -84,6 +84,15 @@ class Outcome:
     logprob_mean: float | None
     test_set: str = ""  # the metrics.json key it is reported under
     relabelled: bool = False  # decoded with its legs in canonical order (symba.model.relabel)
+    # Verified decoding (symba.model.verify): the answer is the first beam that passes the physics
+    # checks, or the top beam when none does; the fields above describe that answer.
+    verified: bool | None = None  # a candidate passed; None: verification off
+    pick: int = 0  # beam index of the answer
+    top1_sequence_ok: bool | None = None  # the top beam's, whatever verification picked
+    top1_numeric_ok: bool | None = None
+    candidates: int = 0  # beams checked (best first, until one passes)
+    fired: dict | None = None  # check -> beams it rejected
+    skipped: dict | None = None  # check -> beams on which it could not be made
 
 
 def decode_batch(model, src: torch.Tensor, specials: batches.Specials, cfg: EvalConfig) -> list[list[Hypothesis]]:
@@ -275,7 +284,40 @@ def side_report(outcomes: list[Outcome], cfg: EvalConfig) -> dict:
     result["fallback_at_config_threshold"] = fallback_at(scored, cfg.certainty_threshold)
     result["calibration"] = calibration(outcomes, cfg.certainty_threshold)
     result["accuracy_by_length"] = accuracy_by_length(outcomes)
+    if any(o.verified is not None for o in outcomes):
+        result["verification"] = verification_summary(outcomes)
     return result
+
+
+def verification_summary(outcomes: list[Outcome]) -> dict:
+    """Verified decoding on one test side: how often each physics check rejected a beam, and the
+    accuracy of the first beam that passed (verified top-k), beside the unverified top beam's.
+    Rows with no passing beam count as wrong in ``verified_topk_accuracy``, and as recomputed
+    (right) by the exact engine in ``accuracy_after_fallback``."""
+    checked = [o for o in outcomes if o.verified is not None]
+    n = len(outcomes)
+    fired: dict[str, int] = defaultdict(int)
+    skipped: dict[str, int] = defaultdict(int)
+    for o in checked:
+        for check, count in (o.fired or {}).items():
+            fired[check] += count
+        for check, count in (o.skipped or {}).items():
+            skipped[check] += count
+    passing = [o for o in checked if o.verified]
+    right = sum(o.numeric_ok for o in passing)
+    return {
+        "candidates": sum(o.candidates for o in checked),  # beams checked, best first until one passed
+        "fired": dict(sorted(fired.items())),  # check -> beams it rejected (one beam may fail several)
+        "skipped": dict(sorted(skipped.items())),  # check -> beams on which it could not be made
+        "rows_with_passing_candidate": len(passing),
+        "coverage": len(passing) / n if n else None,
+        "verified_topk_accuracy": right / n if n else None,
+        "accepted_accuracy": right / len(passing) if passing else None,
+        "accuracy_after_fallback": (right + n - len(passing)) / n if n else None,
+        "answer_below_top_beam": sum(o.pick > 0 for o in checked),
+        "unverified_top1_numeric_accuracy": sum(bool(o.top1_numeric_ok) for o in outcomes) / n if n else None,
+        "unverified_top1_sequence_accuracy": sum(bool(o.top1_sequence_ok) for o in outcomes) / n if n else None,
+    }
 
 
 def report(by_set: dict[str, list[Outcome]], cfg: EvalConfig) -> dict:
@@ -374,7 +416,9 @@ def training_templates(shard_paths: list[str]) -> set[str] | None:
     return groups
 
 
-def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPool, route=None) -> list[Outcome]:
+def evaluate_rows(
+    model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPool, route=None, massless=()
+) -> list[Outcome]:
     """Outcomes of a stream of test rows (at most ``cfg.max_examples``; 0: all), each tagged with
     ``route(row)``, its test set.  Rows are decoded ``batch_size x CHUNK_BATCHES`` at a time; at
     most a few chunks wait for their numeric checks, so memory does not grow with the rows."""
@@ -385,6 +429,7 @@ def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPo
     chunk: list[tuple[batches.Example, str, LegRelabelling | None]] = []
     limit = cfg.batch_size * CHUNK_BATCHES
     route = route or (lambda row: "")
+    verify = VerifyOptions(tuple(massless or ()), cfg.verify_points) if cfg.verify else None
 
     def drain(keep: int) -> None:
         while len(pending) > keep:
@@ -396,7 +441,7 @@ def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPo
             batch = chunk[start : start + cfg.batch_size]
             src, _ = batches.collate([ex for ex, _, _ in batch], specials.pad)
             for (ex, test_set, relabelling), hyps in zip(batch, decode_batch(model, src.to(device), specials, cfg)):
-                pending.append(pool.submit(_score, ex, hyps, vocab, notation, specials, test_set, relabelling))
+                pending.append(pool.submit(_score, ex, hyps, vocab, notation, specials, test_set, relabelling, verify))
         drain(2 * limit)
 
     seen = 0
@@ -423,6 +468,55 @@ def evaluate_rows(model, vocab, notation, rows, cfg: EvalConfig, pool: CheckerPo
     return outcomes
 
 
+@dataclass(frozen=True)
+class VerifyOptions:
+    """What verified decoding needs besides the row: masses set to zero and points per check."""
+
+    massless: tuple = ()
+    n_points: int = 3
+
+
+def _candidate_texts(hyps, vocab, notation, checker, relabelling) -> list[str | None]:
+    """Each beam's expression text in the row's own leg labels (None: not an expression)."""
+    texts = []
+    for h in hyps:
+        text = _detokenize(h.ids, vocab, notation, checker)
+        if text is not None and relabelling is not None:
+            text = relabelling.squared_from_canonical(text)
+        texts.append(text)
+    return texts
+
+
+def verified_pick(checker: NumericChecker, texts: list[str | None], row: dict, opts: VerifyOptions):
+    """(index of the first candidate that passes every physics check or None, check -> candidates it
+    rejected, check -> candidates on which it was skipped, candidates checked).  Rows are checked
+    without their answer; beams are checked best first until one passes."""
+    fired: dict[str, int] = defaultdict(int)
+    skipped: dict[str, int] = defaultdict(int)
+    passed: list[bool] = []
+    for text in texts:
+        if any(passed):
+            break
+        if text is None:
+            verdict = {"failed": ["parse"], "skipped": []}
+        else:
+            verdict = checker.verify(
+                text,
+                row.get("amplitude") or "",
+                row.get("process") or "",
+                row.get("theory") or "qed",
+                row.get("diagram") if row.get("diagram") is not None else 0,
+                opts.massless,
+                opts.n_points,
+            )
+        for check in verdict["failed"]:
+            fired[check] += 1
+        for check in verdict["skipped"]:
+            skipped[check] += 1
+        passed.append(not verdict["failed"])
+    return first_passing(passed), dict(fired), dict(skipped), len(passed)
+
+
 def _score(
     checker: NumericChecker,
     ex: batches.Example,
@@ -432,41 +526,57 @@ def _score(
     specials,
     test_set: str = "",
     relabelling: LegRelabelling | None = None,
+    verify: VerifyOptions | None = None,
 ) -> Outcome:
     """With ``relabelling``, the source and target are in canonical leg order; each prediction is
-    renamed back to the row's legs before its numeric check against the row's truth."""
+    renamed back to the row's legs before its numeric check against the row's truth.  With
+    ``verify``, the answer is the first beam that passes the physics checks (top beam if none)."""
     row = ex.row or {}
     truth_ids = ex.tgt[1:-1]
     truth_text = row.get("squared")
     process, theory = row.get("process"), row.get("theory")
     verdicts = []
-    for h in hyps:
+    texts = _candidate_texts(hyps, vocab, notation, checker, relabelling) if verify else None
+    for j, h in enumerate(hyps):
         if h.ids == truth_ids:
             verdicts.append(True)  # the very same tokens: the very same expression
             continue
-        text = _detokenize(h.ids, vocab, notation, checker)
-        if text is not None and relabelling is not None:
-            text = relabelling.squared_from_canonical(text)
+        if texts is not None:
+            text = texts[j]
+        else:
+            text = _detokenize(h.ids, vocab, notation, checker)
+            if text is not None and relabelling is not None:
+                text = relabelling.squared_from_canonical(text)
         if text is None or not truth_text or not process:
             verdicts.append(False)
         else:
             verdicts.append(checker.check(text, truth_text, process, theory))
-    top = hyps[0]  # decoding always keeps at least one live hypothesis
-    matches, total = token_matches(top.ids, truth_ids, specials.eos)
+    pick, fired, skipped, checked = None, None, None, 0
+    if verify:
+        pick, fired, skipped, checked = verified_pick(checker, texts, row, verify)
+    answer = hyps[pick or 0]  # decoding always keeps at least one live hypothesis
+    matches, total = token_matches(answer.ids, truth_ids, specials.eos)
     return Outcome(
         theory=theory or "?",
         multiplicity=row.get("multiplicity") or "?",
         target_len=len(truth_ids),
         token_matches=matches,
         token_total=total,
-        sequence_ok=top.ids == truth_ids,
-        numeric_ok=bool(verdicts and verdicts[0]),
+        sequence_ok=answer.ids == truth_ids,
+        numeric_ok=bool(verdicts and verdicts[pick or 0]),
         beams_equivalent=sum(verdicts),
         beams=len(hyps),
-        logprob_sum=top.logprob,
-        logprob_mean=top.mean_logprob,
+        logprob_sum=answer.logprob,
+        logprob_mean=answer.mean_logprob,
         test_set=test_set,
         relabelled=relabelling is not None,
+        verified=None if not verify else pick is not None,
+        pick=pick or 0,
+        top1_sequence_ok=hyps[0].ids == truth_ids,
+        top1_numeric_ok=bool(verdicts and verdicts[0]),
+        candidates=checked,
+        fired=fired,
+        skipped=skipped,
     )
 
 
@@ -478,11 +588,13 @@ def run_evaluation(
     metrics_json: str,
     calibration_png: str,
     length_png: str,
+    massless=(),
 ) -> dict:
     """Evaluate a trained model on the test sides of the shards; writes JSON and two PNGs.
 
     ``config`` is the ``evaluate:`` section of config.yaml; ``vocab_path`` None: the
-    vocabulary the model was trained with."""
+    vocabulary the model was trained with; ``massless``: the mass symbols the dataset set to
+    zero (``amplitudes.massless``), which verified decoding must know."""
     cfg = eval_config(config)
     if cfg.device == "cpu":
         torch.set_num_threads(cfg.num_threads)
@@ -511,9 +623,10 @@ def run_evaluation(
     outcomes: list[Outcome] = []
     with CheckerPool(cfg.workers, cfg.numeric_timeout_s, cfg.numeric_points) as pool:
         for name, split in TEST_SETS.items():
-            columns = EVAL_COLUMNS + (["amplitude"] if cfg.relabel_legs else [])  # the text to relabel
+            # the amplitude text: relabelled, and checked against by verified decoding
+            columns = EVAL_COLUMNS + (["amplitude"] if cfg.relabel_legs or cfg.verify else [])
             rows = batches.iter_rows(list(shard_paths), split, columns, vocab_size=len(vocab))
-            outcomes += evaluate_rows(model, vocab, notation, rows, cfg, pool, route(name))
+            outcomes += evaluate_rows(model, vocab, notation, rows, cfg, pool, route(name), massless)
         timeouts = pool.timeouts
     if not outcomes:
         raise ModelInputError(f"no test rows (split {', '.join(TEST_SETS.values())}) in {len(shard_paths)} shard(s)")

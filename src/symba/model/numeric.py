@@ -64,7 +64,25 @@ def expression_tokens(text: str, notation: str) -> list[str] | None:
         return None
 
 
+def verification(request: dict) -> dict:
+    """The physics checks of one candidate (:mod:`symba.model.verify`) as a JSON-able verdict."""
+    from .verify import verify_candidate
+
+    verdict = verify_candidate(
+        request["candidate"],
+        request["amplitude"],
+        request["process"],
+        request["theory"],
+        request["diagram"],
+        request.get("massless") or (),
+        request.get("n_points", 3),
+    )
+    return {"failed": verdict.failed, "skipped": verdict.skipped}
+
+
 def _handle(request: dict):
+    if request["op"] == "verify":
+        return verification(request)
     if request["op"] == "detokenize":
         return {"text": detokenized_text(request["tokens"], request["notation"])}
     if request["op"] == "tokenize":
@@ -77,7 +95,9 @@ def _handle(request: dict):
 
 
 def _warm_up() -> None:
-    import symba.physics.kinematics  # noqa: F401  (the slow imports, before the first timed request)
+    import symba.model.verify  # noqa: F401  (the slow imports, before the first timed request)
+    import symba.physics.kinematics  # noqa: F401
+    import symba.physics.numeric_square  # noqa: F401
     import symba.tokenization.notations  # noqa: F401
 
 
@@ -118,6 +138,25 @@ class NumericChecker:
             }
         )
         return bool(answer and answer["equivalent"])
+
+    def verify(
+        self, candidate: str, amplitude: str, process: str, theory: str, diagram: int, massless=(), n_points: int = 3
+    ) -> dict:
+        """The physics checks of a candidate without its answer: ``{"failed": [...], "skipped": [...]}``;
+        a check over the timeout, or one that raised, fails as ``"timeout_or_error"``."""
+        answer = self._ask(
+            {
+                "op": "verify",
+                "candidate": candidate,
+                "amplitude": amplitude or "",
+                "process": process,
+                "theory": theory,
+                "diagram": int(diagram if diagram is not None else 0),
+                "massless": list(massless or ()),
+                "n_points": n_points,
+            }
+        )
+        return answer if answer else {"failed": ["timeout_or_error"], "skipped": []}
 
     def detokenize(self, tokens: list[str], notation: str) -> str | None:
         """The expression text of model output tokens, or None (malformed, or over the timeout)."""

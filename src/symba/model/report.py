@@ -34,8 +34,18 @@ def headline(result: dict) -> list[str]:
             f"{side['sequence_accuracy']:.3f} numeric {side['numeric_accuracy']:.3f}; {accepted}; "
             f"after fallback {sel['accuracy_after_fallback']:.3f} with {sel['recomputed']:.0%} recomputed"
             + _relabel_note(relabel, name)
+            + _verify_note(side.get("verification"))
         )
     return lines
+
+
+def _verify_note(ver: dict | None) -> str:
+    if not ver or ver["coverage"] is None:
+        return ""
+    return (
+        f"; verified top-k {ver['verified_topk_accuracy']:.3f} ({ver['coverage']:.0%} with a passing beam, "
+        f"{ver['accepted_accuracy'] or 0:.3f} of them right; top beam alone {ver['unverified_top1_numeric_accuracy']:.3f})"
+    )
 
 
 def _relabel_note(relabel: dict, name: str) -> str:

@@ -137,3 +137,10 @@ def beam_search(
         hyps.sort(key=lambda h: h.score, reverse=True)
         results.append(hyps)
     return results
+
+
+def first_passing(passed: list[bool]) -> int | None:
+    """Verified decoding: the index of the best-ranked beam that passed the physics checks
+    (:mod:`symba.model.verify`), None when every beam was rejected (the caller answers with the
+    top beam, or hands the row to the exact engine)."""
+    return next((j for j, ok in enumerate(passed) if ok), None)

@@ -41,7 +41,7 @@ from symba.files import atomic_write
 from symba.tokenization.splits import TEST_ORDERINGS, TEST_RANDOM, TEST_TEMPLATES
 
 from . import batches
-from .checkpoint import load_model
+from .checkpoint import check_vocabulary, load_model
 from .config import EvalConfig, eval_config
 from .errors import ModelInputError
 from .numeric import NumericChecker
@@ -546,10 +546,7 @@ def run_evaluation(
     model, record = load_model(model_path, cfg.device)
     vocab_path = vocab_path or record["vocab_path"]
     vocab = batches.load_vocab(vocab_path)
-    if len(vocab) != model.cfg.vocab_size:
-        raise ModelInputError(
-            f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with {model.cfg.vocab_size}"
-        )
+    check_vocabulary(record, vocab, vocab_path, model_path)
     notation = record.get("notation") or batches.vocab_notation(vocab)
     trained = training_templates(list(shard_paths))
     moved = [0]

@@ -424,6 +424,7 @@ def training_templates(shard_paths: list[str]) -> set[str] | None:
         with batches._open_shard(path) as pf:
             if "group" not in pf.schema_arrow.names or "split" not in pf.schema_arrow.names:
                 return None
+            batches._check_columns(pf, path, ["split", "group"])  # a split of another type: one line
             for row_group in range(pf.metadata.num_row_groups):
                 for batch in batches._record_batches(pf, path, row_group, ["split", "group"]):
                     train = batch.filter(pc.equal(batch.column("split"), "train"))
@@ -566,7 +567,9 @@ def run_evaluation(
     with CheckerPool(cfg.workers, cfg.numeric_timeout_s, cfg.numeric_points) as pool:
         for name, split in TEST_SETS.items():
             columns = EVAL_COLUMNS + (["amplitude"] if cfg.relabel_legs else [])  # the text to relabel
-            rows = batches.iter_rows(list(shard_paths), split, columns, vocab_size=len(vocab))
+            rows = batches.iter_rows(
+                list(shard_paths), split, columns, vocab_size=len(vocab), max_ids=model.cfg.max_len
+            )
             outcomes += evaluate_rows(model, vocab, notation, rows, cfg, pool, route(name))
         timeouts = pool.timeouts
     if not outcomes:

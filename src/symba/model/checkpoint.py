@@ -21,8 +21,10 @@ matches the current run (see :func:`provenance_mismatch`).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import pickle
 import warnings
 import zipfile
@@ -101,8 +103,26 @@ def provenance_mismatch(saved, current: dict) -> list[str]:
 
 
 def save(obj: dict, path: str | Path) -> None:
-    """Write atomically: a killed run leaves the previous file, never half of one."""
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    """Write atomically: a killed run leaves the previous file, never half of one.  A full disk
+    is an OSError (ENOSPC) naming the file: torch reports it as "unexpected pos", without errno."""
+
+    def write(tmp: str) -> None:
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as exc:
+            if "unexpected pos" in str(exc) or _free_bytes(tmp) < (1 << 20):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+            raise
+
+    atomic_write(path, write)
+
+
+def _free_bytes(path: str) -> int:
+    try:
+        info = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return 1 << 62
+    return info.f_bavail * info.f_frsize
 
 
 def _reason(exc: BaseException) -> str:

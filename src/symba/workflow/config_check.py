@@ -9,6 +9,7 @@ job that starts after the dataset is built.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import math
 import os
@@ -174,6 +175,11 @@ def stop_on_bad_input(what: str = "config"):
     try:
         yield
     except (ValueError, OSError) as exc:  # ConfigError, ProcessError, manifest errors, missing files
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"symba: bad {what}: {message}", file=sys.stderr)
+        from symba.cli import error_line
+
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"symba: error: {error_line(exc)}", file=sys.stderr)
+        else:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"symba: bad {what}: {message}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -32,6 +32,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from symba.workers import die_with_parent
+
 from .diagrams import Chain, DiagramExpr, FermionPropagator, Gamma, chain_colour_atoms, denominator_text
 from .models import ALL_MASSES
 
@@ -46,27 +48,6 @@ class FormError(RuntimeError):
 
 class FormTimeout(FormError):
     """FORM ran past its time limit and was killed."""
-
-
-def die_with_parent() -> None:
-    """Get SIGKILL when the parent process dies (Linux; elsewhere a no-op).
-
-    FORM runs with it (before exec), so a killed worker takes its FORM along.
-    """
-    if _PRCTL is not None:
-        _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-
-
-def _load_prctl():
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # not Linux
-        return None
-
-
-_PRCTL = _load_prctl()
 
 
 # ---------------------------------------------------------------- colour

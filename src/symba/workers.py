@@ -179,6 +179,9 @@ def limit_memory(memory_mb: int) -> None:
         import resource
 
         limit = memory_mb * 1024 * 1024
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        if hard != resource.RLIM_INFINITY:  # under a tighter cap already (ulimit -v): keep it
+            limit = min(limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 

@@ -8,6 +8,7 @@ a bug shows its traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -77,9 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not is_input_error(exc):
             raise
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"symba: error: {msg}", file=sys.stderr)
+        print(f"symba: error: {error_line(exc)}", file=sys.stderr)
         return 2
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line that reports ``exc``; a full disk says so in words, with what to do."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"disk full (no space left on device){where}; free some space and run again"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 if __name__ == "__main__":

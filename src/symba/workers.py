@@ -149,12 +149,39 @@ class LineWorker:
         return json.loads(line)
 
 
+def die_with_parent() -> None:
+    """Get SIGKILL when the parent process dies (Linux; elsewhere a no-op).
+
+    The simplify and engine workers call it first thing, so a SIGKILLed caller does not leave
+    them computing at 100% CPU; FORM runs with it (before exec), so a killed worker takes its
+    FORM along.  The signal comes when the *thread* that started the process ends: start
+    workers from the thread that owns them until they are closed.
+    """
+    if _PRCTL is not None:
+        _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
+def _load_prctl():
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
 def limit_memory(memory_mb: int) -> None:
     """Cap this process's address space (0 = no cap); allocation past it raises MemoryError."""
     if memory_mb > 0:
         import resource
 
         limit = memory_mb * 1024 * 1024
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        if hard != resource.RLIM_INFINITY:  # under a tighter cap already (ulimit -v): keep it
+            limit = min(limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 

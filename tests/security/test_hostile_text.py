@@ -230,7 +230,8 @@ def _main_bounded(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
 
     def target():
         old_stdin = sys.stdin
-        sys.stdin = io.StringIO(stdin)
+        # stdin is read as bytes; a lone surrogate becomes bytes that are not UTF-8
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8", "surrogatepass")))
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:

@@ -64,21 +64,26 @@ def test_cli_tokenize_and_detokenize(capsys):
     assert capsys.readouterr().out.strip() == "e_{i_1,%gam_1}(p_1)_u"
 
 
-def test_cli_reads_stdin(capsys, monkeypatch):
+def _stdin(text: str):
     import io
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("s_12\n-s_13\n"))
+    return io.TextIOWrapper(io.BytesIO(text.encode()))  # stdin is read as bytes (sys.stdin.buffer)
+
+
+def test_cli_reads_stdin(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", _stdin("s_12\n-s_13\n"))
     assert main(["tokenize", "--notation", "hybrid", "-"]) == 0
     assert capsys.readouterr().out.splitlines() == ["s_12", "neg s_13"]
     # a blank line is an error, not skipped: output line k always answers input line k
-    monkeypatch.setattr("sys.stdin", io.StringIO("s_12\n\n-s_13\n"))
+    monkeypatch.setattr("sys.stdin", _stdin("s_12\n\n-s_13\n"))
     assert main(["tokenize", "--notation", "hybrid", "-"]) == 2
     captured = capsys.readouterr()
-    assert captured.out.splitlines() == ["s_12"] and "stdin line 2: empty line" in captured.err
-    monkeypatch.setattr("sys.stdin", io.StringIO("s_12\nadd( s_12\n"))
+    assert captured.out.splitlines() == ["s_12", "error: stdin line 2: empty line; give one item per line", "neg s_13"]
+    assert "stdin line 2: empty line" in captured.err
+    monkeypatch.setattr("sys.stdin", _stdin("s_12\nadd( s_12\n"))
     assert main(["detokenize", "--notation", "hybrid", "-"]) == 2
     captured = capsys.readouterr()
-    assert captured.out.splitlines() == ["s_12"]
+    assert captured.out.splitlines()[0] == "s_12" and captured.out.splitlines()[1].startswith("error: stdin line 2")
     assert captured.err.count("\n") == 1 and "stdin line 2" in captured.err and "position 2" in captured.err
 
 

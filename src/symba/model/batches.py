@@ -24,6 +24,13 @@ TRAIN_COLUMNS = ["split", "amplitude_ids", "squared_ids"]
 EVAL_COLUMNS = ["split", "amplitude_ids", "squared_ids", "theory", "process", "multiplicity", "squared", "diagram"]
 READ_ROWS = 1024  # rows decoded and turned into Python objects at a time
 READ_BUFFER_BYTES = 1 << 20  # Parquet pages are read through a buffer this size, not a whole column chunk at once
+# Per-row bounds, applied in Arrow before a row becomes Python objects: an id list longer than the
+# model can read is cut to ``max_ids + 1`` ids (still too long, so still skipped or counted as
+# too long), a text cell over MAX_TEXT_BYTES (whole-process 3->3 squares are ~1.2 MB) is dropped
+# (None: no numeric check, no relabelling for that row).  So a hostile row costs what a long one does.
+MAX_ROW_IDS = 1 << 16  # the largest max_len a model config allows
+MAX_TEXT_BYTES = 16 << 20
+ID_COLUMNS = ("amplitude_ids", "squared_ids")
 
 
 def load_vocab(path: str):
@@ -97,7 +104,20 @@ def _row_groups(paths: list[str], rng: random.Random | None):
 
 
 def _record_batches(pf: pq.ParquetFile, path: str, group: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
-    """Row group ``group`` of a shard, ``READ_ROWS`` rows at a time; damage is a ShardError."""
+    """Row group ``group`` of a shard, ``READ_ROWS`` rows at a time; damage is a ShardError.
+
+    A row group with more than MAX_ROW_IDS ids per row on average is refused before it is
+    decoded (its id count is in the metadata): run-length encoding lets a 9 kB file hold a row of
+    20M ids, which would take gigabytes to decode."""
+    meta = pf.metadata.row_group(group)
+    for k in range(meta.num_columns):
+        chunk = meta.column(k)
+        name = chunk.path_in_schema.split(".")[0]
+        if name in ID_COLUMNS and name in columns and chunk.num_values > max(1, meta.num_rows) * MAX_ROW_IDS:
+            raise ShardError(
+                f"token shard {path}: row group {group} holds {chunk.num_values} ids in {name} for "
+                f"{meta.num_rows} row(s), over the bound of {MAX_ROW_IDS} per row"
+            )
     reader = pf.iter_batches(batch_size=READ_ROWS, row_groups=[group], columns=columns, use_threads=False)
     while True:
         try:
@@ -142,21 +162,47 @@ def check_shards(paths: list[str], vocab_size: int) -> None:
 
 
 def _check_columns(pf: pq.ParquetFile, path: str, columns: list[str]) -> list[str]:
-    """The wanted columns the shard has; the token columns must be among them."""
-    present = [c for c in columns if c in pf.schema_arrow.names]
-    missing = set(TRAIN_COLUMNS) - set(pf.schema_arrow.names)
+    """The wanted columns the shard has; the token columns must be among them, ``split`` text."""
+    schema = pf.schema_arrow
+    present = [c for c in columns if c in schema.names]
+    missing = set(TRAIN_COLUMNS) - set(schema.names)
     if missing:
         raise ShardError(f"token shard {path} lacks column(s) {', '.join(sorted(missing))}")
+    split = schema.field("split").type
+    if not (pa.types.is_string(split) or pa.types.is_large_string(split)):
+        raise ShardError(f"token shard {path}: column split is {split}, not text")
     return present
 
 
+def bound_rows(batch: pa.RecordBatch, max_ids: int) -> pa.RecordBatch:
+    """``batch`` with id lists cut to ``max_ids + 1`` ids and text cells over MAX_TEXT_BYTES
+    dropped (see MAX_ROW_IDS), before anything is turned into Python objects."""
+    columns = {}
+    for name in batch.schema.names:
+        column = batch[name]
+        if name in ID_COLUMNS and len(column) and (pc.max(pc.list_value_length(column)).as_py() or 0) > max_ids + 1:
+            column = pc.list_slice(column, 0, max_ids + 1)
+        elif (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and len(column):
+            too_long = pc.greater(pc.binary_length(column), MAX_TEXT_BYTES)
+            if pc.any(too_long).as_py():
+                column = pc.if_else(too_long, pa.scalar(None, column.type), column)
+        columns[name] = column
+    return pa.RecordBatch.from_pydict(columns)
+
+
 def iter_rows(
-    paths: list[str], split: str, columns: list[str], rng: random.Random | None = None, vocab_size: int | None = None
+    paths: list[str],
+    split: str,
+    columns: list[str],
+    rng: random.Random | None = None,
+    vocab_size: int | None = None,
+    max_ids: int = MAX_ROW_IDS,
 ) -> Iterator[dict]:
     """Rows of one split, in file order within a row group, row groups shuffled when ``rng``.
 
     At most ``READ_ROWS`` rows are decoded at a time and one shard is open at a time.  With
-    ``vocab_size``, every id is checked to lie in the vocabulary (ShardError naming the shard)."""
+    ``vocab_size``, every id is checked to lie in the vocabulary (ShardError naming the shard).
+    Id lists longer than ``max_ids + 1`` (pass the model's max_len) are cut, see :func:`bound_rows`."""
     opened: tuple[str, pq.ParquetFile] | None = None  # kept for the next unit of the same shard
     try:
         for path, group in _row_groups(paths, rng):
@@ -169,10 +215,11 @@ def iter_rows(
             for batch in _record_batches(pf, path, group, present):
                 try:
                     batch = batch.filter(pc.equal(batch["split"], split))
+                    if vocab_size is not None:
+                        _check_ids(batch, path, vocab_size)
+                    batch = bound_rows(batch, max_ids)
                 except (pa.ArrowException, OSError) as exc:
                     raise ShardError(f"token shard {path} is damaged ({_first_line(exc)})") from None
-                if vocab_size is not None:
-                    _check_ids(batch, path, vocab_size)
                 yield from batch.to_pylist()
     finally:
         if opened is not None:
@@ -260,7 +307,7 @@ def training_stream(
     epoch, counter = start[0], 0
     while True:
         rng = epoch_rng(seed, epoch)
-        rows = iter_rows(paths, "train", TRAIN_COLUMNS, rng, vocab_size)
+        rows = iter_rows(paths, "train", TRAIN_COLUMNS, rng, vocab_size, max_ids=max_len)
         n = 0
         for index, batch in enumerate(
             bucket_batches(examples(rows, specials, max_len), batch_tokens, max_batch_size, buffer_rows, rng)

@@ -21,8 +21,10 @@ matches the current run (see :func:`provenance_mismatch`).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import pickle
 import warnings
 import zipfile
@@ -33,7 +35,7 @@ import torch
 from symba.files import atomic_write
 
 from .config import model_config_from_dict
-from .errors import ConfigError, ModelFileError
+from .errors import ConfigError, ModelFileError, ModelInputError
 from .transformer import Seq2SeqTransformer
 
 FORMAT_MODEL = "symba-seq2seq"
@@ -101,8 +103,26 @@ def provenance_mismatch(saved, current: dict) -> list[str]:
 
 
 def save(obj: dict, path: str | Path) -> None:
-    """Write atomically: a killed run leaves the previous file, never half of one."""
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    """Write atomically: a killed run leaves the previous file, never half of one.  A full disk
+    is an OSError (ENOSPC) naming the file: torch reports it as "unexpected pos", without errno."""
+
+    def write(tmp: str) -> None:
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as exc:
+            if "unexpected pos" in str(exc) or _free_bytes(tmp) < (1 << 20):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+            raise
+
+    atomic_write(path, write)
+
+
+def _free_bytes(path: str) -> int:
+    try:
+        info = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return 1 << 62
+    return info.f_bavail * info.f_frsize
 
 
 def _reason(exc: BaseException) -> str:
@@ -200,11 +220,39 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[Seq2SeqTransforme
     _field(record, "vocab_path", str, path, what)
     if record.get("notation") is not None:
         _field(record, "notation", str, path, what)
+    if record.get("notation") is not None:
+        from symba.tokenization.notations import NOTATIONS
+
+        if record["notation"] not in NOTATIONS:
+            raise ModelFileError(
+                f"{what} {path}: notation {record['notation']!r:.40} is not one of {', '.join(NOTATIONS)}"
+            )
     specials = _field(record, "specials", dict, path, what)
     for key in ("pad", "bos", "eos"):
         _field(specials, key, int, path, what)
+    for key, types in (("train_config", dict), ("steps", int), ("provenance", dict)):
+        if record.get(key) is not None:  # not read to predict, but trusted by whoever reads the record
+            _field(record, key, types, path, what)
+    recorded_vocab = (record.get("provenance") or {}).get("vocab")
+    if recorded_vocab is not None and not (isinstance(recorded_vocab, str) and len(recorded_vocab) == 64):
+        raise ModelFileError(f"{what} {path}: its vocabulary hash is not a sha256 hex digest")
     model = build_model(model_config, state, path, what, device)
     return model.eval(), record
+
+
+def check_vocabulary(record: dict, vocab, vocab_path, model_path) -> None:
+    """The vocabulary must be the model's own: the same size and, when the model file records its
+    hash (all files since provenance was recorded), the same tokens in the same order.  Another
+    order of the same tokens would load silently and make every answer garbage."""
+    size = record["model_config"].get("vocab_size")
+    if size is not None and len(vocab) != size:
+        raise ModelInputError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with {size}")
+    recorded = (record.get("provenance") or {}).get("vocab")
+    if recorded is not None and vocab_fingerprint(vocab) != recorded:
+        raise ModelInputError(
+            f"vocabulary {vocab_path} is not the one model {model_path} was trained with "
+            "(other tokens, or another order); give that vocabulary with --vocab"
+        )
 
 
 def model_record(
@@ -240,13 +288,35 @@ def load_checkpoint(path: str | Path) -> dict | None:
         return None
     _state_dict(state.get("model"), path, what)
     _field(state, "optimizer", dict, path, what)
-    _field(state, "step", int, path, what)
-    _field(state, "rows", list, path, what)
-    _field(state, "window", dict, path, what)
+    if _field(state, "step", int, path, what) < 0:
+        raise ModelFileError(f"checkpoint {path}: 'step' is negative")
     _field(state, "cpu_rng", torch.Tensor, path, what)
+    cuda_rng = state.get("cuda_rng")
+    if cuda_rng is not None and not (
+        isinstance(cuda_rng, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in cuda_rng)
+    ):
+        raise ModelFileError(f"checkpoint {path}: 'cuda_rng' is not a list of tensors")
     position = state.get("position")
     if position is not None and not (
-        isinstance(position, (list, tuple)) and len(position) == 2 and all(isinstance(p, int) for p in position)
+        isinstance(position, (list, tuple))
+        and len(position) == 2
+        and all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in position)
     ):
         raise ModelFileError(f"checkpoint {path}: 'position' is not [epoch, index]")
+    from .train import METRIC_FIELDS, Trainer  # here: train imports this module
+
+    window = _field(state, "window", dict, path, what)
+    if set(window) != set(Trainer._empty_window()) or not all(_number(v) for v in window.values()):
+        raise ModelFileError(f"checkpoint {path}: 'window' is not the running totals of a training window")
+
+    rows = _field(state, "rows", list, path, what)
+    for row in rows:
+        if not isinstance(row, dict) or not all(
+            k in METRIC_FIELDS and (v is None or isinstance(v, str) or _number(v)) for k, v in row.items()
+        ):
+            raise ModelFileError(f"checkpoint {path}: 'rows' are not metric rows ({', '.join(METRIC_FIELDS[:3])}, ...)")
     return state
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

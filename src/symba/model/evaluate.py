@@ -40,7 +40,7 @@ from symba.files import atomic_write
 from symba.tokenization.splits import TEST_ORDERINGS, TEST_RANDOM, TEST_TEMPLATES
 
 from . import batches
-from .checkpoint import load_model
+from .checkpoint import check_vocabulary, load_model
 from .config import EvalConfig, eval_config
 from .errors import ModelInputError
 from .numeric import NumericChecker
@@ -409,6 +409,7 @@ def training_templates(shard_paths: list[str]) -> set[str] | None:
         with batches._open_shard(path) as pf:
             if "group" not in pf.schema_arrow.names or "split" not in pf.schema_arrow.names:
                 return None
+            batches._check_columns(pf, path, ["split", "group"])  # a split of another type: one line
             for row_group in range(pf.metadata.num_row_groups):
                 for batch in batches._record_batches(pf, path, row_group, ["split", "group"]):
                     train = batch.filter(pc.equal(batch.column("split"), "train"))
@@ -601,10 +602,7 @@ def run_evaluation(
     model, record = load_model(model_path, cfg.device)
     vocab_path = vocab_path or record["vocab_path"]
     vocab = batches.load_vocab(vocab_path)
-    if len(vocab) != model.cfg.vocab_size:
-        raise ModelInputError(
-            f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with {model.cfg.vocab_size}"
-        )
+    check_vocabulary(record, vocab, vocab_path, model_path)
     notation = record.get("notation") or batches.vocab_notation(vocab)
     trained = training_templates(list(shard_paths))
     moved = [0]
@@ -625,7 +623,9 @@ def run_evaluation(
         for name, split in TEST_SETS.items():
             # the amplitude text: relabelled, and checked against by verified decoding
             columns = EVAL_COLUMNS + (["amplitude"] if cfg.relabel_legs or cfg.verify else [])
-            rows = batches.iter_rows(list(shard_paths), split, columns, vocab_size=len(vocab))
+            rows = batches.iter_rows(
+                list(shard_paths), split, columns, vocab_size=len(vocab), max_ids=model.cfg.max_len
+            )
             outcomes += evaluate_rows(model, vocab, notation, rows, cfg, pool, route(name), massless)
         timeouts = pool.timeouts
     if not outcomes:

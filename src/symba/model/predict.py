@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from . import batches
-from .checkpoint import load_model
+from .checkpoint import check_vocabulary, load_model
 from .config import EvalConfig
 from .errors import ModelInputError
 from .numeric import NumericChecker
@@ -61,11 +61,7 @@ class Predictor:
         self.model_path = model_path
         self.model, record = load_model(model_path, device)
         self.vocab = batches.load_vocab(vocab_path or record["vocab_path"])
-        if len(self.vocab) != self.model.cfg.vocab_size:
-            raise ModelInputError(
-                f"vocabulary {vocab_path or record['vocab_path']} has {len(self.vocab)} tokens, "
-                f"the model was trained with {self.model.cfg.vocab_size}"
-            )
+        check_vocabulary(record, self.vocab, vocab_path or record["vocab_path"], model_path)
         self.notation = record.get("notation") or batches.vocab_notation(self.vocab)
         self.specials = batches.Specials(self.vocab)
         self.beam_size, self.length_penalty, self.device = beam_size, length_penalty, device

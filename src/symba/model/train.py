@@ -222,7 +222,7 @@ class Trainer:
         if not self.cfg.valid_every:
             return []
         out = []
-        rows = iter_rows(self.paths, "valid", TRAIN_COLUMNS, vocab_size=len(self.vocab))
+        rows = iter_rows(self.paths, "valid", TRAIN_COLUMNS, vocab_size=len(self.vocab), max_ids=self.model_cfg.max_len)
         for ex in examples(rows, self.specials, self.model_cfg.max_len):
             out.append(ex)
             if len(out) >= self.cfg.valid_max_rows:

@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
     os.dup2(log, 2)
     os.close(log)
 
-    from symba.physics.squaring import die_with_parent
+    from symba.workers import die_with_parent
 
     die_with_parent()  # a killed caller takes its worker (and FORM) with it
     if os.getppid() != parent:  # the caller died before that was set

@@ -32,6 +32,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from symba.workers import die_with_parent
+
 from .diagrams import Chain, DiagramExpr, FermionPropagator, Gamma, chain_colour_atoms, denominator_text
 from .models import ALL_MASSES
 
@@ -46,27 +48,6 @@ class FormError(RuntimeError):
 
 class FormTimeout(FormError):
     """FORM ran past its time limit and was killed."""
-
-
-def die_with_parent() -> None:
-    """Get SIGKILL when the parent process dies (Linux; elsewhere a no-op).
-
-    FORM runs with it (before exec), so a killed worker takes its FORM along.
-    """
-    if _PRCTL is not None:
-        _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-
-
-def _load_prctl():
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # not Linux
-        return None
-
-
-_PRCTL = _load_prctl()
 
 
 # ---------------------------------------------------------------- colour
@@ -270,6 +251,31 @@ def _index_names(diagrams: list[DiagramExpr]) -> list[str]:
     return sorted(names)
 
 
+FORM_DEFAULTS_NEED = 4 << 30  # FORM's default buffers reserve about 2.1 GB at once; tform threads more
+
+
+def form_setup(workers: int = 1) -> tuple[str, int]:
+    """(``#:`` setup lines, threads) that fit FORM in this process's address-space cap, which
+    FORM inherits (the worker's ``--memory-mb``).  Under about 4 GB FORM's defaults cannot even
+    allocate their sort buffers, so they are sized from the cap: half of it in all, one thread
+    (tform's threads each reserve buffers of their own).  No cap, or a large one: the defaults."""
+    import resource
+
+    cap = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if cap == resource.RLIM_INFINITY or cap >= FORM_DEFAULTS_NEED:
+        return "", workers
+    budget = cap // 2
+    sizes = {
+        "LargeSize": budget // 8,
+        "SmallSize": budget // 32,
+        "SmallExtension": budget // 16,
+        "ScratchSize": budget // 32,
+        "HideSize": budget // 32,
+        "WorkSpace": cap // 512,  # in 4-byte words; too small a WorkSpace makes FORM hang, not fail
+    }
+    return "".join(f"#: {key} {value}\n" for key, value in sizes.items()), 1
+
+
 def run_form(program: str, timeout: float, workers: int = 1) -> dict[str, str]:
     """Run a FORM program in a private temporary directory; return printed expressions.
 
@@ -278,11 +284,12 @@ def run_form(program: str, timeout: float, workers: int = 1) -> dict[str, str]:
 
     from .tempdirs import make_owned_dir
 
+    setup, workers = form_setup(workers)
     tmp = make_owned_dir("symba-form-")
     try:
         path = os.path.join(tmp, "square.frm")
         with open(path, "w") as fh:
-            fh.write(program)
+            fh.write(setup + program)
         threads = ["-w" + str(workers)] if workers > 1 else []
         cmd = [form_command[0], *threads, "-q", "-t", tmp, "-ts", tmp, path]
         try:

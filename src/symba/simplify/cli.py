@@ -4,6 +4,7 @@ One output line per input line.  Each expression runs in a worker process under
 the timeout, as in the workflow.  Bad input (malformed, or not real) is one line
 on stderr naming the input line, exit code 2; a timeout is exit code 1.  In both
 cases the raw expression is still printed on its line, so no line goes missing.
+A stdin line that is not an expression at all (not UTF-8, empty) gets ``error: ...``.
 """
 
 from __future__ import annotations
@@ -24,33 +25,55 @@ def register(subparsers) -> None:
     cmd.set_defaults(handler=_simplify)
 
 
-def _read_stdin() -> list[str]:
-    text = sys.stdin.read(MAX_STDIN_CHARS + 1)
-    if len(text) > MAX_STDIN_CHARS:
-        raise ValueError(f"stdin holds more than {MAX_STDIN_CHARS} characters; split the input")
-    lines = [line.strip() for line in text.splitlines()]
-    for k, line in enumerate(lines, start=1):
-        if not line:  # skipping it would shift every later output line against its input
-            raise ValueError(f"stdin line {k}: empty line; give one expression per line")
-    if not lines:
+def _read_stdin() -> tuple[list[tuple[str, str | None]], list[str]]:
+    """(label, expression or None) of each stdin line, and the reasons of the lines that are
+    not expressions (not UTF-8, too long, empty): those get ``error: ...`` as output line."""
+    from symba.files import UndecodableLine, stdin_lines
+
+    items, problems, chars = [], [], 0
+    for k, line in stdin_lines():
+        label = f"stdin line {k}"
+        if isinstance(line, UndecodableLine):
+            problems.append(f"stdin {line}")
+            items.append((label, None))
+            continue
+        chars += len(line)
+        if chars > MAX_STDIN_CHARS:
+            raise ValueError(f"stdin holds more than {MAX_STDIN_CHARS} characters; split the input")
+        if not line.strip():  # skipping it would shift every later output line against its input
+            problems.append(f"{label}: empty line; give one expression per line")
+            items.append((label, None))
+            continue
+        items.append((label, line.strip()))
+    if not items:
         raise ValueError("stdin holds no expression")
-    return lines
+    return items, problems
 
 
 def _simplify(args) -> int:
-    texts = _read_stdin() if args.expression == "-" else [args.expression]
-    labels = [f"stdin line {k}" for k in range(1, len(texts) + 1)] if args.expression == "-" else ["argument"]
+    if args.expression == "-":
+        items, unread = _read_stdin()
+    else:
+        items, unread = [("argument", args.expression)], []
+    texts = [text for _, text in items if text is not None]
     options = SimplifyOptions(method=args.method, engine=args.engine, timeout=args.timeout)
-    outcomes, _ = simplify_expressions(texts, options)
-    for outcome in outcomes:
+    outcomes, _ = simplify_expressions(texts, options) if texts else ([], None)
+    answered = iter(outcomes)
+    errors, timeouts = [], []
+    reasons = iter(unread)
+    for label, text in items:
+        if text is None:
+            print(f"error: {next(reasons)}")
+            continue
+        outcome = next(answered)
         print(outcome.text)
-    errors = [(label, o) for label, o in zip(labels, outcomes) if o.status == "error"]
-    timeouts = [(label, o) for label, o in zip(labels, outcomes) if o.status == "timeout"]
+        if outcome.status in ("error", "timeout"):
+            message = outcome.message.splitlines()[0] if outcome.message else outcome.status
+            (errors if outcome.status == "error" else timeouts).append(f"{label}: {message}; printed unchanged")
+    errors = unread + errors if unread else errors
     for problems, code in ((errors, 2), (timeouts, 1)):
         if problems:
-            label, outcome = problems[0]
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            message = outcome.message.splitlines()[0] if outcome.message else outcome.status
-            print(f"symba: error: {label}: {message}{more}; printed unchanged", file=sys.stderr)
+            print(f"symba: error: {problems[0]}{more}", file=sys.stderr)
             return code
     return 0

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from symba.workers import serve
+from symba.workers import die_with_parent, serve
 
 
 def main() -> None:
+    die_with_parent()  # a SIGKILLed caller must not leave SymPy running (its stdin EOF comes too late)
     method, memory_mb = sys.argv[1], int(sys.argv[2])
     engine = sys.argv[3] if len(sys.argv) > 3 else "flint"
     from symba.simplify.expressions import simplify_text

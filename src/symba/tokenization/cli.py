@@ -49,27 +49,50 @@ def _common(parser) -> None:
     )
 
 
-def _items(arg: str):
-    """(label, text) of each item: the argument itself, or each stdin line for '-'."""
-    if arg != "-":
-        yield "argument", arg
-        return
-    for k, line in enumerate(sys.stdin, start=1):
-        line = line.strip()
-        if not line:  # skipping it would shift every later output line against its input
-            raise ValueError(f"stdin line {k}: empty line; give one item per line")
-        yield f"stdin line {k}", line
-
-
 def _run(arg: str, fn) -> int:
-    for label, text in _items(arg):
+    """Print ``fn`` of the argument, or of each stdin line for '-'.
+
+    On stdin every line gets its output line, in order: a line that cannot be read (not UTF-8,
+    too long, empty) or not converted gets ``error: ...`` in its place, the others are still
+    answered, and one line on stderr at the end names the first problem (exit code 2)."""
+    if arg != "-":
         try:
-            result = fn(text)
+            print(fn(arg))
         except ValueError as exc:
-            raise ValueError(f"{label}: {exc}") from None
-        print(result, flush=False)
+            raise ValueError(f"argument: {exc}") from None
+        return 0
+    from symba.files import UndecodableLine, stdin_lines
+
+    problems = []
+    total = 0
+    for k, line in stdin_lines():
+        total += 1
+        if isinstance(line, UndecodableLine):
+            why = f"stdin {line}"
+        elif not line.strip():  # skipping it would shift every later output line against its input
+            why = f"stdin line {k}: empty line; give one item per line"
+        else:
+            try:
+                print(fn(line.strip()), flush=False)
+                continue
+            except ValueError as exc:
+                why = f"stdin line {k}: {exc}"
+        problems.append(why)
+        print(f"error: {why.splitlines()[0]}", flush=False)
     sys.stdout.flush()
-    return 0
+    return _report(problems, total)
+
+
+def _report(problems: list[str], total: int) -> int:
+    if not problems:
+        return 0
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    print(
+        f"symba: error: {problems[0].splitlines()[0]}{more}; {len(problems)} of {total} line(s) failed, "
+        "their output lines start with 'error:'",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def _tokenize(args) -> int:

@@ -8,8 +8,9 @@ shard gets the same ids.  Ids 0..3 are the special tokens.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from symba.files import atomic_write
 
@@ -21,6 +22,10 @@ PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
 VOCABULARY_FORMAT = "symba-vocabulary"
 VOCABULARY_VERSION = 1
+# Bounds on a vocabulary file; the closed vocabularies have under 1,000 tokens of at most 14 characters.
+MAX_VOCABULARY_TOKENS = 65_536
+MAX_TOKEN_CHARS = 256
+MAX_VOCABULARY_BYTES = 16 << 20
 
 
 @dataclass
@@ -107,12 +112,52 @@ def write_vocabulary(path, notation: str) -> Vocabulary:
 
 
 def load_vocabulary(path) -> Vocabulary:
+    """The vocabulary in the JSON file ``path``: a regular file of at most ``MAX_VOCABULARY_BYTES``
+    with at most ``MAX_VOCABULARY_TOKENS`` tokens of at most ``MAX_TOKEN_CHARS`` characters, so a
+    foreign file cannot make the model (its embedding has one row per token) arbitrarily large."""
+    text = read_bounded_text(path, MAX_VOCABULARY_BYTES, "vocabulary")
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not a JSON vocabulary ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a vocabulary (JSON nested too deep)") from None
     if not isinstance(data, dict) or data.get("format") != VOCABULARY_FORMAT:
         raise ValueError(f"{path}: not a {VOCABULARY_FORMAT} file")
     if data.get("version") != VOCABULARY_VERSION:
-        raise ValueError(f"{path}: vocabulary version {data.get('version')} is not {VOCABULARY_VERSION}")
-    return Vocabulary(data["notation"], list(data["tokens"]))
+        raise ValueError(f"{path}: vocabulary version {data.get('version')!r:.40} is not {VOCABULARY_VERSION}")
+    notation, tokens = data.get("notation"), data.get("tokens")
+    if not isinstance(notation, str) or len(notation) > MAX_TOKEN_CHARS:
+        raise ValueError(f"{path}: the vocabulary's notation is not a short string")
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        raise ValueError(f"{path}: the vocabulary's tokens are not a list of strings")
+    if len(tokens) > MAX_VOCABULARY_TOKENS:
+        raise ValueError(f"{path}: {len(tokens)} tokens, over the bound of {MAX_VOCABULARY_TOKENS}")
+    long = next((t for t in tokens if len(t) > MAX_TOKEN_CHARS), None)
+    if long is not None:
+        raise ValueError(f"{path}: a token of {len(long)} characters, over the bound of {MAX_TOKEN_CHARS}")
+    return Vocabulary(notation, tokens)
+
+
+def read_bounded_text(path, max_bytes: int, what: str) -> str:
+    """The UTF-8 text of ``path``, which must be a regular file (not a device, FIFO or stdin: those
+    never end or hang) of at most ``max_bytes`` bytes; ValueError naming the file otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the open
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: cannot open the {what} ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path}: the {what} is not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"{path}: the {what} has {info.st_size} bytes, over the bound of {max_bytes}")
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew while we read it
+        raise ValueError(f"{path}: the {what} has more than {max_bytes} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: the {what} is not UTF-8 text (byte {exc.start + 1})") from None

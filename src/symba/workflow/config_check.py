@@ -9,7 +9,10 @@ job that starts after the dataset is built.
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -93,11 +96,70 @@ def symba_file_paths(patterns: list[str]) -> list[str]:
 
     found: list[str] = []
     for pattern in patterns:
-        matches = sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        if "**" in pattern:
+            matches = sorted(_recursive_glob(pattern))
+        else:  # one directory level per component: no loop can make it run away
+            matches = sorted(p for p in glob.glob(pattern) if Path(p).is_file())
         if not matches:
             raise ConfigError(f"symba_files: {pattern!r} matches no file")
         found += matches
     return list(dict.fromkeys(found))
+
+
+def _recursive_glob(pattern: str) -> list[str]:
+    """The files matching ``pattern`` (``**``: zero or more directories), as ``glob.glob(...,
+    recursive=True)`` finds them, except that each real directory is entered once: Python's glob
+    follows symlinks, so two symlink loops make it run for ever."""
+    import fnmatch
+    import glob
+
+    parts = pattern.split("/")
+    k = 0
+    while k < len(parts) - 1 and not glob.has_magic(parts[k]):
+        k += 1
+    root, rest = "/".join(parts[:k]), tuple(parts[k:])
+    if pattern.startswith("/") and not root:
+        root = "/"
+
+    def component(pat: str, name: str) -> bool:
+        return not (name.startswith(".") and not pat.startswith(".")) and fnmatch.fnmatchcase(name, pat)
+
+    @functools.cache
+    def matches(i: int, names: tuple[str, ...], whole: bool) -> bool:
+        """Whether ``names`` match ``rest[i:]`` (``whole``) or could begin a match (a directory)."""
+        if not names:
+            return not whole or i == len(rest) or all(p == "**" for p in rest[i:])
+        if i == len(rest):
+            return False
+        if rest[i] == "**":
+            if names[0].startswith("."):
+                return matches(i + 1, names, whole)
+            return matches(i + 1, names, whole) or matches(i, names[1:], whole)
+        return component(rest[i], names[0]) and matches(i + 1, names[1:], whole)
+
+    found, seen = [], set()
+    stack = [(root or ".", ())]
+    while stack:
+        folder, names = stack.pop()
+        try:
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:  # unreadable or vanished: glob skips it too
+            continue
+        for entry in entries:
+            sub = (*names, entry.name)
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()
+            except OSError:
+                continue
+            if is_file and matches(0, sub, True):
+                found.append(os.path.join(root, *sub) if root else os.path.join(*sub))
+            elif is_dir and matches(0, sub, False):
+                stack.append((entry.path, sub))
+    return found
 
 
 def check_config(config: dict, schema_path: str | Path) -> None:
@@ -121,6 +183,11 @@ def stop_on_bad_input(what: str = "config"):
     try:
         yield
     except (ValueError, OSError) as exc:  # ConfigError, ProcessError, manifest errors, missing files
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"symba: bad {what}: {message}", file=sys.stderr)
+        from symba.cli import error_line
+
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"symba: error: {error_line(exc)}", file=sys.stderr)
+        else:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"symba: bad {what}: {message}", file=sys.stderr)
         raise SystemExit(2) from None

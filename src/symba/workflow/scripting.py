@@ -19,7 +19,9 @@ def rule_logging(snakemake):
             try:
                 yield log
             except Exception as exc:  # the reason goes to the job's log too, not only to the terminal
-                log.error("%s: %s", type(exc).__name__, exc)
+                from symba.cli import error_line
+
+                log.error("%s: %s", type(exc).__name__, error_line(exc))  # a full disk says "disk"
                 raise
     finally:
         if path:

@@ -37,8 +37,13 @@ class ProcessResult:
         return amplitudes[0] if len(amplitudes) == 1 else " + ".join(f"({a})" for a in amplitudes)
 
     def rows(self) -> list[tuple[int, str, str]]:
-        """(diagram, amplitude, squared amplitude): each diagram, then the whole process."""
-        out = [(d.index, d.amplitude, d.squared_amplitude) for d in self.diagrams]
+        """(diagram, amplitude, squared amplitude): each diagram, then the whole process.
+
+        A diagram's row has no overall sign (its square does not see it; docs/physics.md
+        section 6); the whole-process row keeps the diagrams' relative signs."""
+        from .canonical import without_sign
+
+        out = [(d.index, without_sign(d.amplitude), d.squared_amplitude) for d in self.diagrams]
         out.append((WHOLE_PROCESS, self.whole_amplitude, self.squared_amplitude))
         return out
 

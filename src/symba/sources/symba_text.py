@@ -43,12 +43,12 @@ from symba.physics.expressions import (
     parse_expression,
 )
 from symba.physics.process import parse_process
-from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND
+from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND, IMPORTED_NONCANONICAL_BACKEND
 
 from .marty_amplitudes import imported_amplitude
 
 BACKEND = IMPORTED_BACKEND
-ENGINE_VERSION = "symba-import-2"
+ENGINE_VERSION = "symba-import-3"  # 3: canonical amplitudes, process names in our syntax
 REG_PROP_MODES = ("keep", "zero")
 THEORIES = ("qed", "qcd")
 
@@ -415,6 +415,7 @@ def import_files(paths, theory: str | None = None, reg_prop: str = "keep") -> tu
             rows += read_pair(*unit, theory=unit_theory, reg_prop=reg_prop, texts=texts)
     stats["rows"] = len(rows)
     stats["untranslated_amplitude"] = sum(r["backend"] == IMPORTED_MARTY_BACKEND for r in rows)
+    stats["noncanonical_amplitude"] = sum(r["backend"] == IMPORTED_NONCANONICAL_BACKEND for r in rows)
     return rows, dict(stats)
 
 

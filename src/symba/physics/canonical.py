@@ -42,17 +42,20 @@ class CanonicalFormError(ValueError):
     """Valid amplitude text that cannot be brought to the canonical form; the message says why."""
 
 
-def canonical_amplitude(text: str, process: Process | str | None = None, theory: str = "qed", *, signed=False) -> str:
+def canonical_amplitude(
+    text: str, process: Process | str | None = None, theory: str | None = None, *, signed=False
+) -> str:
     """The canonical text of one amplitude (see the module docstring).
 
     ``process``: the process the text belongs to (legs numbered as in the text); without it,
-    denominators keep their written form and no value comparison is made.  ``signed``: keep
+    denominators keep their written form and no value comparison is made.  ``theory``: of a
+    process named by text (None: QCD if the text has ``g_s``, else QED).  ``signed``: keep
     the overall sign (the engine's ``DiagramResult.amplitude``, whose signs interfere).
     Raises AmplitudeSyntaxError (bad syntax) or CanonicalFormError (a ValueError each).
     """
     if len(text) > MAX_CANONICAL_CHARS:
         raise CanonicalFormError(f"amplitude of {len(text):,} characters is over the {MAX_CANONICAL_CHARS:,} limit")
-    proc = _process(process, theory)
+    proc = _process(process, theory or ("qcd" if "g_s" in text else "qed"))
     node = parse(text)
     if node.op == "+" and all(_has_wavefunction(t) for t in node.args):  # a sum of diagrams
         terms = [_diagram(t, proc, signed=True) for t in node.args]
@@ -63,7 +66,7 @@ def canonical_amplitude(text: str, process: Process | str | None = None, theory:
 
 
 def canonicalise(
-    text: str, process: Process | str | None = None, theory: str = "qed", signed=False
+    text: str, process: Process | str | None = None, theory: str | None = None, signed=False
 ) -> tuple[str, bool]:
     """(canonical text, True), or (the text as written, False) when it cannot be canonicalised."""
     try:

@@ -80,6 +80,11 @@ def without_sign(text: str) -> str:
     return text[1:] if text.startswith("-") else text
 
 
+def negated(text: str) -> str:
+    """A canonical text with the opposite sign (its leading coefficient carries the sign)."""
+    return text[1:] if text.startswith("-") else "-" + text
+
+
 def _flip(text: str) -> str:
     node = parse(text)
     return to_string(node.args[0] if node.op == "neg" else Node("neg", (node,)))

@@ -15,7 +15,8 @@ predict``.  Two texts of one diagram give one string:
   one of the engine's diagrams (MARTY applies the Dirac equation to external spinors, writes
   colour its own way) is compared by value with the engine's diagrams of the process
   (:mod:`.amplitude_values`): if it equals one of them, up to sign, at random points, the
-  engine's text is its canonical form ("the engine's form restored");
+  engine's text is its canonical form ("the engine's form restored").  Every rewrite with a
+  process is checked so: a text that is not already the engine's is compared by value;
 * per diagram (``signed=False``) no leading minus sign: the square does not see it.  A
   whole-process text (a sum of diagrams) keeps its relative signs, its first term positive.
 
@@ -123,8 +124,12 @@ def _diagram(node: Node, proc: Process | None, signed: bool) -> str:
             engine = engine_amplitudes(proc)
         except ValueError as exc:  # ProcessError: the engine has no diagrams to compare with
             raise CanonicalFormError(f"process '{proc}': {exc}") from None
-        if laid is None or (laid not in engine and _flip(laid) not in engine):
-            laid = _restored(node, proc, engine)
+        untouched = laid is not None and laid == to_string(canonicalize_indices(node))
+        if not (untouched and (laid in engine or _flip(laid) in engine)):  # a rewrite: checked by value
+            restored = _restored(node, proc, engine)
+            if laid is not None and laid != restored and (laid in engine or _flip(laid) in engine):
+                raise CanonicalFormError("the layout would change the amplitude's value; kept as written")
+            laid = restored
     if laid is None:
         raise CanonicalFormError("not a product of a coefficient, wavefunctions, Dirac chains and denominators")
     return laid if signed else without_sign(laid)

@@ -232,3 +232,21 @@ def test_odd_quotients_are_kept_and_marked_not_raised():
         "e^2*x/(-(s_12 + m_e^2))",
         IMPORTED_NONCANONICAL_BACKEND,
     )
+
+
+def test_public_file_lines_get_our_process_and_wrong_amplitudes_are_marked(tmp_path):
+    # the process as MARTY prints insertions in the public files; the second amplitude is -6 times
+    # the diagram (not a diagram of the process): kept as translated, marked and counted
+    marty_process = "e_eps_60(X)^(*)  AntiPart e_eta_138(X)  to  mu_eps_61(X)  AntiPart mu_eta_139(X)^(*)"
+    wrong = MARTY_EEMM.replace("-1/2*i*e^2", "3*i*e^2")
+    rows, stats = import_files(
+        [symba_file(tmp_path, [(marty_process, MARTY_EEMM), (marty_process, wrong)])], theory="qed"
+    )
+    assert [r["process"] for r in rows] == ["e- e+ -> mu- mu+"] * 2
+    assert stats["noncanonical_amplitude"] == 1 and stats["untranslated_amplitude"] == 0
+    assert [r["backend"] for r in rows] == [IMPORTED_BACKEND, IMPORTED_NONCANONICAL_BACKEND]
+    assert rows[0]["amplitude"] == builtin_rows("e- e+ -> mu- mu+")[0]
+    # only translated: MARTY's factor order and denominator stay
+    assert rows[1]["amplitude"] == (
+        "3*i*e^2*gamma(mu1,d1,d2)*gamma(mu1,d3,d4)*u(e,p_1,d4)*vbar(e,p_2,d3)*ubar(mu,p_3,d1)*v(mu,p_4,d2)/(m_e^2 + s_12)"
+    )

@@ -167,3 +167,16 @@ def test_bad_syntax_and_processes_are_refused():
     assert canonicalise("i*e^2*(", "e- e+ -> mu- mu+") == ("i*e^2*(", False)
     with pytest.raises(CanonicalFormError, match="process"):
         canonical_amplitude("e^2", "e- e+ -> x y")
+
+
+def test_colour_written_another_way_restores_the_engine_form():
+    # f^{a1 a2 a3} T^{a3} = -i [T^{a1}, T^{a2}]: the s-channel gluon of u u~ -> g g with its colour
+    # written as a commutator of generators, as another program may print it
+    process = "u u~ -> g g"
+    engine = engine_amplitudes(parse_process(process, "qcd"))[0]
+    assert "*T(a3,c1,c2)*f(a1,a2,a3)*" in engine
+    commutator = engine.replace(
+        "*T(a3,c1,c2)*f(a1,a2,a3)*", "*(-i)*(T(a1,c1,c9)*T(a2,c9,c2) - T(a2,c1,c9)*T(a1,c9,c2))*"
+    )
+    assert sign_between(process, "qcd", commutator, engine) == 1  # the identity, by brute force
+    assert canonical_amplitude(commutator, process, "qcd", signed=True) == engine

@@ -180,3 +180,10 @@ def test_colour_written_another_way_restores_the_engine_form():
     )
     assert sign_between(process, "qcd", commutator, engine) == 1  # the identity, by brute force
     assert canonical_amplitude(commutator, process, "qcd", signed=True) == engine
+
+
+def test_value_comparison_is_bounded():
+    # twenty open Dirac matrices would be a 4**40-entry tensor: refused, not evaluated
+    text = "e^2*" + "*".join(f"gamma(mu{k},d{2 * k},d{2 * k + 1})" for k in range(1, 21)) + "/s_12"
+    with pytest.raises(CanonicalFormError, match="too many indices"):
+        canonical_amplitude(text, "e- e+ -> mu- mu+")

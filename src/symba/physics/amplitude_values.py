@@ -25,6 +25,7 @@ from .amplitude_syntax import Node
 from .process import Process
 
 METRIC = np.diag([1.0, -1.0, -1.0, -1.0])
+MAX_FREE_INDICES = 8  # a diagram's sub-products leave a few open; more means text that is no diagram
 _S = [
     np.eye(2, dtype=complex),
     np.array([[0, 1], [1, 0]], dtype=complex),
@@ -120,7 +121,7 @@ def _product(factors: list[_Tensor]) -> _Tensor:
             names.append(labels.setdefault(name, len(labels)))
         args += [f.data, names]
     free = tuple(n for n in dict.fromkeys(n for f in factors for n in f.idx) if counts[n] == 1)
-    if len(labels) > 52:
+    if len(labels) > 52 or len(free) > MAX_FREE_INDICES:  # bounds memory: 8**8 entries at most
         raise AmplitudeValueError("too many indices in one product")
     return _Tensor(np.einsum(*args, [labels[n] for n in free], optimize="greedy"), free)
 

@@ -242,8 +242,8 @@ _RATIOS = tuple(sorted({Fraction(s * n, d) for s in (1, -1) for n in (1, 2, 4) f
 def _layout(node, proc: Process | None) -> str | None:
     """The engine's layout of a product amplitude (signed); None if it is not one we can lay out.
 
-    Without a process, denominators keep their written form (the numbers in front of them
-    still move into the coefficient)."""
+    Without a process, denominators keep their written form (a plain number there moves into
+    the coefficient)."""
     from .amplitude_printing import coefficient_text
 
     negative, numerator, denominators = _split_quotient(node, keep_denominators=proc is None)

@@ -149,8 +149,11 @@ def map_process(text: str, theory: str) -> str:
 
 
 # MARTY's printed insertions, as in the public SYMBA files: "e_eps_60(X)^(*)  AntiPart e_eta_138(X)".
-# The field carries its index (_eps_60); "AntiPart" before it, not "^(*)", marks the antiparticle.
-_MARTY_INDEXED = re.compile(r"^(?P<name>[A-Za-z]+)_[A-Za-z]+_[0-9]+(?:\([^()]*\))?(?:\^\(\*\))?$")
+# The field carries its indices (_eps_60, _{G_49,eps_42}); "AntiPart" before it, not "^(*)", marks
+# the antiparticle.
+_MARTY_INDEXED = re.compile(
+    r"^(?P<name>[A-Za-z]+)(?:_\\?[A-Za-z]+_[0-9]+|_\{[^{}]*\})(?:\([^()]*\))?(?:\^\(\*\))?$"
+)  # e_eps_60(X), A_\sigma_1450(X), u_{G_49,eps_42}(X)^(*)
 
 
 def _map_side(side: str, theory: str) -> list[str]:

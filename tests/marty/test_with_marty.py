@@ -140,3 +140,40 @@ def test_repeated_calls_do_not_grow_memory():
     warm, after = json.loads(done.stdout)
     # 60 more calls; a leak of the results would cost well over 1 MB each.
     assert after - warm < 8 * 2**20, f"RSS grew by {(after - warm) / 2**20:.1f} MiB over 60 calls"
+
+
+def _raw_marty_amplitudes(proc) -> list[str]:
+    """MARTY's amplitudes of a process, translated into our syntax but not canonicalised."""
+    incoming, outgoing = marty.marty_legs(proc)
+    raw = marty.run_in_worker(proc.theory, incoming, outgoing, False, False, 300.0, what=str(proc))
+    model = proc.model
+    labels = {model.particle(n).label for n in model.particles if model.particle(n).fermion}
+    return [marty.translate_amplitude(d["amplitude"], labels) for d in raw["diagrams"]]
+
+
+@pytest.mark.parametrize("theory, text", [("qed", p) for p in QED_2TO2] + [("qcd", str(p)) for p in QCD_2TO2])
+def test_canonical_form_keeps_every_marty_amplitude(theory, text):
+    # Every rewrite is checked against brute-force numbers (explicit spinors, every helicity and colour):
+    # the canonical text is MARTY's amplitude, sign included, so it squares to the same value.
+    import numpy as np
+    from physics.bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point
+
+    from symba.physics.canonical import canonicalise
+    from symba.physics.kinematics import random_point
+
+    proc = parse_process(text, theory)
+    brute = BruteForce(proc)
+    evaluate = [
+        AmplitudeEvaluator(
+            brute, kinematics_from_point(random_point(proc.leg_masses(), proc.n_in, seed=s), proc.n_in), "feynman"
+        )
+        for s in (3, 4)
+    ]
+    for amplitude in _raw_marty_amplitudes(proc):
+        out, canonical = canonicalise(amplitude, proc, signed=True)
+        if not canonical:
+            assert out == amplitude  # kept as written
+            continue
+        for ev in evaluate:
+            want, got = ev(amplitude), ev(out)
+            assert np.max(np.abs(got - want)) <= 1e-9 * np.max(np.abs(want)), f"{amplitude}\n -> {out}"

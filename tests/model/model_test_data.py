@@ -123,9 +123,17 @@ AMPLITUDES = {
 
 
 def amplitude_rows(vocab, split):
+    from symba.physics.canonical import without_sign
     from symba.tokenization.amplitude_tokens import tokenize_amplitude
 
+    # per-diagram rows as the dataset writes them: no overall sign (docs/physics.md section 6)
     return [
-        row(split, vocab.encode(tokenize_amplitude(amp, NOTATION)), vocab.encode(tokenize(sq, NOTATION)), sq, process)
+        row(
+            split,
+            vocab.encode(tokenize_amplitude(without_sign(amp), NOTATION)),
+            vocab.encode(tokenize(sq, NOTATION)),
+            sq,
+            process,
+        )
         for process, (amp, sq) in AMPLITUDES.items()
     ]

@@ -149,7 +149,8 @@ def test_predict_decodes_the_canonical_legs_and_answers_in_the_written_ones(monk
     canonical = compute_process("e- e+ -> mu- mu+", "qed", timeout=60)
     ordered = relabel_result(canonical, (2, 1, 4, 3))  # e+ e- -> mu+ mu-
     canonical_target = vocab.encode(list(tokenize(parse_expression(canonical.squared_amplitude), NOTATION)))
-    known = {tuple(amplitude_to_ids(canonical.whole_amplitude, vocab)): canonical_target}
+    # the whole-process row as the dataset writes it (canonical form: first term positive)
+    known = {tuple(amplitude_to_ids(canonical.rows()[-1][1], vocab)): canonical_target}
     model = _StubModel()
     model.cfg.vocab_size = len(vocab)
     monkeypatch.setattr(predict_module, "load_model", lambda path, device: (model, {"vocab_path": vocab_path}))

@@ -16,7 +16,7 @@ from symba.sources.marty_amplitudes import (
     translate_imported_amplitude,
 )
 from symba.sources.symba_text import import_files
-from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND
+from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND, IMPORTED_NONCANONICAL_BACKEND
 
 # sample lines of tests/tokenization/test_importer.py (written for tests, not from a dataset)
 LABELLED_QED = """\
@@ -65,6 +65,11 @@ def builtin_amplitudes(process: str) -> list[str]:
     return [d.amplitude for d in compute_process(process, "qed", backend="builtin").diagrams]
 
 
+def builtin_rows(process: str, theory: str = "qed") -> list[str]:
+    """Our engine's per-diagram row amplitudes (no overall sign: docs/physics.md section 6)."""
+    return [a for index, a, _ in compute_process(process, theory, backend="builtin").rows() if index >= 0]
+
+
 def symba_file(tmp_path, lines: list[tuple[str, str]]):
     path = tmp_path / "QED_test_2to2.txt"
     path.write_text("".join(f"Interaction: {p} : diagram : {a} : {SQUARED}\n" for p, a in lines))
@@ -95,7 +100,7 @@ def test_symba_lines_translate_into_our_syntax(tmp_path):
     assert stats["untranslated_amplitude"] == 0
     assert all(r["backend"] == IMPORTED_BACKEND for r in rows)
     expected = {
-        p: builtin_amplitudes(p) for p in ("e- e+ -> mu- mu+", "e- e+ -> e- e+", "e- e+ -> ta- ta+")
+        p: builtin_rows(p) for p in ("e- e+ -> mu- mu+", "e- e+ -> e- e+", "e- e+ -> ta- ta+")
     }  # fmt: skip
     assert [r["amplitude"] for r in rows] == [
         *expected["e- e+ -> mu- mu+"],
@@ -110,34 +115,39 @@ def test_sample_lines_of_the_importer_tests_parse_as_our_syntax(tmp_path, theory
     path.write_text(text)
     rows, stats = import_files([path], theory=theory)
     assert rows and stats["untranslated_amplitude"] == 0
+    # fragments, not diagrams: translated into our syntax, kept as translated and marked so
+    assert stats["noncanonical_amplitude"] == len(rows)
+    assert all(r["backend"] == IMPORTED_NONCANONICAL_BACKEND for r in rows)
     for row in rows:
         parse(row["amplitude"])  # raises on anything outside our grammar
         assert "%" not in row["amplitude"] and "_{" not in row["amplitude"]
     if theory == "qed":  # written by hand: gamma_{+%\sigma_1,%gam_1,%del_1}*e_{i_1,%del_1}(p_1)_u
         assert rows[0]["amplitude"] == "-i*e^2*gamma(mu1,d1,d2)*u(e,p_1,d2)"
         assert rows[2]["amplitude"] == "2/3*i*e^2*ubar(t,p_3,d1)"  # QED tt is our top, label t
+        assert [r["process"] for r in rows] == ["e- e+ -> ta- ta+"] * 2 + ["e- e+ -> t t~", "mu- a -> mu- a"]
     else:
         assert rows[0]["amplitude"] == "-i*g_s^2*T(a1,c1,c2)"
+        assert rows[0]["process"] == "u u~ -> t t~"  # QCD t is the top
 
 
-def test_rewritten_numerator_is_laid_out_in_our_vocabulary():
-    out = translate_imported_amplitude(MARTY_COMPTON_U, "e- a -> e- a", "qed")
-    # written by hand: the regulator dropped, s_23 - reg/2 = -(1/2) (-2 s_23) moves -2 into the coefficient,
-    # each term in chain order, p_4_nu*gamma^nu is slash(p_4)
-    assert out == (
-        "-2*i*e^2*(ubar(e,p_3,d1)*gamma(mu1,d1,d2)*u(e,p_1,d2)*eps(A,p_2,mu1)*epsc(A,p_4,mu2)*mom(p_1,mu2)"
-        " - 1/2*ubar(e,p_3,d3)*gamma(mu1,d3,d4)*slash(p_4,d4,d5)*gamma(mu2,d5,d6)*u(e,p_1,d6)"
-        "*eps(A,p_2,mu1)*epsc(A,p_4,mu2))/(-2*s_23)"
+def test_dirac_equation_rewrite_gets_the_engines_form_back():
+    # By hand: the engine's numerator ubar(p3) g^mu1 ((p1-p4)-slash + m) g^mu2 u(p1) is, with
+    # p1-slash u(p1) = m u(p1), ubar g^mu1 (2 p1^mu2 - p4-slash g^mu2) u: MARTY's text, times -2
+    # (its denominator s_23 is -1/2 of ours).  So the canonical text is the engine's diagram 1,
+    # with MARTY's sign when the sign is kept, and the row's text (no sign) is the engine's row.
+    engine = builtin_amplitudes("e- a -> e- a")[1]
+    assert translate_imported_amplitude(MARTY_COMPTON_U, "e- a -> e- a", "qed") == "-" + engine
+    assert imported_amplitude(MARTY_COMPTON_U, "e- a -> e- a", "qed") == (
+        builtin_rows("e- a -> e- a")[1],
+        IMPORTED_BACKEND,
     )
-    quotient = parse(out).args[0]  # under the leading minus
-    assert quotient.op == "/" and any(f.op == "+" for f in quotient.args[0].args)  # the sum stays one factor
 
 
-def test_without_a_process_indices_are_still_ours():
-    # the pair format names no process: no layout, but our syntax with canonical indices
+def test_without_a_process_chains_are_laid_out_and_denominators_kept():
+    # the pair format names no process: chains in flow order, but MARTY's denominator as written
     assert translate_imported_amplitude(MARTY_EEMM, "", "qed") == (
-        "-1/2*i*e^2*gamma(mu1,d1,d2)*gamma(mu1,d3,d4)*u(e,p_1,d4)*vbar(e,p_2,d3)"
-        "*ubar(mu,p_3,d1)*v(mu,p_4,d2)/(m_e^2 + s_12)"
+        "-1/2*i*e^2*vbar(e,p_2,d1)*gamma(mu1,d1,d2)*u(e,p_1,d2)*ubar(mu,p_3,d3)*gamma(mu1,d3,d4)"
+        "*v(mu,p_4,d4)/(m_e^2 + s_12)"
     )
 
 
@@ -154,7 +164,7 @@ def test_untranslatable_amplitude_is_kept_and_counted(tmp_path):
         ],
     )
     rows, stats = import_files([path], theory="qed")
-    assert stats == {"rows": 2, "untranslated_amplitude": 1}
+    assert stats == {"rows": 2, "untranslated_amplitude": 1, "noncanonical_amplitude": 0}
     assert [r["backend"] for r in rows] == [IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND]
     assert rows[1]["amplitude"] == r"sigma_{%\mu_1,%eta_1,%eta_2}"
 
@@ -178,7 +188,7 @@ def test_imported_rows_tokenize_by_their_syntax(tmp_path):
     assert tstats["rows_out"] == 2
     vocab = build_vocabulary("hybrid")
     ours, marty_text = (vocab.decode(r["amplitude_ids"]) for r in out)
-    assert detokenize_amplitude(ours, "hybrid") == builtin_amplitudes("e- e+ -> mu- mu+")[0]
+    assert detokenize_amplitude(ours, "hybrid") == builtin_rows("e- e+ -> mu- mu+")[0]
     assert ours[0] != MARKER and marty_text[0] == MARKER
 
 
@@ -208,19 +218,35 @@ def test_marty_backend_and_import_agree_with_builtin(marty_bridge):
     "theory, process",
     [("qed", "e- e+ -> e- e+"), ("qed", "e- a -> e- a"), ("qcd", "u g -> u g"), ("qcd", "u u~ -> g g")],
 )
-def test_builtin_strings_are_already_in_the_layout(theory, process):
-    from symba.physics.marty import builtin_layout
-    from symba.physics.process import parse_process
+def test_builtin_strings_are_already_canonical(theory, process):
+    from symba.physics.canonical import canonical_amplitude
 
-    proc = parse_process(process, theory)
     for diagram in compute_process(process, theory, backend="builtin").diagrams:
-        assert builtin_layout(parse(diagram.amplitude), proc) == diagram.amplitude
+        assert canonical_amplitude(diagram.amplitude, process, theory, signed=True) == diagram.amplitude
 
 
-def test_odd_quotients_are_kept_not_raised():
-    # a zero denominator cannot be laid out: the text stays in our syntax as translated, never a crash
-    assert imported_amplitude("e^2*x/0", "e- e+ -> mu- mu+", "qed") == ("e^2*x/0", IMPORTED_BACKEND)
-    # signs in the denominator move to the front: -(-e^2)*x/(-(s_12 + m_e^2)) = -e^2*x/(m_e^2 + s_12)
-    assert translate_imported_amplitude("-(-e^2)*x/(-(s_12+m_e^2))", "e- e+ -> mu- mu+", "qed") == (
-        "-2*e^2*x/(2*m_e^2 + 2*s_12)"
+def test_odd_quotients_are_kept_and_marked_not_raised():
+    # neither is a diagram of the process: kept in our syntax as translated, marked, never a crash
+    assert imported_amplitude("e^2*x/0", "e- e+ -> mu- mu+", "qed") == ("e^2*x/0", IMPORTED_NONCANONICAL_BACKEND)
+    assert imported_amplitude("-(-e^2)*x/(-(s_12+m_e^2))", "e- e+ -> mu- mu+", "qed") == (
+        "e^2*x/(-(s_12 + m_e^2))",
+        IMPORTED_NONCANONICAL_BACKEND,
+    )
+
+
+def test_public_file_lines_get_our_process_and_wrong_amplitudes_are_marked(tmp_path):
+    # the process as MARTY prints insertions in the public files; the second amplitude is -6 times
+    # the diagram (not a diagram of the process): kept as translated, marked and counted
+    marty_process = "e_eps_60(X)^(*)  AntiPart e_eta_138(X)  to  mu_eps_61(X)  AntiPart mu_eta_139(X)^(*)"
+    wrong = MARTY_EEMM.replace("-1/2*i*e^2", "3*i*e^2")
+    rows, stats = import_files(
+        [symba_file(tmp_path, [(marty_process, MARTY_EEMM), (marty_process, wrong)])], theory="qed"
+    )
+    assert [r["process"] for r in rows] == ["e- e+ -> mu- mu+"] * 2
+    assert stats["noncanonical_amplitude"] == 1 and stats["untranslated_amplitude"] == 0
+    assert [r["backend"] for r in rows] == [IMPORTED_BACKEND, IMPORTED_NONCANONICAL_BACKEND]
+    assert rows[0]["amplitude"] == builtin_rows("e- e+ -> mu- mu+")[0]
+    # only translated: MARTY's factor order and denominator stay
+    assert rows[1]["amplitude"] == (
+        "3*i*e^2*gamma(mu1,d1,d2)*gamma(mu1,d3,d4)*u(e,p_1,d4)*vbar(e,p_2,d3)*ubar(mu,p_3,d1)*v(mu,p_4,d2)/(m_e^2 + s_12)"
     )

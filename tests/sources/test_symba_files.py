@@ -164,3 +164,28 @@ def test_other_methods_remove_it_too(method):
     text = simplify_text("-2*I*e^2*(I*e^2*s_13 + I*e^2*s_14)/(I*s_12)*I", method)
     assert "I" not in text
     assert numerically_equal(text, "2*e^4*(s_13 + s_14)/s_12", ["m_e", "m_e", "m_mu", "m_mu"], 2)
+
+
+@pytest.mark.parametrize(
+    "theory, marty, ours",
+    [
+        (
+            "qed",
+            "e_eps_60(X)^(*)  AntiPart e_eta_138(X)  to  mu_eps_61(X)  AntiPart mu_eta_139(X)^(*)",
+            "e- e+ -> mu- mu+",
+        ),
+        (
+            "qed",
+            "t_eps_60(X)^(*)  AntiPart t_eta_138(X)  to  tt_eps_61(X)  AntiPart tt_eta_139(X)^(*)",
+            "ta- ta+ -> t t~",
+        ),
+        ("qed", "e_eps_60(X)^(*)  A_rho_3(X)  to  e_eps_61(X)  A_sig_4(X)^(*)", "e- a -> e- a"),
+        ("qcd", "t_eps_60(X)^(*)  AntiPart t_eta_138(X)  to  G_a_1(X)  G_b_2(X)", "t t~ -> g g"),
+    ],
+)
+def test_marty_insertions_become_our_process_names(theory, marty, ours):
+    # the public files print MARTY's insertions: the field with its index, AntiPart before an antiparticle;
+    # in QED files t is the tau and tt the top, in QCD files t is the top; legs stay in MARTY's order
+    from symba.sources.symba_text import map_process
+
+    assert map_process(marty, theory) == ours

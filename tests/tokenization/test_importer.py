@@ -54,7 +54,9 @@ def test_labelled_qed_lines_map_names(files):
     assert [r["process"] for r in rows] == ["e- e+ -> ta- ta+"] * 2 + ["e- e+ -> t t~", "mu- a -> mu- a"]
     # diagram index: line order within each process
     assert [r["diagram"] for r in rows] == [0, 1, 0, 0]
-    assert all(r["backend"] == "symba-import" and r["status"] == "raw" and r["multiplicity"] == "2->2" for r in rows)
+    # the sample amplitudes are fragments, not diagrams: translated, kept as translated, marked
+    assert all(r["backend"] == "symba-import-noncanonical" for r in rows)
+    assert all(r["status"] == "raw" and r["multiplicity"] == "2->2" for r in rows)
     # QED: t is the tau, tt the top; reg_prop kept
     first = parse_expression(rows[0]["squared"])
     expected = (

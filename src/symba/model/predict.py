@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from symba.physics.canonical import canonicalise
+
 from . import batches
 from .checkpoint import check_vocabulary, load_model
 from .config import EvalConfig
@@ -115,6 +117,7 @@ class Predictor:
     def __call__(self, amplitude: str, process: str | None = None, theory: str | None = None) -> Prediction:
         """``process`` (legs as the amplitude numbers them) and ``theory`` name the legs to
         relabel; without a process the legs are read from the amplitude's wavefunctions."""
+        amplitude = canonicalise(amplitude, process, theory)[0]  # MARTY's text and ours read alike
         ids, relabelling = self._relabelled_source(amplitude, process, theory)
         src = torch.tensor([ids], dtype=torch.long, device=self.device)
         bos, eos = self.specials.bos, self.specials.eos

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .amplitude_syntax import canonical
+from .canonical import canonical_amplitude
 from .diagrams import DiagramExpr, Gamma, chain_colour_atoms, denominator_text, momentum_text
 
 
@@ -82,7 +82,7 @@ def amplitude_text(diag: DiagramExpr, leg_masses: list[str | None]) -> str:
     if diag.denominators:
         dens = [f"({denominator_text(k, m, leg_masses)})" for k, m in diag.denominators]
         text += "/" + (dens[0] if len(dens) == 1 else "(" + "*".join(dens) + ")")
-    return canonical(text)
+    return canonical_amplitude(text, signed=True)  # the engine's text is a fixed point of the canonical form
 
 
 def without_overall_sign(text: str) -> str:

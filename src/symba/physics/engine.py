@@ -24,7 +24,9 @@ from .tempdirs import make_owned_dir
 
 BACKENDS = ("builtin", "marty")
 # Bump when a change alters the engine's output; the workflow keys its caches on it.
-ENGINE_VERSION = "2"  # 2: gluon-only whole-process squares by the gluon_sums route (same values, other text)
+# 2: gluon-only whole-process squares by the gluon_sums route (same values, other text)
+# 3: amplitudes in the canonical form (physics/canonical.py): per-diagram rows without overall sign
+ENGINE_VERSION = "3"
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_MEMORY_MB = 8192  # address space, not resident: FORM alone reserves ~2.1 GB for sorting
 MIN_MEMORY_MB = 256  # below this the interpreter and FORM cannot even start

@@ -24,10 +24,8 @@ polarisations with -g_{mu nu} and adds no ghosts, which is not physical there.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
 
 from .amplitude_syntax import ProductParser, lex
 from .diagrams import momentum_text
@@ -363,7 +361,6 @@ class _AmplitudeTranslator(ProductParser):
         return Node("name", value=self.index_names[key])
 
     def atom(self):
-        from fractions import Fraction
 
         from .amplitude_syntax import Node
 
@@ -480,246 +477,24 @@ def translate_amplitude(
 ) -> str:
     """A MARTY amplitude in ``amplitude_syntax``, with canonical index names.
 
-    With ``process``, also in the builtin engine's layout (:func:`builtin_layout`), so one
-    diagram prints the same string from either backend.  ``rename``: MARTY names -> ours
+    With ``process``, also in the canonical form (:func:`.canonical.canonical_amplitude`, sign
+    kept), so one diagram prints the same string from either backend; where that form cannot
+    be reached the translation is returned as it is.  ``rename``: MARTY names -> ours
     (default ``MARTY_TO_OURS``; imported SYMBA files name some fields differently).
     """
     from .amplitude_syntax import AmplitudeSyntaxError, canonicalize_indices, parse, to_string
+    from .canonical import canonicalise
 
     tr = _AmplitudeTranslator(text, set(leg_labels), set(vector_labels), MARTY_TO_OURS if rename is None else rename)
     node = _pull_signs(_drop_regulator(tr.parse()))
     out = to_string(canonicalize_indices(node))
     try:
-        if process is not None:
-            out = builtin_layout(node, process) or out
         parse(out)
     except AmplitudeSyntaxError as exc:  # a bug here, not in MARTY: say so loudly
         raise MartyFailure(f"translated amplitude does not parse back: {exc}") from None
+    if process is not None:
+        out = canonicalise(out, process, signed=True)[0]
     return out
-
-
-# ---------------------------------------------------------------------------
-# The builtin engine's layout of a product amplitude (see amplitude_printing.amplitude_text):
-#   coefficient * fermion chains (barred spinor, Dirac matrices, spinor; by the barred
-#   spinor's leg) * polarisations (by leg) * other factors / propagator denominators,
-# each denominator printed as the builtin prints k^2 - m^2 of the FeynGraph propagator
-# with that value; the numbers MARTY moved between them go into the coefficient.
-
-_DIRAC_MATRICES = ("gamma", "slash", "one")
-_BARRED, _UNBARRED = ("ubar", "vbar"), ("u", "v")
-_RATIOS = tuple(sorted({Fraction(s * n, d) for s in (1, -1) for n in (1, 2, 4) for d in (1, 2, 4)}))
-
-
-def builtin_layout(node, proc: Process) -> str | None:
-    """The builtin's text for a translated MARTY product amplitude; None if it is not one we can lay out."""
-    from .amplitude_printing import coefficient_text
-    from .amplitude_syntax import Node, canonical, to_string
-
-    negative, numerator, denominators = _split_quotient(node)
-    coefficient, i_power, couplings, factors = Fraction(-1 if negative else 1), 0, Counter(), []
-    for f in numerator:
-        if f.op == "neg":
-            coefficient, f = -coefficient, f.args[0]
-        if f.op == "num":
-            coefficient *= f.value
-        elif f.op == "name" and f.value == "i":
-            i_power += 1
-        elif f.op == "name" and f.value in ("e", "g_s"):
-            couplings[f.value] += 1
-        elif f.op == "^" and f.args[0].op == "name" and f.args[0].value in ("e", "g_s") and _is_count(f.args[1]):
-            couplings[f.args[0].value] += int(f.args[1].value)
-        else:
-            factors.append(f)
-    if len(couplings) != 1:
-        return None
-    ordered = _chain_order(_slashed(factors))
-    if ordered is None:
-        return None
-    ordered = [Node("+", tuple(_term_layout(t) for t in f.args)) if f.op == "+" else f for f in ordered]
-    dens = []
-    for d in denominators:
-        if d.op == "num":
-            if d.value == 0:
-                return None
-            coefficient /= d.value
-            continue
-        printed = _builtin_denominator(d, proc)
-        if printed is None:
-            return None
-        ratio, text = printed
-        coefficient /= ratio
-        dens.append(f"({text})")
-    ((coupling, power),) = couplings.items()
-    re_part, im_part = [(coefficient, 0), (0, coefficient), (-coefficient, 0), (0, -coefficient)][i_power % 4]
-    text = coefficient_text(Fraction(re_part), Fraction(im_part), coupling, power)
-    if ordered:  # a product node, even of one factor, so that a sum keeps its parentheses
-        text += "*" + to_string(Node("*", tuple(ordered)))
-    if dens:
-        text += "/" + (dens[0] if len(dens) == 1 else "(" + "*".join(dens) + ")")
-    return canonical(text)
-
-
-def _term_layout(term):
-    """One term of a sum factor (MARTY's rewritten numerators): scalars first, then chains as above."""
-    from .amplitude_syntax import Node
-
-    if term.op == "neg":
-        return Node("neg", (_term_layout(term.args[0]),))
-    if term.op != "*":
-        return term
-
-    def scalar(f) -> bool:
-        return f.op in ("num", "name", "^") or (f.op == "/" and all(a.op == "num" for a in f.args))
-
-    scalars = [f for f in term.args if scalar(f)]
-    rest = _slashed([f for f in term.args if not scalar(f)])
-    return Node("*", tuple(scalars + (_chain_order(rest) or rest)))
-
-
-def _slashed(factors: list) -> list:
-    """``mom(k,mu)*gamma(mu,d1,d2)`` -> ``slash(k,d1,d2)``, as the builtin writes a contracted momentum.
-
-    Only where ``mu`` occurs nowhere else; one pass over the factors (an amplitude may be long)."""
-    from .amplitude_syntax import Node
-
-    uses: Counter = Counter()
-    stack = list(factors)
-    while stack:  # a loop, not recursion: every name in the factors, once
-        node = stack.pop()
-        if node.op == "name":
-            uses[node.value] += 1
-        stack.extend(node.args)
-    gammas: dict[str, list] = {}
-    for f in factors:
-        if f.op == "call" and f.value == "gamma" and f.args[0].op == "name":
-            gammas.setdefault(f.args[0].value, []).append(f)
-    replaced, dropped = {}, set()
-    for mom in factors:
-        if not (mom.op == "call" and mom.value == "mom" and mom.args[1].op == "name"):
-            continue
-        found = gammas.get(mom.args[1].value, [])
-        if len(found) == 1 and uses[mom.args[1].value] == 2:
-            gamma = found[0]
-            replaced[id(gamma)] = Node("call", (mom.args[0], gamma.args[1], gamma.args[2]), "slash")
-            dropped.add(id(mom))
-    return [replaced.get(id(f), f) for f in factors if id(f) not in dropped]
-
-
-def _is_count(node) -> bool:
-    return node.op == "num" and node.value.denominator == 1 and 0 < node.value <= 64
-
-
-def _split_quotient(node):
-    """(negative, numerator factors, denominator factors) of a nest of products, quotients and negations."""
-    state = {"negative": False}
-    numerator: list = []
-    denominators: list = []
-
-    def walk(n, into: list) -> None:
-        if n.op == "neg":
-            state["negative"] = not state["negative"]
-            walk(n.args[0], into)
-        elif n.op == "*":
-            for a in n.args:
-                walk(a, into)
-        elif n.op == "/":
-            walk(n.args[0], into)
-            walk(n.args[1], denominators if into is numerator else numerator)
-        elif into is denominators and n.op == "^" and _is_count(n.args[1]) and n.args[0].op == "+":
-            # a squared propagator is two propagators, as the builtin prints them
-            denominators.extend([n.args[0]] * int(n.args[1].value))
-        else:
-            into.append(n)
-
-    walk(node, numerator)
-    return state["negative"], numerator, denominators
-
-
-def _dirac_ends(f) -> tuple[str, str] | None:
-    """(row, column) Dirac indices of a matrix factor: gamma, slash, one, or a sum of them with the same ends."""
-    if f.op == "call" and f.value in _DIRAC_MATRICES:
-        return (f.args[-2].value, f.args[-1].value)
-    if f.op == "neg":
-        return _dirac_ends(f.args[0])
-    if f.op == "*":
-        ends = [e for e in (_dirac_ends(a) for a in f.args) if e is not None]
-        return ends[0] if len(ends) == 1 else None
-    if f.op == "+":
-        ends = {_dirac_ends(a) for a in f.args}
-        return ends.pop() if len(ends) == 1 and None not in ends else None
-    return None
-
-
-def _leg(call) -> int:
-    return int(call.args[1].value.removeprefix("p_")) if call.args[1].op == "name" else 0
-
-
-def _chain_order(factors: list) -> list | None:
-    """Factors reordered chain by chain (by the barred spinor's leg), then polarisations by leg, then the rest."""
-    matrices = {}
-    for f in factors:
-        ends = _dirac_ends(f)
-        if ends is not None:
-            if ends[0] in matrices:
-                return None
-            matrices[ends[0]] = f
-    spinors = [f for f in factors if f.op == "call" and f.value in _BARRED + _UNBARRED]
-    ends_at = {f.args[2].value: f for f in spinors if f.value in _UNBARRED}
-    if len(ends_at) != sum(f.value in _UNBARRED for f in spinors):
-        return None  # two spinors on one Dirac index
-    ordered: list = []
-    for bar in sorted((f for f in spinors if f.value in _BARRED), key=_leg):
-        ordered.append(bar)
-        index = bar.args[2].value
-        while index not in ends_at:
-            if index not in matrices:
-                return None
-            ordered.append(matrices.pop(index))  # each matrix once: the walk ends, in linear time
-            index = _dirac_ends(ordered[-1])[1]
-        ordered.append(ends_at.pop(index))
-    if matrices or ends_at:
-        return None  # a Dirac matrix or a spinor outside every chain
-    vectors = sorted((f for f in factors if f.op == "call" and f.value in ("eps", "epsc")), key=_leg)
-    placed = {id(f) for f in ordered + vectors}
-    return ordered + vectors + [f for f in factors if id(f) not in placed]
-
-
-@lru_cache(maxsize=256)
-def _reference_propagators(proc: Process):
-    """(builtin denominator text, its values at two random points) per distinct FeynGraph propagator."""
-    from .diagrams import denominator_text
-    from .expressions import parse_expression
-    from .kinematics import evaluate, random_point
-
-    masses = proc.leg_masses()
-    points = [random_point(masses, proc.n_in, seed=seed).values() for seed in (7, 8)]
-    out = {}
-    for ref in reference_diagrams(proc):
-        for k, mass in zip(ref.momenta, ref.masses):
-            text = denominator_text(k, mass, masses)
-            if text not in out:
-                expr = parse_expression(text)
-                out[text] = [evaluate(expr, p) for p in points]
-    return points, out
-
-
-def _builtin_denominator(node, proc: Process) -> tuple[Fraction, str] | None:
-    """(MARTY's / ours, our text) for one propagator denominator, matched by value at two random points."""
-    from .amplitude_syntax import to_string
-    from .expressions import ExpressionSyntaxError, parse_expression
-    from .kinematics import KinematicsError, evaluate
-
-    points, references = _reference_propagators(proc)
-    try:
-        expr = parse_expression(to_string(node))
-        got = [evaluate(expr, p) for p in points]
-    except (ExpressionSyntaxError, KinematicsError, ValueError, ZeroDivisionError):
-        return None
-    for text, want in references.items():
-        for ratio in _RATIOS:
-            if all(w != 0 and abs(g - ratio * w) <= 1e-20 * abs(g) for g, w in zip(got, want)):
-                return ratio, text
-    return None
 
 
 def _factor_out_i(expr):

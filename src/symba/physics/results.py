@@ -37,9 +37,19 @@ class ProcessResult:
         return amplitudes[0] if len(amplitudes) == 1 else " + ".join(f"({a})" for a in amplitudes)
 
     def rows(self) -> list[tuple[int, str, str]]:
-        """(diagram, amplitude, squared amplitude): each diagram, then the whole process."""
-        out = [(d.index, d.amplitude, d.squared_amplitude) for d in self.diagrams]
-        out.append((WHOLE_PROCESS, self.whole_amplitude, self.squared_amplitude))
+        """(diagram, amplitude, squared amplitude): each diagram, then the whole process.
+
+        A diagram's row has no overall sign (its square does not see it; docs/physics.md
+        section 6); the whole-process row keeps the diagrams' relative signs."""
+        from .canonical import negated, without_sign
+
+        out = [(d.index, without_sign(d.amplitude), d.squared_amplitude) for d in self.diagrams]
+        whole = self.whole_amplitude
+        if self.diagrams and self.diagrams[0].amplitude.startswith("-"):  # the first term positive
+            whole = ProcessResult(self.process, self.theory, self.backend, [
+                DiagramResult(d.index, d.propagators, negated(d.amplitude), d.squared_amplitude) for d in self.diagrams
+            ]).whole_amplitude  # fmt: skip
+        out.append((WHOLE_PROCESS, whole, self.squared_amplitude))
         return out
 
     def to_json(self) -> dict:

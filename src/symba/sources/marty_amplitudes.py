@@ -1,9 +1,11 @@
-"""Amplitudes of the public SYMBA/MARTY files -> our amplitude syntax.
+"""Amplitudes of the public SYMBA/MARTY files -> our amplitude syntax, in the canonical form.
 
-The translator is the MARTY backend's (:func:`symba.physics.marty.translate_amplitude`):
-an imported amplitude and the one the ``marty`` backend computes for the same
-diagram become the same string, laid out as the builtin engine prints it when the
-row names a process we can compute (see :func:`symba.physics.marty.builtin_layout`).
+The translator is the MARTY backend's (:func:`symba.physics.marty.translate_amplitude`),
+then every amplitude passes :func:`symba.physics.canonical.canonical_amplitude` (per-diagram
+rows: no overall sign): an imported amplitude and the one either backend computes for the
+same diagram become the same string when the row names a process we can compute.  A
+translated text that cannot be brought to the canonical form is kept as translated, with
+backend ``IMPORTED_NONCANONICAL_BACKEND`` (counted by the importer as ``noncanonical_amplitude``).
 Only the names differ from the bridge's: in SYMBA's QED files ``t`` is the tau and
 ``tt`` the top, and masses follow (``m_t`` -> ``m_tau``, ``m_tt`` -> ``m_t``).
 
@@ -16,10 +18,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from symba.physics.canonical import canonicalise
 from symba.physics.marty import MARTY_TO_OURS, MartyFailure, translate_amplitude
 from symba.physics.models import MODELS
 from symba.physics.process import Process, ProcessError, parse_process
-from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND
+from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND, IMPORTED_NONCANONICAL_BACKEND
 
 # SYMBA file names -> ours, per theory (the squares' masses are renamed alike in symba_text)
 AMPLITUDE_RENAMES = {
@@ -48,25 +51,28 @@ def _fermion_labels(theory: str) -> frozenset[str]:
     return frozenset(model.particle(n).label for n in model.particles if model.particle(n).fermion)
 
 
-def translate_imported_amplitude(text: str, process: str, theory: str) -> str:
-    """One imported amplitude in our syntax (``process``: the row's process in our names, or "")."""
+def translate_imported_amplitude(text: str, process: str, theory: str, signed: bool = True) -> str:
+    """One imported amplitude in our syntax (``process``: the row's process in our names, or ""),
+    canonical where it can be (``signed=False``: without the overall sign, as a per-diagram row)."""
+    return _imported(text, process, theory, signed)[0]
+
+
+def _imported(text: str, process: str, theory: str, signed: bool) -> tuple[str, bool]:
     if theory not in AMPLITUDE_RENAMES:
         raise ValueError(f"unknown theory {theory!r}; choose one of {', '.join(AMPLITUDE_RENAMES)}")
     try:
-        return translate_amplitude(
-            text,
-            _fermion_labels(theory),
-            process=_computable_process(process, theory),
-            rename=AMPLITUDE_RENAMES[theory],
-        )
+        ours = translate_amplitude(text, _fermion_labels(theory), rename=AMPLITUDE_RENAMES[theory])
     except MartyFailure as exc:
         raise UntranslatableAmplitude(str(exc)) from None
+    return canonicalise(ours, _computable_process(process, theory), theory, signed=signed)
 
 
 def imported_amplitude(text: str, process: str, theory: str) -> tuple[str, str]:
-    """(amplitude, backend) of an imported row: ours and ``IMPORTED_BACKEND``, or, when it cannot
-    be translated, MARTY's text as it is and ``IMPORTED_MARTY_BACKEND`` (never dropped)."""
+    """(amplitude, backend) of an imported per-diagram row: canonical and ``IMPORTED_BACKEND``;
+    translated but not canonical and ``IMPORTED_NONCANONICAL_BACKEND``; or, when it cannot be
+    translated, MARTY's text as it is and ``IMPORTED_MARTY_BACKEND`` (never dropped)."""
     try:
-        return translate_imported_amplitude(text, process, theory), IMPORTED_BACKEND
+        ours, canonical = _imported(text, process, theory, signed=False)
     except UntranslatableAmplitude:
         return text, IMPORTED_MARTY_BACKEND
+    return ours, IMPORTED_BACKEND if canonical else IMPORTED_NONCANONICAL_BACKEND

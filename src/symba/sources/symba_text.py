@@ -41,12 +41,12 @@ from symba.physics.expressions import (
     parse_expression,
 )
 from symba.physics.process import parse_process
-from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND
+from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND, IMPORTED_NONCANONICAL_BACKEND
 
 from .marty_amplitudes import imported_amplitude
 
 BACKEND = IMPORTED_BACKEND
-ENGINE_VERSION = "symba-import-2"
+ENGINE_VERSION = "symba-import-3"  # 3: canonical amplitudes, process names in our syntax
 REG_PROP_MODES = ("keep", "zero")
 THEORIES = ("qed", "qcd")
 
@@ -140,10 +140,40 @@ def map_process(text: str, theory: str) -> str:
     parts = re.split(r"\s+to\s+", text.strip())
     if len(parts) != 2:
         raise ValueError(f"process {text!r} is not '<in> to <out>'")
-    incoming = [map_particle(p, theory) for p in _split_particles(parts[0])]
-    outgoing = [map_particle(p, theory) for p in _split_particles(parts[1])]
+    incoming = _map_side(parts[0], theory)
+    outgoing = _map_side(parts[1], theory)
     proc = parse_process(" ".join(incoming) + " -> " + " ".join(outgoing), theory, check=False)
     return str(proc)
+
+
+# MARTY's printed insertions, as in the public SYMBA files: "e_eps_60(X)^(*)  AntiPart e_eta_138(X)".
+# The field carries its indices (_eps_60, _{G_49,eps_42}); "AntiPart" before it, not "^(*)", marks
+# the antiparticle.
+_MARTY_INDEXED = re.compile(
+    r"^(?P<name>[A-Za-z]+)(?:_\\?[A-Za-z]+_[0-9]+|_\{[^{}]*\})(?:\([^()]*\))?(?:\^\(\*\))?$"
+)  # e_eps_60(X), A_\sigma_1450(X), u_{G_49,eps_42}(X)^(*)
+
+
+def _map_side(side: str, theory: str) -> list[str]:
+    """One side of ``<in> to <out>``: our particle names, in MARTY's leg order."""
+    names = _split_particles(side)
+    if "AntiPart" not in names and not any(_MARTY_INDEXED.match(n) for n in names):
+        return [map_particle(p, theory) for p in names]
+    out, anti = [], False
+    for name in names:
+        if name == "AntiPart":
+            anti = True
+            continue
+        m = _MARTY_INDEXED.match(name)
+        base = m.group("name") if m else re.sub(r"(\([^()]*\))?(\^\(\*\))?$", "", name)
+        particle = map_particle(base, theory)  # the particle's name (a boson is its own antiparticle)
+        if anti:
+            particle = map_particle(base + "^(*)", theory)
+        out.append(particle)
+        anti = False
+    if anti:
+        raise ValueError(f"'AntiPart' names no particle in {side!r}")
+    return out
 
 
 def _split_particles(side: str) -> list[str]:
@@ -413,6 +443,7 @@ def import_files(paths, theory: str | None = None, reg_prop: str = "keep") -> tu
             rows += read_pair(*unit, theory=unit_theory, reg_prop=reg_prop, texts=texts)
     stats["rows"] = len(rows)
     stats["untranslated_amplitude"] = sum(r["backend"] == IMPORTED_MARTY_BACKEND for r in rows)
+    stats["noncanonical_amplitude"] = sum(r["backend"] == IMPORTED_NONCANONICAL_BACKEND for r in rows)
     return rows, dict(stats)
 
 

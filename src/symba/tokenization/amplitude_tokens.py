@@ -30,6 +30,7 @@ from symba.physics.amplitude_syntax import (
     parse,
     to_string,
 )
+from symba.physics.canonical import canonicalise
 from symba.physics.kinematics import ALL_MASSES
 from symba.physics.models import MODELS
 
@@ -128,6 +129,7 @@ def tokenize_amplitude(text: str, notation: str = DEFAULT_NOTATION, syntax: str 
         return tokenize_marty_amplitude(text)
     if syntax != "symba":
         raise ValueError(f"unknown amplitude syntax {syntax!r}; choose one of {', '.join(AMPLITUDE_SYNTAXES)}")
+    text = canonicalise(text, signed=True)[0]  # the canonical form where it applies (the row's sign kept)
     tree = parse(canonical(text))  # reparsed: the canonical string parses to a flat tree
     return emit_prefix(tree, lambda item: _expand(item, notation))
 

@@ -120,6 +120,14 @@ def _import(args) -> int:
     from symba.sources.symba_text import import_symba
 
     stats = import_symba(args.files, args.output, theory=args.theory, reg_prop=args.reg_prop)
-    extra = f", {stats['unmapped_process']} with process names kept as written" if stats.get("unmapped_process") else ""
+    kept = [
+        (stats.get("unmapped_process"), "with process names kept as written"),
+        (stats.get("untranslated_amplitude"), "with MARTY's amplitude text kept (backend symba-import-marty)"),
+        (
+            stats.get("noncanonical_amplitude"),
+            "with amplitudes not in the canonical form (backend symba-import-noncanonical)",
+        ),
+    ]
+    extra = "".join(f", {n} {what}" for n, what in kept if n)
     print(f"wrote {stats['rows']} rows to {args.output}{extra}")
     return 0

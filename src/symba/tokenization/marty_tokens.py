@@ -18,6 +18,7 @@ from .notations import DIGITS, DOT_PRODUCTS, INT_POS, MAX_LEGS, MAX_TOKENS, Toke
 MARKER = "MARTY"
 IMPORTED_BACKEND = "symba-import"  # imported rows whose amplitude was translated into our syntax
 IMPORTED_MARTY_BACKEND = "symba-import-marty"  # imported rows whose amplitude stayed MARTY text
+IMPORTED_NONCANONICAL_BACKEND = "symba-import-noncanonical"  # translated, but not in the canonical form
 # index kinds seen in MARTY output: Lorentz (%\sigma...), Dirac (%gam, %del...), colour, particle labels (i_3...)
 INDEX_KINDS = (
     "%\\sigma", "%\\mu", "%\\nu", "%\\rho", "%\\lambda", "%\\tau", "%\\alpha", "%\\beta",

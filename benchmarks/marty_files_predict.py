@@ -1,0 +1,70 @@
+"""A trained model on the public MARTY QED 2->2 amplitudes, through ``symba predict --jsonl -``.
+
+Run by hand::
+
+    python benchmarks/marty_files_predict.py MODEL.pt DIR     # DIR: QED-2-to-2-diag-TreeLevel-*.txt
+
+Each line's amplitude is MARTY's text translated into our syntax only (not canonicalised:
+``symba predict`` must do that at its door), sent with the row's process; the prediction is
+right when it equals the line's own squared amplitude at random points (MARTY's ``i*i``
+expanded, ``reg_prop`` = 0).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sympy
+
+from symba.physics.expressions import parse_expression
+from symba.physics.kinematics import numerically_equal
+from symba.physics.marty import translate_amplitude
+from symba.physics.process import parse_process
+from symba.sources.marty_amplitudes import AMPLITUDE_RENAMES, _fermion_labels
+from symba.sources.symba_text import import_files
+
+
+def main() -> int:
+    model, folder = sys.argv[1], Path(sys.argv[2])
+    paths = sorted(glob.glob(str(folder / "QED-2-to-2-diag-TreeLevel-*.txt")))
+    rows, _ = import_files(paths, theory="qed", reg_prop="zero")
+    texts = []
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            if line.strip():
+                fields = [f.strip() for f in line[len("Interaction:") :].split(" : ")]
+                texts.append(
+                    translate_amplitude(
+                        " : ".join(fields[2:-1]), _fermion_labels("qed"), rename=AMPLITUDE_RENAMES["qed"]
+                    )
+                )
+    request = "".join(
+        json.dumps({"amplitude": t, "process": r["process"], "theory": "qed"}) + "\n" for t, r in zip(texts, rows)
+    )
+    start = time.perf_counter()
+    cmd = [sys.executable, "-m", "symba", "predict", "--model", model, "--jsonl", "-"]
+    done = subprocess.run(cmd, input=request, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(done.stderr[-2000:])
+    answers = [json.loads(x) for x in done.stdout.splitlines() if x.strip()]
+    right = 0
+    for answer, row in zip(answers, rows):
+        proc = parse_process(row["process"], "qed")
+        truth = sympy.expand(parse_expression(row["squared"].replace("I", "i")))
+        predicted = answer.get("prediction")
+        if predicted and numerically_equal(
+            parse_expression(predicted), truth, proc.leg_masses(), proc.n_in, n_points=2
+        ):
+            right += 1
+    print(f"{right} / {len(rows)} numerically right ({100 * right / len(rows):.1f}%); predict wall {wall:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

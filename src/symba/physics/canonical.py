@@ -1,4 +1,4 @@
-"""One canonical text per amplitude, whatever wrote it (docs/physics.md, section 6).
+"""One canonical text per amplitude, whatever wrote it (docs/physics.md, section 7).
 
 :func:`canonical_amplitude` is the one door every amplitude passes on its way in: the
 engine's own output, the MARTY backend, imported SYMBA files, tokenization and ``symba

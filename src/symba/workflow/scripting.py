@@ -19,10 +19,14 @@ def rule_logging(snakemake):
             try:
                 yield log
             except Exception as exc:  # the reason goes to the job's log too, not only to the terminal
-                from symba.cli import error_line
+                from symba.cli import error_line, is_input_error
 
                 log.error("%s: %s", type(exc).__name__, error_line(exc))  # a full disk says "disk"
-                raise
+                if not is_input_error(exc):
+                    raise  # a bug keeps its traceback
+                # bad input (a damaged shard, a full disk): one line on the console, as the CLI does
+                print(f"symba: error: {error_line(exc)}", file=sys.__stderr__)
+                raise SystemExit(1) from None
     finally:
         if path:
             handle.close()

@@ -13,7 +13,8 @@ Model file (``FORMAT_MODEL``, version 2; version 1 files hold the same plain dat
 Checkpoint (``FORMAT_CHECKPOINT``, version 1)::
 
     format, version, provenance, model, optimizer (plain state_dicts), step, position
-    ([epoch, index] | None), window, rows (metrics so far), cpu_rng (ByteTensor), cuda_rng
+    ([epoch, index] | None, rank 0's last batch), position_batches (batches that step took: the
+    world size; absent = 1), window, rows (metrics so far), cpu_rng (ByteTensor), cuda_rng
 
 The provenance says what a checkpoint was trained on; training resumes only when all of it
 matches the current run (see :func:`provenance_mismatch`).
@@ -249,4 +250,7 @@ def load_checkpoint(path: str | Path) -> dict | None:
         isinstance(position, (list, tuple)) and len(position) == 2 and all(isinstance(p, int) for p in position)
     ):
         raise ModelFileError(f"checkpoint {path}: 'position' is not [epoch, index]")
+    batches = state.get("position_batches", 1)  # processes of the run that saved it (absent: one)
+    if not isinstance(batches, int) or isinstance(batches, bool) or batches < 1:
+        raise ModelFileError(f"checkpoint {path}: 'position_batches' is not a positive integer")
     return state

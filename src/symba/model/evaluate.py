@@ -17,8 +17,11 @@ Definitions (per example, then pooled):
 - beam agreement: the fraction of the top-k beams numerically equivalent to the truth;
 - certainty: the mean of the top prediction's token log-probabilities;
 - selective: sorted by certainty, the largest most-certain share whose numeric accuracy is at
-  least ``TARGET_ACCURACY``; below its threshold the exact engine recomputes, so accuracy after
-  fallback counts those rows right, at the cost of the share recomputed.
+  least ``TARGET_ACCURACY``, per test set (an analysis figure);
+- the fallback threshold (``certainty.fallback_threshold``): the lowest certainty at which every
+  test set's accepted answers are at least ``TARGET_ACCURACY`` right.  It is the one threshold:
+  ``symba predict --fallback`` recomputes below it, and each set's ``fallback_at_common_threshold``
+  (the headline's figures) says what share that recomputes and the accuracy after it.
 
 Rows are streamed shard by shard (one row group in memory) and the numeric checks run in
 ``workers`` worker processes while the model decodes the next rows.
@@ -313,17 +316,18 @@ def headline(result: dict) -> list[str]:
         if not side["n_test"]:
             lines.append(f"{label}: no test rows")
             continue
-        sel = side["selective"]
+        # The threshold predict --fallback uses (certainty.fallback_threshold, common to the test
+        # sets), not each set's own best: the share recomputed here is the share predict recomputes.
+        fb = side["fallback_at_common_threshold"]
         accepted = (
-            f"{sel['coverage']:.0%} answered at >= {sel['target_accuracy']:.1%} right "
-            f"(certainty >= {sel['threshold']:.4f})"
-            if sel["threshold"] is not None
-            else f"no certainty reaches {sel['target_accuracy']:.1%} right"
+            f"{fb['coverage']:.0%} answered by the model at certainty >= {fb['threshold']:.4f}"
+            if fb["threshold"] is not None
+            else f"no certainty reaches {TARGET_ACCURACY:.1%} right"
         )
         lines.append(
             f"{label}: n={side['n_test']} token {side['token_accuracy']:.3f} sequence "
             f"{side['sequence_accuracy']:.3f} numeric {side['numeric_accuracy']:.3f}; {accepted}; "
-            f"after fallback {sel['accuracy_after_fallback']:.3f} with {sel['recomputed']:.0%} recomputed"
+            f"after fallback {fb['accuracy_after_fallback']:.3f} with {fb['recomputed']:.0%} recomputed"
             + _relabel_note(relabel, name)
         )
     return lines

@@ -149,3 +149,17 @@ def test_checkpoint_of_two_processes_resumes_on_one(data, tmp_path):
     losses, weights = _reference(data["shard"], data["vocab"], [2, 2, 1, 1])
     assert _losses(metrics) == pytest.approx(losses, rel=1e-4)
     _assert_same_weights(trainer.model.state_dict(), weights)
+
+
+def test_the_workflow_launcher_runs_torchrun_itself(data, tmp_path, monkeypatch):
+    """What the train rule does with gpu: 2 (on CPU here): the same training as torchrun's."""
+    from symba.model.train import run_training_processes
+
+    out = tmp_path / "run"
+    files = [str(out / name) for name in ("model.pt", "ckpt", "metrics.csv", "lr.png", "curves.png")]
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
+    run_training_processes(2, CONFIG, [data["shard"]], data["vocab_path"], *files)
+    losses, weights = _reference(data["shard"], data["vocab"], [2] * CONFIG["max_steps"])
+    assert _losses(files[2]) == pytest.approx(losses, rel=1e-4)
+    _assert_same_weights(load_model(files[0])[0].state_dict(), weights)

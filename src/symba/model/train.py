@@ -411,3 +411,31 @@ def run_training(
 
             if dist.is_initialized():
                 dist.destroy_process_group()
+
+
+def run_training_processes(processes: int, *args) -> None:
+    """:func:`run_training` on ``processes`` processes: under torchrun already, or with 1, in this
+    process; else this process launches ``torchrun --standalone --nproc_per_node N`` on this
+    module and waits (the workflow's train rule, given ``gpu: N`` in the SLURM profile)."""
+    if processes <= 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        run_training(*args)
+        return
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="symba-train-") as fh:
+        json.dump(list(args), fh)
+        fh.flush()
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
+        code = subprocess.call([*command, "-m", "symba.model.train", fh.name])
+    if code:
+        raise RuntimeError(f"training on {processes} processes failed (torchrun exit code {code}); see the log above")
+
+
+if __name__ == "__main__":  # torchrun's entry from run_training_processes: one rank
+    import json
+    import sys
+
+    run_training(*json.loads(Path(sys.argv[1]).read_text()))

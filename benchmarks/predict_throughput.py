@@ -76,15 +76,23 @@ def main() -> int:
             "-",
         ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        with open(fh.name, "rb") as stdin:
+        with open(fh.name, "rb") as stdin, tempfile.TemporaryFile() as errors:
             start = time.perf_counter()
-            proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=errors)
             first = proc.stdout.readline()
             first_s = time.perf_counter() - start
-            rest, err = proc.communicate()
+            rest = proc.stdout.read()
+            proc.wait()
             wall = time.perf_counter() - start
+            errors.seek(0)
+            err = errors.read()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = [json.loads(line) for line in (first + rest).decode().splitlines()]
+    out = []
+    for line in (first + rest).decode().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            out.append({"error": f"not a JSON line: {line[:200]!r}"})
     identical = sum(o.get("prediction") == r["squared"] for o, r in zip(out, lines))
     print(
         json.dumps(

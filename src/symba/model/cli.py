@@ -252,7 +252,7 @@ def _predict_stream(predictor, args) -> int:
 
     failed = total = 0
     meta: list[bool] = []
-    chunks = _stdin_requests(args, meta, most=predictor.batch_size)
+    chunks = _stdin_requests(args, meta)
     for k, pred in enumerate(predictor.predict_iter(None, chunks=chunks)):
         if meta[k]:  # a blank line, answered by a blank line
             print("", flush=True)

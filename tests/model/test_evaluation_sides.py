@@ -223,3 +223,15 @@ def test_common_threshold_holds_on_every_test_set():
     assert common_threshold({"o": orderings, "t": [(-0.001, False)]}) is None  # the most certain is wrong
     assert common_threshold({"o": orderings, "t": []}) == -0.02
     assert common_threshold({"o": [], "t": []}) is None
+
+
+def test_predict_certainty_is_the_evaluations(trained, monkeypatch, capsys):
+    """The threshold is compared with the same certainty the evaluation chose it on: predict
+    decodes with the evaluation's beam (from metrics.json) and gets its certainties."""
+    metrics = json.loads(trained["metrics"].read_text())
+    lines = [json.dumps({"amplitude": amplitude, "process": process}) for process, (amplitude, _) in AMPLITUDES.items()]
+    args = ["predict", "--model", trained["model"], "--metrics", str(trained["metrics"]), "--jsonl", "-"]
+    code, out, _ = _run_stdin(monkeypatch, capsys, args, lines)
+    assert code == 0 and metrics["heldout_orderings"]["n_test"] == len(out) == 2
+    mean = sum(o["certainty"] for o in out) / len(out)
+    assert mean == pytest.approx(metrics["heldout_orderings"]["mean_logprob_mean"], abs=1e-5)

@@ -180,7 +180,7 @@ def _format_prediction(pred) -> str:
     return format_prediction(pred)
 
 
-def _stdin_requests(args, meta, first: int = 8, most: int = 64):
+def _stdin_requests(args, meta, first: int = 1, most: int = 64):
     """Chunks of requests from stdin: the lines that have arrived, at most ``most`` (8 at first,
     so the first answer comes early).  A line is read by a thread as bytes, each line decoded on
     its own (:func:`symba.files.stdin_lines`): a line of invalid UTF-8 is that line's error.

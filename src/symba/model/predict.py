@@ -288,7 +288,7 @@ class Predictor:
         """A Prediction per request (amplitude text, or a dict with ``amplitude`` and optionally
         ``process``, ``theory``, ``diagram``; ``error`` passes a reading error through), in order.
         ``chunks``: the requests already grouped (what arrived together); else groups that grow
-        from 8 to READ_CHUNK, so the first answer comes early."""
+        from 1 to READ_CHUNK, so the first answer comes early."""
         if chunks is None:
             chunks = _growing_chunks(iter(requests), READ_CHUNK)
         pending: list[_Item] = []
@@ -322,7 +322,7 @@ def _ready(it: _Item) -> bool:
 
 
 def _growing_chunks(requests: Iterator, most: int) -> Iterator[list]:
-    size = min(8, most)
+    size = 1  # the first answer comes after one decode, not eight
     while True:
         chunk = []
         for r in requests:

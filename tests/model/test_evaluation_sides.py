@@ -171,13 +171,16 @@ def test_fallback_recomputes_below_the_threshold_read_from_metrics(trained, monk
     strict = trained["tmp"] / "strict.json"
     strict.write_text(json.dumps({"model": trained["model"], "certainty": {"fallback_threshold": None}}))
     request = json.dumps({"amplitude": amplitude, "process": MUMU, "theory": "qed", "diagram": 0})
-    no_process = json.dumps({"amplitude": amplitude})
+    no_process = json.dumps({"amplitude": amplitude})  # the legs name the process; the text, the diagram
+    no_legs = "-i*e^2*u(e,p_1,d1)*ubar(e,p_3,d1)"  # leg 2 missing: no process can be read
     args = ["predict", "--model", trained["model"], "--jsonl", "--fallback", "--metrics", str(strict), "-"]
-    code, out, _ = _run_stdin(monkeypatch, capsys, args, [request, no_process])
-    assert code == 2 and len(out) == 2
-    assert out[0]["source"] == "exact" and numerically_equivalent(out[0]["prediction"], truth, MUMU, "qed")
-    assert out[0]["tokens"] and numerically_equivalent(out[0]["model_prediction"], truth, MUMU, "qed")
-    assert "process" in out[1]["error"]
+    code, out, err = _run_stdin(monkeypatch, capsys, args, [request, no_process, no_legs, amplitude])
+    assert code == 2 and len(out) == 4 and "1 of 4" in err
+    for k in (0, 1, 3):
+        assert out[k]["source"] == "exact" and numerically_equivalent(out[k]["prediction"], truth, MUMU, "qed")
+        assert out[k]["tokens"] and numerically_equivalent(out[k]["model_prediction"], truth, MUMU, "qed")
+    assert out[0]["prediction"] == out[1]["prediction"] == out[3]["prediction"]  # one text, one answer
+    assert "process" in out[2]["error"] and set(out[2]) == {"error"}
     # A threshold below any certainty keeps the model's answer.
     args = ["predict", "--model", trained["model"], "--jsonl", "--fallback", "--threshold", "-1000", "-"]
     code, out, _ = _run_stdin(monkeypatch, capsys, args, [request])
@@ -220,3 +223,15 @@ def test_common_threshold_holds_on_every_test_set():
     assert common_threshold({"o": orderings, "t": [(-0.001, False)]}) is None  # the most certain is wrong
     assert common_threshold({"o": orderings, "t": []}) == -0.02
     assert common_threshold({"o": [], "t": []}) is None
+
+
+def test_predict_certainty_is_the_evaluations(trained, monkeypatch, capsys):
+    """The threshold is compared with the same certainty the evaluation chose it on: predict
+    decodes with the evaluation's beam (from metrics.json) and gets its certainties."""
+    metrics = json.loads(trained["metrics"].read_text())
+    lines = [json.dumps({"amplitude": amplitude, "process": process}) for process, (amplitude, _) in AMPLITUDES.items()]
+    args = ["predict", "--model", trained["model"], "--metrics", str(trained["metrics"]), "--jsonl", "-"]
+    code, out, _ = _run_stdin(monkeypatch, capsys, args, lines)
+    assert code == 0 and metrics["heldout_orderings"]["n_test"] == len(out) == 2
+    mean = sum(o["certainty"] for o in out) / len(out)
+    assert mean == pytest.approx(metrics["heldout_orderings"]["mean_logprob_mean"], abs=1e-5)

@@ -1,9 +1,11 @@
 # Train the transformer; resumes from params.checkpoint_dir (undeclared, survives failures).
-from symba.model.train import run_training
+# With resources gpu: N > 1 (profiles/slurm), N processes train under torchrun (docs/distributed.md).
+from symba.model.train import run_training_processes
 from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake):
-    run_training(
+    run_training_processes(
+        int(getattr(snakemake.resources, "gpu", 1) or 1),
         dict(snakemake.params.config),
         list(snakemake.input.shards),
         snakemake.input.vocab,

@@ -13,7 +13,8 @@ Model file (``FORMAT_MODEL``, version 2; version 1 files hold the same plain dat
 Checkpoint (``FORMAT_CHECKPOINT``, version 1)::
 
     format, version, provenance, model, optimizer (plain state_dicts), step, position
-    ([epoch, index] | None), window, rows (metrics so far), cpu_rng (ByteTensor), cuda_rng
+    ([epoch, index] | None, rank 0's last batch), position_batches (batches that step took: the
+    world size; absent = 1), window, rows (metrics so far), cpu_rng (ByteTensor), cuda_rng
 
 The provenance says what a checkpoint was trained on; training resumes only when all of it
 matches the current run (see :func:`provenance_mismatch`).
@@ -189,22 +190,33 @@ def _state_dict(value, path, what: str) -> dict:
 
 
 def build_model(model_config: dict, state_dict: dict, path, what: str, device: str = "cpu") -> Seq2SeqTransformer:
-    """The model of ``model_config`` holding ``state_dict``.  Shapes are compared on the meta
-    device first, so a file cannot make us allocate more than the tensors it holds."""
+    """The model of ``model_config`` holding ``state_dict``.  Shapes are compared first, on the
+    meta device unless the config's size is within a few times the file's tensors (building on
+    the meta device costs 1.4 s the first time), so a file cannot make us allocate much more
+    than the tensors it holds."""
     try:
         cfg = model_config_from_dict(model_config)
     except ConfigError as exc:
         raise ModelFileError(f"{what} {path}: {exc}") from None
-    with torch.device("meta"):
-        shell = Seq2SeqTransformer(cfg)
+    if _size_bound(cfg) <= 4 * sum(v.numel() for v in state_dict.values()) + (1 << 20):
+        shell = Seq2SeqTransformer(cfg)  # at most a few times what the file holds; no meta device (1.4 s)
+    else:
+        with torch.device("meta"):
+            shell = Seq2SeqTransformer(cfg)
     expected = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state_dict.items()}
     if expected != found:
         wrong = sorted(set(expected) ^ set(found)) or sorted(k for k in expected if expected[k] != found[k])
         raise ModelFileError(f"{what} {path}: the weights do not fit its model config (first: {wrong[0]})")
-    model = Seq2SeqTransformer(cfg)
+    model = shell if shell.embed.weight.device.type != "meta" else Seq2SeqTransformer(cfg)
     model.load_state_dict(state_dict)
     return model.to(device)
+
+
+def _size_bound(cfg) -> int:
+    """An upper bound on the numbers a model of ``cfg`` allocates (weights and position table)."""
+    d, layers = cfg.d_model, cfg.n_encoder_layers + cfg.n_decoder_layers
+    return (cfg.vocab_size + 2 * cfg.max_len) * d + layers * (8 * d * d + 2 * d * cfg.d_ff + 16 * d + cfg.d_ff)
 
 
 def load_model(path: str | Path, device: str = "cpu") -> tuple[Seq2SeqTransformer, dict]:
@@ -315,6 +327,9 @@ def load_checkpoint(path: str | Path) -> dict | None:
             k in METRIC_FIELDS and (v is None or isinstance(v, str) or _number(v)) for k, v in row.items()
         ):
             raise ModelFileError(f"checkpoint {path}: 'rows' are not metric rows ({', '.join(METRIC_FIELDS[:3])}, ...)")
+    batches = state.get("position_batches", 1)  # processes of the run that saved it (absent: one)
+    if not isinstance(batches, int) or isinstance(batches, bool) or batches < 1:
+        raise ModelFileError(f"checkpoint {path}: 'position_batches' is not a positive integer")
     return state
 
 

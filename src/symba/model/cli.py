@@ -116,64 +116,153 @@ def cmd_evaluate(args) -> int:
 
 @_reports_input_errors
 def cmd_predict(args) -> int:
-    from .predict import Predictor, apply_fallback, choose_threshold, format_prediction
-
-    if args.beam < 1:
+    # Cheap checks first: a bad option or a missing file is answered before torch is imported.
+    if args.beam is not None and args.beam < 1:
         raise ModelInputError(f"--beam must be at least 1 (1: greedy), not {args.beam}")
     if args.threshold is not None and not math.isfinite(args.threshold):
         raise ModelInputError(f"--threshold must be a finite number, not {args.threshold}")
-    if args.fallback and not args.process and args.amplitude != "-":
-        raise ModelInputError("--fallback needs --process (and --theory, --diagram) to compute the exact result")
-    threshold = None
-    if args.fallback:
-        threshold, _ = choose_threshold(args.model, args.threshold, args.metrics)
-    with Predictor(args.model, beam_size=args.beam, vocab_path=args.vocab, relabel_legs=args.relabel_legs) as predictor:
+    if not Path(args.model).is_file():
+        raise ModelInputError(f"model file {args.model} does not exist")
+    if args.workers < 1:
+        raise ModelInputError(f"--workers must be at least 1, not {args.workers}")
+    from .answers import AnswerPool
+
+    pool = AnswerPool(args.workers)  # its workers start importing while we import torch
+    try:
+        from .predict import Predictor, choose_threshold, evaluated_search, find_metrics
+
+        metrics = find_metrics(args.model, args.metrics) if args.threshold is None or args.beam is None else None
+        search = evaluated_search(metrics)  # decode as the evaluation that chose the threshold did
+        threshold = choose_threshold(args.model, args.threshold, metrics)[0] if args.fallback else None
+        if threshold is not None and math.isinf(threshold):
+            threshold = None  # the evaluation found no safe threshold: recompute every answer
+        beam = args.beam if args.beam is not None else search.get("beam_size", _eval_default("beam_size"))
+        predictor = Predictor(
+            args.model,
+            beam_size=beam,
+            vocab_path=args.vocab,
+            length_penalty=search.get("length_penalty", _eval_default("length_penalty")),
+            relabel_legs=args.relabel_legs,
+            fallback=args.fallback,
+            threshold=threshold if args.fallback else None,
+            theory=args.theory,
+            pool=pool,
+        )
+    except BaseException:
+        pool.close()
+        raise
+    with predictor:
         if args.amplitude == "-":
-            return _predict_stream(predictor, args, threshold)
-        pred = predictor(args.amplitude, args.process, args.theory)
-        if args.fallback:
-            pred = apply_fallback(pred, threshold, args.process, args.theory, args.diagram)
-        print(json.dumps(_json_record(pred, predictor)) if args.jsonl else format_prediction(pred))
+            return _predict_stream(predictor, args)
+        request = {"amplitude": args.amplitude, "process": args.process, "diagram": args.diagram}
+        (pred,) = predictor.predict([request])
+        if pred.error is not None:
+            raise ModelInputError(pred.error)
+        print(json.dumps(_json_record(pred)) if args.jsonl else _format_prediction(pred))
     return 0
 
 
-def _json_record(pred, predictor) -> dict:
+def _eval_default(name: str):
+    from .config import EvalConfig
+
+    return getattr(EvalConfig, name)
+
+
+def _json_record(pred) -> dict:
     from .predict import json_record
 
-    return json_record(pred, predictor.notation)
+    return json_record(pred)
 
 
-def _predict_stream(predictor, args, threshold) -> int:
+def _format_prediction(pred) -> str:
+    from .predict import format_prediction
+
+    return format_prediction(pred)
+
+
+def _stdin_requests(args, meta, first: int = 1, most: int = 64):
+    """Chunks of requests from stdin: the lines that have arrived, at most ``most`` (8 at first,
+    so the first answer comes early).  A line is read by a thread as bytes, each line decoded on
+    its own (:func:`symba.files.stdin_lines`): a line of invalid UTF-8 is that line's error.
+    ``meta`` gets one entry per request, in order: whether it is a blank line kept blank."""
+    import io
+    import queue
+    import threading
+
+    from symba.files import UndecodableLine, stdin_lines
+
+    from .predict import read_request
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream without bytes under it (tests): its text, encoded
+        stream = io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
+    lines: queue.Queue = queue.Queue(maxsize=4 * most)  # bounded: reading never runs far ahead
+
+    def read():
+        try:
+            for _, line in stdin_lines(stream=stream):
+                lines.put(line)
+        finally:
+            lines.put(None)
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+
+    def request(line):
+        if isinstance(line, UndecodableLine):
+            meta.append(False)
+            return {"error": str(line)}
+        if not line.strip() and not args.jsonl:
+            meta.append(True)
+            return {"error": ""}
+        meta.append(False)
+        try:
+            found = read_request(line) if args.jsonl else {"amplitude": line}
+        except ModelInputError as exc:
+            return {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+        return {
+            "amplitude": found["amplitude"],
+            "process": found.get("process") or args.process,
+            "theory": found.get("theory") or args.theory,
+            "diagram": found.get("diagram", args.diagram),
+        }
+
+    size, done = first, False
+    while not done:
+        line = lines.get()
+        if line is None:
+            return
+        chunk = [request(line)]
+        while len(chunk) < size:
+            try:
+                line = lines.get(timeout=0.01)  # what has arrived; never wait for a slow writer
+            except queue.Empty:
+                break
+            if line is None:
+                done = True
+                break
+            chunk.append(request(line))
+        yield chunk
+        size = min(most, 2 * size)
+
+
+def _predict_stream(predictor, args) -> int:
     """One output line per input line, in order; a bad line gives an error line and, at the end,
     exit code 2.  With --jsonl each answer is a JSON object (``{"error": ...}`` for a bad line)."""
-    from .predict import apply_fallback, format_line, read_request
+    from .predict import format_line
 
     failed = total = 0
-    for line in sys.stdin:
-        text = line.rstrip("\r\n")
-        if not text.strip() and not args.jsonl:
+    meta: list[bool] = []
+    chunks = _stdin_requests(args, meta)
+    for k, pred in enumerate(predictor.predict_iter(None, chunks=chunks)):
+        if meta[k]:  # a blank line, answered by a blank line
             print("", flush=True)
             continue
         total += 1
-        try:
-            request = read_request(text) if args.jsonl else {"amplitude": text}
-            pred = predictor(
-                request["amplitude"], request.get("process") or args.process, request.get("theory") or args.theory
-            )
-            if args.fallback:
-                diagram = request.get("diagram", args.diagram)
-                pred = apply_fallback(
-                    pred,
-                    threshold,
-                    request.get("process") or args.process,
-                    request.get("theory") or args.theory,
-                    diagram,
-                )
-            print(json.dumps(_json_record(pred, predictor)) if args.jsonl else format_line(pred), flush=True)
-        except ModelInputError as exc:
+        if pred.error is not None:
             failed += 1
-            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            print(json.dumps({"error": why}) if args.jsonl else f"error: {why}", flush=True)
+            print(json.dumps({"error": pred.error}) if args.jsonl else f"error: {pred.error}", flush=True)
+            continue
+        print(json.dumps(_json_record(pred)) if args.jsonl else format_line(pred), flush=True)
     if failed:
         marked = 'are JSON objects with an "error" key' if args.jsonl else "start with 'error:'"
         print(
@@ -220,7 +309,14 @@ def register(subparsers) -> None:
     )
     p.add_argument("--model", required=True)
     p.add_argument("amplitude", help="amplitude text (amplitude syntax), or '-' to read one per line from stdin")
-    p.add_argument("--beam", type=int, default=EvalConfig.beam_size, help="beam size (1: greedy)")
+    p.add_argument(
+        "--beam",
+        type=int,
+        help="beam size (1: greedy; default: the evaluation's, from metrics.json, else 4)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, help="worker processes for the answers' text and the exact fallback"
+    )
     p.add_argument("--vocab", help="vocabulary file (default: the one the model was trained with)")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per answer (see the description)")
     p.add_argument(
@@ -235,10 +331,15 @@ def register(subparsers) -> None:
     )
     p.add_argument("--metrics", help="metrics.json of this model's evaluation, for the --fallback threshold")
     p.add_argument(
-        "--process", help='the process, e.g. "e- e+ -> mu- mu+" (for --fallback; names the legs for --relabel-legs)'
+        "--process",
+        help='the process, e.g. "e- e+ -> mu- mu+" (default: read from the amplitude\'s spinors and polarisation vectors)',
     )
     p.add_argument("--theory", default="qed", choices=("qed", "qcd"))
-    p.add_argument("--diagram", type=int, help="diagram index (default: the whole process)")
+    p.add_argument(
+        "--diagram",
+        type=int,
+        help="diagram index for --fallback, -1: the whole process (default: the diagram whose amplitude it is)",
+    )
     p.add_argument(
         "--relabel-legs",
         action=argparse.BooleanOptionalAction,

@@ -17,8 +17,11 @@ Definitions (per example, then pooled):
 - beam agreement: the fraction of the top-k beams numerically equivalent to the truth;
 - certainty: the mean of the top prediction's token log-probabilities;
 - selective: sorted by certainty, the largest most-certain share whose numeric accuracy is at
-  least ``TARGET_ACCURACY``; below its threshold the exact engine recomputes, so accuracy after
-  fallback counts those rows right, at the cost of the share recomputed.
+  least ``TARGET_ACCURACY``, per test set (an analysis figure);
+- the fallback threshold (``certainty.fallback_threshold``): the lowest certainty at which every
+  test set's accepted answers are at least ``TARGET_ACCURACY`` right.  It is the one threshold:
+  ``symba predict --fallback`` recomputes below it, and each set's ``fallback_at_common_threshold``
+  (the headline's figures) says what share that recomputes and the accuracy after it.
 
 Rows are streamed shard by shard (one row group in memory) and the numeric checks run in
 ``workers`` worker processes while the model decodes the next rows.

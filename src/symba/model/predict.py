@@ -1,10 +1,18 @@
-"""Predict the squared amplitude of an amplitude, with its certainty and beam alternatives.
+"""Predict the squared amplitudes of amplitudes, with their certainty and beam alternatives.
 
-With a fallback, a prediction whose certainty (mean token log-probability) is below a
-threshold is replaced by the exact engine result, and the output says so.  The threshold
-comes from the evaluation (``metrics.json``: the certainty at which accepted answers were
-at least 99.9% right) unless given.  Model output is detokenized in a worker process under
-a timeout (:class:`symba.model.numeric.NumericChecker`), never in this process.
+:class:`Predictor` (``symba.model.load(path)``) loads the model once and answers many amplitudes:
+their sources are decoded together in length-sorted batches, and each answer is turned into the
+dataset's ``squared`` text (:mod:`symba.model.answers`) in worker processes while the next batch
+decodes.  So ``prediction`` is character-identical to the dataset's row when it is right,
+whether the model or the exact engine gave it.
+
+With a fallback, a prediction whose certainty (mean token log-probability) is below a threshold
+is replaced by the exact engine result, computed in the same workers side by side.  The threshold
+is the evaluation's (``metrics.json``: ``certainty.fallback_threshold``, the one threshold whose
+recomputed share the headline reports) unless given; the beam size and length penalty then
+default to the evaluation's too, so the certainties are the ones the threshold was chosen on.
+The process is read from the amplitude (its spinors and polarisation vectors name the legs) when
+not given, and the diagram found by matching the amplitude against the exact result's.
 """
 
 from __future__ import annotations
@@ -12,8 +20,8 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -21,32 +29,62 @@ import torch
 from symba.physics.canonical import canonicalise
 
 from . import batches
+from .answers import AnswerPool
 from .checkpoint import check_vocabulary, load_model
 from .config import EvalConfig
 from .errors import ModelInputError
-from .numeric import NumericChecker
-from .relabel import relabelling_for
+from .relabel import process_of_amplitude, relabelling_for
 from .search import beam_search, greedy
 
-EXACT_TIMEOUT_S = 600.0  # the engine's own bound on one exact computation
 MAX_INPUT_CHARS = 1_000_000  # an amplitude the model can read is far shorter
+# Sources decoded together, sorted by length.  Small: beam search's per-step cost grows with
+# batch x length (its cache is re-gathered each step), so 200 amplitudes cost 4.0 CPU-s in
+# batches of 8 against 9.9 in batches of 64 (default run's model, beam 2, loaded machine).
+DECODE_BATCH = 8
+READ_CHUNK = 64  # requests taken in at a time (stdin: what has arrived), 8 at first
 
 
 @dataclass
 class Prediction:
-    squared: str | None  # None: the top beam does not detokenize to an expression
+    squared: str | None  # the dataset's squared text; None: no expression (see error)
     logprob_sum: float
     logprob_mean: float
     alternatives: list[tuple[str | None, float, float]] = field(default_factory=list)  # (text, sum, mean)
     source: str = "model"  # "model" | "exact"
     note: str = ""
-    tokens: list[str] = field(default_factory=list)  # the top beam's tokens
+    tokens: list[str] = field(default_factory=list)  # of ``squared`` (the model's top beam when None)
     model_squared: str | None = None  # with source "exact": what the model had said
     canonical_process: str | None = None  # decoded with the legs relabelled to this order, then mapped back
+    error: str | None = None  # this input could not be answered (one line); the other fields are empty
+    model_tokens: list[str] = field(default_factory=list)  # with source "exact": the model's tokens
+
+
+@dataclass
+class _Item:
+    """One request on its way through decoding and the answer workers."""
+
+    amplitude: str
+    process: str | None
+    theory: str
+    diagram: int | None
+    ids: list[int] | None = None
+    relabelling: object = None
+    error: str | None = None
+    hyps: list = field(default_factory=list)
+    futures: list = field(default_factory=list)  # model answers of the beams, best first
+    exact: object = None  # future of the exact answer
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class Predictor:
-    """A model loaded once, for many amplitudes; close it (or use ``with``) to stop its worker."""
+    """A model loaded once, for many amplitudes; close it (or use ``with``) to stop its workers.
+
+    ``predict(amplitudes)`` answers a list; ``predict_iter`` a stream, in order, as soon as each
+    answer is ready.  ``fallback``: recompute below ``threshold`` (None: inf, every answer)."""
 
     def __init__(
         self,
@@ -57,27 +95,56 @@ class Predictor:
         device: str = "cpu",
         timeout_s: float = EvalConfig.numeric_timeout_s,
         relabel_legs: bool = EvalConfig.relabel_legs,
+        fallback: bool = False,
+        threshold: float | None = None,
+        theory: str = "qed",
+        workers: int = 2,
+        batch_size: int = DECODE_BATCH,
+        pool: AnswerPool | None = None,
+        num_threads: int = EvalConfig.num_threads,
     ):
         if beam_size < 1:
             raise ModelInputError(f"the beam size must be at least 1 (1: greedy), not {beam_size}")
+        if workers < 1 or batch_size < 1:
+            raise ModelInputError("workers and batch_size must be at least 1")
         self.model_path = model_path
-        self.model, record = load_model(model_path, device)
-        self.vocab = batches.load_vocab(vocab_path or record["vocab_path"])
-        check_vocabulary(record, self.vocab, vocab_path or record["vocab_path"], model_path)
+        if device == "cpu":
+            # a small model: more threads only synchronise, and spin-wait on a loaded machine
+            torch.set_num_threads(num_threads)
+        # started first (or by the caller, before importing torch): the workers' imports overlap ours
+        self.pool = pool if pool is not None else AnswerPool(workers, timeout_s)
+        try:
+            self.model, record = load_model(model_path, device)
+            self.vocab = batches.load_vocab(vocab_path or record["vocab_path"])
+            check_vocabulary(record, self.vocab, vocab_path or record["vocab_path"], model_path)
+        except BaseException:
+            self.pool.close()
+            raise
+        if len(self.vocab) != self.model.cfg.vocab_size:
+            self.pool.close()
+            raise ModelInputError(
+                f"vocabulary {vocab_path or record['vocab_path']} has {len(self.vocab)} tokens, "
+                f"the model was trained with {self.model.cfg.vocab_size}"
+            )
         self.notation = record.get("notation") or batches.vocab_notation(self.vocab)
         self.specials = batches.Specials(self.vocab)
         self.beam_size, self.length_penalty, self.device = beam_size, length_penalty, device
         self.relabel_legs = relabel_legs
-        self.checker = NumericChecker(timeout_s)  # its worker starts on the first request
+        self.fallback = fallback
+        self.threshold = math.inf if threshold is None else threshold
+        self.theory = theory
+        self.batch_size = batch_size
 
     def close(self) -> None:
-        self.checker.close()
+        self.pool.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+    # -- reading the input ---------------------------------------------------------------
 
     def source_ids(self, amplitude: str) -> list[int]:
         """BOS + the amplitude's token ids + EOS; ModelInputError for text the model cannot read."""
@@ -95,13 +162,6 @@ class Predictor:
             )
         return ids
 
-    def _text(self, ids: list[int]) -> str | None:
-        try:
-            tokens = self.vocab.decode(ids)
-        except ValueError:  # an id outside the vocabulary: no expression
-            return None
-        return self.checker.detokenize(tokens, self.notation)
-
     def _relabelled_source(self, amplitude: str, process: str | None, theory: str | None):
         """(source ids, relabelling): the amplitude with its legs in canonical order, or as it is
         (relabelling None) when relabelling is off or does not apply."""
@@ -114,35 +174,171 @@ class Predictor:
                 pass
         return self.source_ids(amplitude), None
 
-    def __call__(self, amplitude: str, process: str | None = None, theory: str | None = None) -> Prediction:
-        """``process`` (legs as the amplitude numbers them) and ``theory`` name the legs to
-        relabel; without a process the legs are read from the amplitude's wavefunctions."""
-        amplitude = canonicalise(amplitude, process, theory)[0]  # MARTY's text and ours read alike
-        ids, relabelling = self._relabelled_source(amplitude, process, theory)
-        src = torch.tensor([ids], dtype=torch.long, device=self.device)
-        bos, eos = self.specials.bos, self.specials.eos
-        if self.beam_size == 1:
-            hyps = greedy(self.model, src, bos, eos, alpha=self.length_penalty)
-        else:
-            hyps = beam_search(self.model, src, bos, eos, self.beam_size, self.length_penalty)[0]
+    def _item(self, request) -> _Item:
+        if isinstance(request, str):
+            request = {"amplitude": request}
+        item = _Item(
+            request.get("amplitude") or "",
+            request.get("process"),
+            request.get("theory") or self.theory,
+            request.get("diagram"),
+            error=request.get("error"),
+        )
+        if item.error is None:
+            try:
+                if len(item.amplitude) <= MAX_INPUT_CHARS:  # longer: source_ids refuses it
+                    # MARTY's text and ours read alike (docs/physics.md, section 7)
+                    item.amplitude = canonicalise(item.amplitude, item.process, item.theory)[0]
+                item.ids, item.relabelling = self._relabelled_source(item.amplitude, item.process, item.theory)
+            except ModelInputError as exc:
+                item.error = _first_line(exc)
+        return item
 
-        def text(h):
-            t = self._text(h.ids)
-            return relabelling.squared_from_canonical(t) if t is not None and relabelling else t
+    # -- decoding and answering ------------------------------------------------------------
 
-        top = hyps[0]
-        squared = text(top)
-        tokens = list(self.vocab.decode(top.ids))
-        if relabelling is not None and squared is not None:
-            tokens = self.checker.tokenize(squared, self.notation) or tokens  # the tokens of the renamed answer
-        return Prediction(
-            squared,
+    def _decode(self, items: list[_Item]) -> None:
+        """Beam search over the items' sources, ``batch_size`` at a time, shortest first; then
+        every beam goes to the answer workers, and low-certainty answers to the exact engine."""
+        todo = sorted((it for it in items if it.ids is not None), key=lambda it: len(it.ids))
+        bos, eos, pad = self.specials.bos, self.specials.eos, self.specials.pad
+        for start in range(0, len(todo), self.batch_size):
+            group = todo[start : start + self.batch_size]
+            width = max(len(it.ids) for it in group)
+            src = torch.tensor([it.ids + [pad] * (width - len(it.ids)) for it in group], device=self.device)
+            if self.beam_size == 1:
+                found = [[h] for h in greedy(self.model, src, bos, eos, alpha=self.length_penalty)]
+            else:
+                found = beam_search(self.model, src, bos, eos, self.beam_size, self.length_penalty)
+            for it, hyps in zip(group, found):
+                it.hyps = hyps
+                self._submit(it)
+
+    def _submit(self, it: _Item) -> None:
+        permutation = list(it.relabelling.permutation) if it.relabelling is not None else None
+        process = it.process or process_of_amplitude(it.amplitude, it.theory)
+        for h in it.hyps:
+            try:
+                tokens = self.vocab.decode(h.ids)
+            except ValueError:  # an id outside the vocabulary: no expression
+                tokens = None
+            it.futures.append(
+                None if tokens is None else self.pool.model(tokens, self.notation, permutation, process, it.theory)
+            )
+        top = it.hyps[0]
+        if self.fallback and top.mean_logprob < self.threshold:
+            it.exact = self._exact(it)
+        # an unparseable top answer is sent to the exact engine once its text is known (_answer)
+
+    def _exact(self, it: _Item):
+        process = it.process or process_of_amplitude(it.amplitude, it.theory)
+        if not process:
+            return (
+                "the fallback needs the process: the amplitude's spinors and polarisation vectors do not "
+                'name its legs (give --process, or a "process" key on the line)'
+            )
+        amplitude = None if it.diagram is not None else it.amplitude
+        return self.pool.exact(process, it.theory, it.diagram, amplitude, self.notation)
+
+    def _answer(self, it: _Item) -> Prediction:
+        if it.error is not None:
+            return Prediction(None, math.nan, math.nan, error=it.error)
+        answers = [f.result() if f is not None else {"text": None, "tokens": None} for f in it.futures]
+        top, model = it.hyps[0], answers[0]
+        if "error" in model:
+            model = {"text": None, "tokens": None}
+        raw_tokens = self._tokens(top.ids)
+        pred = Prediction(
+            model["text"],
             top.logprob,
             top.mean_logprob,
-            [(text(h), h.logprob, h.mean_logprob) for h in hyps[1:]],
-            tokens=tokens,
-            canonical_process=relabelling.canonical_process if relabelling else None,
+            [(a.get("text"), h.logprob, h.mean_logprob) for a, h in zip(answers[1:], it.hyps[1:])],
+            tokens=model["tokens"] or raw_tokens,
+            canonical_process=it.relabelling.canonical_process if it.relabelling is not None else None,
         )
+        if not self.fallback or (pred.squared is not None and top.mean_logprob >= self.threshold):
+            return pred
+        exact = it.exact if it.exact is not None else self._exact(it)
+        if isinstance(exact, str):
+            return Prediction(None, top.logprob, top.mean_logprob, error=exact)
+        exact = exact.result()
+        if "error" in exact:
+            return Prediction(None, top.logprob, top.mean_logprob, error=exact["error"])
+        why = (
+            "unparseable"
+            if pred.squared is None
+            else f"certainty {top.mean_logprob:.4f} below threshold {self.threshold}"
+        )
+        said = pred.squared if pred.squared is not None else "tokens " + " ".join(raw_tokens)
+        return Prediction(
+            exact["text"],
+            top.logprob,
+            top.mean_logprob,
+            pred.alternatives,
+            "exact",
+            f"model prediction rejected ({why}); exact engine result used instead (model said: {said})",
+            exact["tokens"] or [],
+            pred.squared,
+            pred.canonical_process,
+            model_tokens=pred.tokens,
+        )
+
+    def _tokens(self, ids: list[int]) -> list[str]:
+        try:
+            return list(self.vocab.decode(ids))
+        except ValueError:
+            return [str(i) for i in ids]
+
+    # -- the public calls -------------------------------------------------------------------
+
+    def predict_iter(self, requests: Iterable, chunks: Iterable[list] | None = None) -> Iterator[Prediction]:
+        """A Prediction per request (amplitude text, or a dict with ``amplitude`` and optionally
+        ``process``, ``theory``, ``diagram``; ``error`` passes a reading error through), in order.
+        ``chunks``: the requests already grouped (what arrived together); else groups that grow
+        from 1 to READ_CHUNK, so the first answer comes early."""
+        if chunks is None:
+            chunks = _growing_chunks(iter(requests), READ_CHUNK)
+        pending: list[_Item] = []
+        for chunk in chunks:
+            items = [self._item(r) for r in chunk]
+            self._decode(items)
+            pending.extend(items)
+            # answers ready while the next chunk decodes go out now
+            while pending and _ready(pending[0]):
+                yield self._answer(pending.pop(0))
+        for it in pending:
+            yield self._answer(it)
+
+    def predict(self, amplitudes: Iterable) -> list[Prediction]:
+        """Predictions of many amplitudes (text, or dicts as for :meth:`predict_iter`), in order;
+        an amplitude that cannot be answered has ``error`` set."""
+        return list(self.predict_iter(amplitudes))
+
+    def __call__(self, amplitude: str, process: str | None = None, theory: str | None = None) -> Prediction:
+        """One amplitude; ``process`` (legs as the amplitude numbers them) and ``theory`` name the
+        legs to relabel; without a process the legs are read from the amplitude's wavefunctions."""
+        (pred,) = self.predict([{"amplitude": amplitude, "process": process, "theory": theory}])
+        if pred.error is not None:
+            raise ModelInputError(pred.error)
+        return pred
+
+
+def _ready(it: _Item) -> bool:
+    futures = [*it.futures, it.exact]
+    return all(f is None or isinstance(f, str) or f.done() for f in futures)
+
+
+def _growing_chunks(requests: Iterator, most: int) -> Iterator[list]:
+    size = 1  # the first answer comes after one decode, not eight
+    while True:
+        chunk = []
+        for r in requests:
+            chunk.append(r)
+            if len(chunk) >= size:
+                break
+        if not chunk:
+            return
+        yield chunk
+        size = min(most, size * 2)
 
 
 def predict(
@@ -160,46 +356,30 @@ def predict(
         return predictor(amplitude, process, theory)
 
 
-@lru_cache(maxsize=64)
-def _exact_process(process: str, theory: str):
-    from symba.physics.engine import compute_process
-
+def _read_metrics(metrics_path: str | Path, model_path: str | None) -> dict:
+    path = Path(metrics_path)
     try:
-        return compute_process(process, theory, timeout=EXACT_TIMEOUT_S)
-    except ValueError as exc:  # the physics stage's input errors (ProcessError, ...) are ValueErrors
-        raise ModelInputError(f"process {process!r}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
-
-
-def engine_result(process: str, theory: str, diagram: int | None) -> str:
-    """The exact squared amplitude: of one diagram (0-based index), or of the whole process."""
-    result = _exact_process(" ".join(process.split()), theory)
-    if diagram is None or diagram < 0:
-        return result.squared_amplitude
-    for d in result.diagrams:
-        if d.index == diagram:
-            return d.squared_amplitude
-    raise ModelInputError(f"process {process!r} has no diagram {diagram} (it has {len(result.diagrams)})")
+        result = json.loads(path.read_text())
+        result["certainty"]["fallback_threshold"]
+    except FileNotFoundError:
+        raise ModelInputError(f"metrics file {path} does not exist") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelInputError(f"metrics file {path} holds no fallback threshold (run symba evaluate)") from None
+    evaluated = result.get("model")
+    if model_path and evaluated and os.path.abspath(evaluated) != os.path.abspath(model_path):
+        raise ModelInputError(f"metrics file {path} evaluated {evaluated}, not {model_path}")
+    return result
 
 
 def metrics_threshold(metrics_path: str | Path, model_path: str | None = None) -> float:
     """The fallback threshold recorded by an evaluation: the certainty at which accepted answers
     were at least 99.9% right on every test set (inf: none was, so every answer is recomputed).
     ModelInputError when the file is unreadable, or evaluated another model than ``model_path``."""
-    path = Path(metrics_path)
-    try:
-        result = json.loads(path.read_text())
-        threshold = result["certainty"]["fallback_threshold"]
-        evaluated = result.get("model")
-    except FileNotFoundError:
-        raise ModelInputError(f"metrics file {path} does not exist") from None
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ModelInputError(f"metrics file {path} holds no fallback threshold (run symba evaluate)") from None
-    if model_path and evaluated and os.path.abspath(evaluated) != os.path.abspath(model_path):
-        raise ModelInputError(f"metrics file {path} evaluated {evaluated}, not {model_path}")
+    threshold = _read_metrics(metrics_path, model_path)["certainty"]["fallback_threshold"]
     if threshold is None:
         return math.inf
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
-        raise ModelInputError(f"metrics file {path}: fallback_threshold {threshold!r} is not a number")
+        raise ModelInputError(f"metrics file {metrics_path}: fallback_threshold {threshold!r} is not a number")
     return float(threshold)
 
 
@@ -208,62 +388,60 @@ def default_metrics_path(model_path: str) -> Path:
     return Path(model_path).resolve().parent.parent / "evaluation" / "metrics.json"
 
 
+def find_metrics(model_path: str, metrics_path: str | None) -> str | None:
+    """This model's metrics.json: ``metrics_path`` (checked), else the workflow's next to the
+    model when it evaluated this model, else None."""
+    if metrics_path:
+        _read_metrics(metrics_path, model_path)
+        return str(metrics_path)
+    found = default_metrics_path(model_path)
+    if found.is_file():
+        try:
+            _read_metrics(found, model_path)
+            return str(found)
+        except ModelInputError:
+            pass  # another model's or an older evaluation: not this model's threshold
+    return None
+
+
 def choose_threshold(model_path: str, threshold: float | None, metrics_path: str | None) -> tuple[float, str]:
     """The fallback threshold and where it came from: --threshold, --metrics, the workflow's
     metrics.json next to the model, else EvalConfig's default."""
     if threshold is not None:
         return threshold, "--threshold"
-    if metrics_path:
-        return metrics_threshold(metrics_path, model_path), str(metrics_path)
-    found = default_metrics_path(model_path)
-    if found.is_file():
-        try:
-            return metrics_threshold(found, model_path), str(found)
-        except ModelInputError:
-            pass  # another model's or an older evaluation: not this model's threshold
+    found = find_metrics(model_path, metrics_path)
+    if found:
+        return metrics_threshold(found, model_path), found
     return EvalConfig.certainty_threshold, "default"
 
 
-def apply_fallback(
-    pred: Prediction, threshold: float, process: str | None, theory: str, diagram: int | None
-) -> Prediction:
-    if pred.squared is not None and pred.logprob_mean >= threshold:
-        return pred
-    if not process:
-        raise ModelInputError('the fallback needs the process (--process, or a "process" key on the line)')
-    why = "unparseable" if pred.squared is None else f"certainty {pred.logprob_mean:.4f} below threshold {threshold}"
-    exact = engine_result(process, theory, diagram)
-    said = pred.squared if pred.squared is not None else "tokens " + " ".join(pred.tokens)
-    return Prediction(
-        exact,
-        pred.logprob_sum,
-        pred.logprob_mean,
-        pred.alternatives,
-        "exact",
-        f"model prediction rejected ({why}); exact engine result used instead (model said: {said})",
-        pred.tokens,
-        pred.squared,
-        pred.canonical_process,
-    )
+def evaluated_search(metrics_path: str | None) -> dict:
+    """The beam size and length penalty an evaluation decoded with (empty without one): the
+    certainties its threshold was chosen on come from them."""
+    if not metrics_path:
+        return {}
+    config = json.loads(Path(metrics_path).read_text()).get("config") or {}
+    out = {}
+    if (
+        isinstance(config.get("beam_size"), int)
+        and not isinstance(config["beam_size"], bool)
+        and config["beam_size"] >= 1
+    ):
+        out["beam_size"] = config["beam_size"]
+    if isinstance(config.get("length_penalty"), (int, float)) and math.isfinite(config["length_penalty"]):
+        out["length_penalty"] = float(config["length_penalty"])
+    return out
 
 
-def exact_tokens(text: str, notation: str | None) -> list[str] | None:
-    """Tokens of an engine result (trusted text), or None when it has no token form."""
-    from symba.tokenization.notations import parse_expression, tokenize
-
-    try:
-        return list(tokenize(parse_expression(text), notation))
-    except ValueError:
-        return None
-
-
-def json_record(pred: Prediction, notation: str | None) -> dict:
-    """One JSON-lines answer: ``prediction`` (expression text), ``tokens`` (of that expression),
-    ``certainty`` (the model's mean token log-probability), ``source`` (model | exact)."""
+def json_record(pred: Prediction) -> dict:
+    """One JSON-lines answer: ``prediction`` (the dataset's squared text), ``tokens`` (of that
+    text), ``certainty`` (the model's mean token log-probability), ``source`` (model | exact);
+    or ``error``."""
+    if pred.error is not None:
+        return {"error": pred.error}
     record = {"prediction": pred.squared, "tokens": pred.tokens, "certainty": pred.logprob_mean, "source": pred.source}
     if pred.source == "exact":
-        record["tokens"] = exact_tokens(pred.squared, notation)
-        record["model_prediction"], record["model_tokens"] = pred.model_squared, pred.tokens
+        record["model_prediction"], record["model_tokens"] = pred.model_squared, pred.model_tokens
     if pred.canonical_process:
         record["decoded_as"] = pred.canonical_process
     return record

@@ -22,17 +22,18 @@ def headline(result: dict) -> list[str]:
         if not side["n_test"]:
             lines.append(f"{label}: no test rows")
             continue
-        sel = side["selective"]
+        # The threshold predict --fallback uses (certainty.fallback_threshold, common to the test
+        # sets), not each set's own best: the share recomputed here is the share predict recomputes.
+        fb = side["fallback_at_common_threshold"]
         accepted = (
-            f"{sel['coverage']:.0%} answered at >= {sel['target_accuracy']:.1%} right "
-            f"(certainty >= {sel['threshold']:.4f})"
-            if sel["threshold"] is not None
-            else f"no certainty reaches {sel['target_accuracy']:.1%} right"
+            f"{fb['coverage']:.0%} answered by the model at certainty >= {fb['threshold']:.4f}"
+            if fb["threshold"] is not None
+            else f"no certainty reaches {side['selective']['target_accuracy']:.1%} right"
         )
         lines.append(
             f"{label}: n={side['n_test']} token {side['token_accuracy']:.3f} sequence "
             f"{side['sequence_accuracy']:.3f} numeric {side['numeric_accuracy']:.3f}; {accepted}; "
-            f"after fallback {sel['accuracy_after_fallback']:.3f} with {sel['recomputed']:.0%} recomputed"
+            f"after fallback {fb['accuracy_after_fallback']:.3f} with {fb['recomputed']:.0%} recomputed"
             + _relabel_note(relabel, name)
             + _verify_note(side.get("verification"))
         )

@@ -1,7 +1,12 @@
 """Training: teacher forcing, AdamW, warmup + one-cycle schedule, checkpoints that resume exactly.
 
 Single process by default (CPU unless the config names a device).  Under ``torchrun``
-(``WORLD_SIZE`` > 1) each process trains one DDP replica on every world_size-th batch.
+(``WORLD_SIZE`` > 1; ``torchrun --nproc_per_node N -m symba train ...``) each process trains one
+DistributedDataParallel replica (NCCL on GPUs, gloo on CPU) on every N-th batch of the one batch
+order, which is a pure function of the seed.  Each rank's loss is weighted by its share of the
+step's target tokens, so a step of N processes equals one process on the N batches together.
+Rank 0 writes the checkpoints, and they record how many processes ran: a run resumes on any N
+(docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -108,7 +113,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = Seq2SeqTransformer(self.model_cfg).to(self.device)
         self.optimizer = make_optimizer(self.model, cfg)
-        self.step, self.position = 0, None  # position: (epoch, index) of the last batch done
+        # position: (epoch, index) of rank 0's last batch; the step took position_batches batches
+        self.step, self.position, self.position_batches = 0, None, self.world_size
         self.window = self._empty_window()
         self.tokens_processed = 0  # in this process (benchmarks); not part of a checkpoint
         self.rows: list[dict] = []
@@ -165,6 +171,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
             "position": None if self.position is None else list(self.position),
+            "position_batches": self.position_batches,
             "window": self.window,
             "rows": self.rows,
             "cpu_rng": torch.get_rng_state(),
@@ -202,6 +209,8 @@ class Trainer:
             ) from None
         self.step = state["step"]
         self.position = None if state["position"] is None else tuple(state["position"])
+        # batches one step took when it was saved (its world size); older checkpoints: one process
+        self.position_batches = int(state.get("position_batches") or 1)
         self.window, self.rows = state["window"], state["rows"]
         if state.get("cuda_rng") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -278,12 +287,25 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------
 
+    def _backward(self, loss: torch.Tensor, n: torch.Tensor) -> None:
+        """Backward of the step's loss.  DDP averages the ranks' gradients; weighting each rank's
+        token-mean loss by world_size x its share of the step's target tokens makes that average
+        the gradient of the token mean over all ranks' batches together."""
+        if self.world_size > 1:
+            import torch.distributed as dist
+
+            total = n.detach().to(torch.float64).clone()
+            dist.all_reduce(total)
+            loss = loss * (n.to(torch.float64) * self.world_size / total.clamp(min=1)).to(loss.dtype)
+        loss.backward()
+
     def run(self, stop_after_step: int | None = None) -> None:
         """Train to ``max_steps``; ``stop_after_step`` stops early, as a kill would (tests)."""
         cfg = self.cfg
         if self.step >= cfg.max_steps:
             return
-        start, drop = ((0, 0), 0) if self.position is None else (tuple(self.position), self.world_size)
+        # resume after the last step's batches, however many processes took them
+        start, drop = ((0, 0), 0) if self.position is None else (tuple(self.position), self.position_batches)
         stream = training_stream(
             self.paths,
             self.specials,
@@ -318,13 +340,13 @@ class Trainer:
                 loss, correct, n = teacher_forcing_loss(
                     self.train_model, src, tgt, self.specials.pad, cfg.label_smoothing
                 )
-            loss.backward()
+            self._backward(loss, n)
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
             self.step += 1
-            self.position = (epoch, index)
+            self.position, self.position_batches = (epoch, index), self.world_size
             w = self.window
             n_tok = n.item()
             w["loss"] += loss.item() * n_tok
@@ -389,3 +411,31 @@ def run_training(
 
             if dist.is_initialized():
                 dist.destroy_process_group()
+
+
+def run_training_processes(processes: int, *args) -> None:
+    """:func:`run_training` on ``processes`` processes: under torchrun already, or with 1, in this
+    process; else this process launches ``torchrun --standalone --nproc_per_node N`` on this
+    module and waits (the workflow's train rule, given ``gpu: N`` in the SLURM profile)."""
+    if processes <= 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        run_training(*args)
+        return
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="symba-train-") as fh:
+        json.dump(list(args), fh)
+        fh.flush()
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
+        code = subprocess.call([*command, "-m", "symba.model.train", fh.name])
+    if code:
+        raise RuntimeError(f"training on {processes} processes failed (torchrun exit code {code}); see the log above")
+
+
+if __name__ == "__main__":  # torchrun's entry from run_training_processes: one rank
+    import json
+    import sys
+
+    run_training(*json.loads(Path(sys.argv[1]).read_text()))

@@ -1,0 +1,236 @@
+"""Answers in the dataset's ``squared`` text, from the model or the exact engine, in worker processes.
+
+Whatever its source, a prediction is printed as the dataset prints its ``squared`` column
+(the default ``simplify: {method: factor}``): the canonical factored text of the smallest
+relabelling of the expression among the exchanges of identical legs and masses
+(:mod:`symba.simplify.classes`), renamed back.  Exact answers start from the engine's own text,
+as the dataset does, so they are the dataset's rows character for character.  Model answers
+start from the detokenized text; which relabelling is smallest can depend on the text's form, so
+for processes with identical particles a right answer may differ from the row in the order of
+its terms (measured on the default run: 387 of its 405 distinct rows identical, all 405 equal).
+
+Model output is untrusted and SymPy cannot be interrupted, so the text work (detokenize, rename
+the legs, factor, tokenize) and the exact computations run in worker processes
+(:class:`symba.workers.LineWorker`, killed at a timeout), ``n`` of them side by side
+(:class:`AnswerPool`).  This module does not import torch: a worker starts in well under a second.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
+
+from symba.workers import LineWorker, WorkerDied
+
+WORKER_MEMORY_MB = 8192  # address space, as the engine worker: FORM alone reserves ~2.1 GB for sorting
+EXACT_TIMEOUT_S = 600.0  # the engine's own bound on one exact computation
+_GRACE_S = 30.0  # the worker's own bounds (FORM's timeout) fire first
+
+
+# -- worker side -----------------------------------------------------------------------------
+
+
+def dataset_text(text: str, process: str | None, theory: str) -> str:
+    """``text`` as the simplify stage writes the squared column of a row of ``process``
+    (:func:`symba.simplify.shards.simplify_rows`): the smallest relabelling of the text among
+    the exchanges of identical legs and masses, factored, renamed back.  The text itself when
+    it cannot be factored (the simplify stage then keeps the raw text too)."""
+    from symba.simplify.classes import map_back, representative
+    from symba.simplify.expressions import simplify_text
+
+    from .relabel import relabelling_of_process
+
+    relabelling = relabelling_of_process(process, theory) if process else None
+    canonical = relabelling.canonical_process if relabelling else process
+    permutation = ",".join(map(str, relabelling.permutation)) if relabelling else None
+    try:
+        rep, legs = representative(text, process, canonical, permutation)
+        return map_back(simplify_text(rep, "factor"), legs, "factor")
+    except (ValueError, ArithmeticError):
+        return text
+
+
+def _tokens(text: str, notation: str | None) -> list[str] | None:
+    from symba.tokenization.notations import parse_expression, tokenize
+
+    try:
+        return list(tokenize(parse_expression(text), notation))
+    except (ValueError, ArithmeticError, TypeError):
+        return None
+
+
+def model_answer(
+    tokens: list[str], notation: str, permutation: list[int] | None, process: str | None, theory: str
+) -> dict:
+    """Model output tokens -> {"text", "tokens"} in the dataset's form (text None: not an expression).
+    ``permutation``: the tokens are of the canonical leg order; rename them to the legs as written.
+    ``process`` (as written; None: unknown) picks the dataset's text among equal ones."""
+    import sympy
+
+    from symba.physics.orderings import relabel_squared
+    from symba.tokenization.notations import detokenize
+
+    try:
+        text = sympy.sstr(detokenize(list(tokens), notation))
+    except (ValueError, ArithmeticError, TypeError):  # a malformed sequence has no expression
+        return {"text": None, "tokens": None}
+    if permutation:
+        text = relabel_squared(text, permutation)
+    text = dataset_text(text, process, theory)
+    return {"text": text, "tokens": _tokens(text, notation)}
+
+
+@lru_cache(maxsize=64)
+def _exact_rows(process: str, theory: str) -> tuple[dict, ...]:
+    """The dataset's raw rows of ``process`` (legs as written): its canonical process computed,
+    then relabelled to the written order, as the amplitudes stage derives orderings."""
+    from symba.physics.engine import compute_here
+    from symba.physics.orderings import rows_for_orderings
+
+    from .relabel import relabelling_of_process
+
+    relabelling = relabelling_of_process(process, theory)
+    canonical = relabelling.canonical_process if relabelling else process
+    # In this worker, so the caller's timeout kills it; FORM gets its own bound too.
+    result = compute_here(canonical, theory, "builtin", [], timeout=EXACT_TIMEOUT_S)
+
+    def make_rows(r):
+        return [{"process": r.process, "diagram": i, "amplitude": a, "squared_raw": sq} for i, a, sq in r.rows()]
+
+    orderings = "canonical" if relabelling is None or relabelling.identity else "all"
+    written = relabelling.process if relabelling else process
+    return tuple(row for row in rows_for_orderings(result, make_rows, orderings) if row["process"] == written)
+
+
+def exact_answer(process: str, theory: str, diagram: int | None, amplitude: str | None, notation: str | None) -> dict:
+    """The exact squared amplitude in the dataset's form: of diagram ``diagram`` (-1: the whole
+    process), or, without one, of the diagram whose amplitude is ``amplitude`` (whitespace aside).
+    {"error": ...} (one line) when the process cannot be computed or has no such diagram."""
+    try:
+        rows = _exact_rows(" ".join(process.split()), theory)
+    except ValueError as exc:  # the physics stage's input errors (ProcessError, ...) are ValueErrors
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {"error": f"process {process!r}: {first}"}
+    if diagram is None:
+        wanted = "".join((amplitude or "").split())
+        found = [row["diagram"] for row in rows if "".join(row["amplitude"].split()) == wanted]
+        if not found:
+            return {
+                "error": f"the amplitude is none of the {len(rows) - 1} diagram amplitudes of {process!r} "
+                'nor their sum; give its diagram (--diagram, or a "diagram" key on the line)'
+            }
+        diagram = found[0]
+    row = next((row for row in rows if row["diagram"] == diagram), None)
+    if row is None:
+        return {"error": f"process {process!r} has no diagram {diagram} (it has {len(rows) - 1})"}
+    text = dataset_text(row["squared_raw"], row["process"], theory)
+    return {"text": text, "tokens": _tokens(text, notation), "diagram": diagram}
+
+
+def _handle(request: dict):
+    if request["op"] == "model":
+        return model_answer(
+            request["tokens"],
+            request["notation"],
+            request.get("permutation"),
+            request.get("process"),
+            request["theory"],
+        )
+    if request["op"] == "exact":
+        return exact_answer(
+            request["process"], request["theory"], request.get("diagram"), request.get("amplitude"), request["notation"]
+        )
+    raise ValueError(f"unknown op {request['op']!r}")
+
+
+def _warm_up() -> None:
+    import symba.simplify.classes  # noqa: F401  (the slow imports, before the first timed request)
+    import symba.simplify.flint  # noqa: F401
+    import symba.tokenization.notations  # noqa: F401
+
+
+# -- caller side -----------------------------------------------------------------------------
+
+
+class AnswerPool:
+    """``n`` answer workers, each fed by its own thread; they start in the background at once,
+    so their imports overlap the caller's (torch, the model).  Exact requests of one process go
+    to the same worker, which keeps that process's result for the next diagram."""
+
+    def __init__(self, n: int = 2, timeout_s: float = 20.0):
+        self.timeout_s = timeout_s
+        self._workers = [LineWorker("symba.model.answers", [str(WORKER_MEMORY_MB)]) for _ in range(max(1, n))]
+        self._threads = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="answers") for _ in self._workers]
+        self._load = [0] * len(self._workers)
+        self._lock = threading.Lock()
+        self._started = [t.submit(self._start, w) for t, w in zip(self._threads, self._workers)]
+
+    @staticmethod
+    def _start(worker: LineWorker) -> None:
+        worker.start()
+
+    def _ask(self, k: int, request: dict, timeout: float) -> dict:
+        worker = self._workers[k]
+        try:
+            if not worker.alive():
+                worker.kill()
+                worker.start()
+            answer = worker.request(request, timeout)
+        except WorkerDied as exc:
+            what = "exact computation" if request["op"] == "exact" else "reading the model's answer"
+            answer = {"error": f"{what} took over {timeout:g} s" if exc.timed_out else f"{what} failed ({exc})"}
+        finally:
+            with self._lock:
+                self._load[k] -= 1
+        return answer
+
+    def _submit(self, k: int, request: dict, timeout: float) -> Future:
+        with self._lock:
+            self._load[k] += 1
+        return self._threads[k].submit(self._ask, k, request, timeout)
+
+    def model(
+        self, tokens: list[str], notation: str, permutation: list[int] | None, process: str | None, theory: str
+    ) -> Future:
+        """Future of {"text", "tokens"} (text None: not an expression) or {"error"}."""
+        with self._lock:
+            k = min(range(len(self._load)), key=self._load.__getitem__)
+        request = {
+            "op": "model",
+            "tokens": list(tokens),
+            "notation": notation,
+            "permutation": permutation,
+            "process": process,
+            "theory": theory,
+        }
+        return self._submit(k, request, self.timeout_s)
+
+    def exact(
+        self, process: str, theory: str, diagram: int | None, amplitude: str | None, notation: str | None
+    ) -> Future:
+        """Future of {"text", "tokens", "diagram"} or {"error"}."""
+        key = " ".join(process.split())
+        k = sum(key.encode()) % len(self._workers)  # stable across runs, unlike hash()
+        request = {
+            "op": "exact",
+            "process": key,
+            "theory": theory,
+            "diagram": diagram,
+            "amplitude": amplitude,
+            "notation": notation,
+        }
+        return self._submit(k, request, EXACT_TIMEOUT_S + _GRACE_S)
+
+    def close(self) -> None:
+        for t in self._threads:
+            t.shutdown(wait=True)
+        for w in self._workers:
+            w.close()
+
+
+if __name__ == "__main__":
+    from symba.workers import serve
+
+    serve(_handle, memory_mb=int(sys.argv[1]) if len(sys.argv) > 1 else 0, warm_up=_warm_up)

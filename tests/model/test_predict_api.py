@@ -1,0 +1,114 @@
+"""symba.model.load(path).predict(...): answers in the dataset's squared text whatever their
+source, the process read from the amplitude for the fallback, stdin read line by line."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import sympy
+import torch
+
+import symba.model
+from symba.cli import main
+from symba.model import predict as predict_module
+from symba.model.batches import amplitude_to_ids, load_vocab
+from symba.model.search import Hypothesis
+from symba.physics.engine import compute_process
+from symba.physics.expressions import parse_expression
+from symba.physics.orderings import rows_for_orderings
+from symba.simplify.expressions import SimplifyOptions
+from symba.simplify.shards import simplify_rows
+from symba.tokenization.notations import tokenize
+from symba.workflow.amplitude_shards import process_rows
+
+from .model_test_data import NOTATION
+
+MUMU = "e- e+ -> mu- mu+"
+
+
+class _StubModel(torch.nn.Module):
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.cfg = type("Cfg", (), {"max_len": 4096, "vocab_size": vocab_size})()
+
+
+@pytest.fixture(scope="module")
+def dataset_rows():
+    """The rows of e- e+ -> mu- mu+ in all orderings, simplified by the simplify stage itself:
+    their squared column is the text a right answer must equal, character for character."""
+    result = compute_process(MUMU, "qed", timeout=120)
+    rows = rows_for_orderings(result, lambda r: process_rows(r, "2->2", "test"), "all")
+    outcomes, _ = simplify_rows(rows, SimplifyOptions())
+    for row, outcome in zip(rows, outcomes):
+        assert outcome.status == "ok"
+        row["squared"] = outcome.text
+    return rows
+
+
+@pytest.fixture
+def stub(monkeypatch, vocab_path, dataset_rows):
+    """A model that answers each canonical row's amplitude with its square *expanded*: right,
+    but not in the dataset's factored form; anything else gets no tokens."""
+    vocab = load_vocab(vocab_path)
+    known = {}
+    for row in dataset_rows:
+        if row["process"] == row["canonical_process"]:
+            expanded = sympy.expand(parse_expression(row["squared"]))
+            known[tuple(amplitude_to_ids(row["amplitude"], vocab))] = vocab.encode(list(tokenize(expanded, NOTATION)))
+    model = _StubModel(len(vocab))
+    monkeypatch.setattr(predict_module, "load_model", lambda path, device: (model, {"vocab_path": vocab_path}))
+
+    def greedy(model, src, bos, eos, alpha=0.0):
+        out = []
+        for row in src.tolist():
+            while row and row[-1] == vocab.pad_id:  # the batch's padding
+                row.pop()
+            out.append(Hypothesis(known.get(tuple(row), []), -0.01, True, -0.01))
+        return out
+
+    monkeypatch.setattr(predict_module, "greedy", greedy)
+    return vocab
+
+
+def test_model_and_exact_answers_are_the_datasets_text(stub, dataset_rows):
+    with symba.model.load("stub.pt", beam_size=1) as model:
+        preds = model.predict([row["amplitude"] for row in dataset_rows])
+    with symba.model.load("stub.pt", beam_size=1, fallback=True, threshold=1.0) as model:  # recompute all
+        exact = model.predict([row["amplitude"] for row in dataset_rows])
+    assert len(preds) == len(exact) == len(dataset_rows) >= 8
+    for row, pred, ex in zip(dataset_rows, preds, exact):
+        assert pred.error is None and pred.source == "model"
+        assert pred.squared == row["squared"], row["process"]
+        assert ex.source == "exact" and ex.squared == row["squared"], row["process"]
+        assert pred.tokens == ex.tokens == list(tokenize(parse_expression(row["squared"]), NOTATION))
+
+
+def test_fallback_reads_the_process_or_says_it_cannot(stub, dataset_rows):
+    whole = next(r for r in dataset_rows if r["process"] == "e+ e- -> mu+ mu-" and r["diagram"] == -1)
+    requests = [
+        whole["amplitude"],  # process and diagram read from the amplitude
+        "-i*e^2*u(e,p_1,d1)*ubar(e,p_3,d1)",  # no leg 2: no process
+        {"amplitude": whole["amplitude"], "process": "e+ e- -> mu+ mu-", "diagram": -1},
+        "",
+    ]
+    with symba.model.load("stub.pt", beam_size=1, fallback=True, threshold=None) as model:
+        first, no_process, given, empty = model.predict(requests)
+    assert first.source == given.source == "exact" and first.squared == given.squared == whole["squared"]
+    assert no_process.squared is None and "process" in no_process.error
+    assert empty.error == "the amplitude is empty"
+
+
+def test_invalid_utf8_spoils_only_its_own_line(stub, dataset_rows, monkeypatch, capsys):
+    amplitude = dataset_rows[0]["amplitude"]
+    data = (amplitude + "\n").encode() + b"\xff\xfeoops\n" + (amplitude + "\n").encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+    code = main(["predict", "--model", __file__, "--beam", "1", "--jsonl", "-"])
+    captured = capsys.readouterr()
+    out = [json.loads(line) for line in captured.out.splitlines()]
+    assert code == 2 and len(out) == 3
+    assert out[0]["prediction"] == out[2]["prediction"] == dataset_rows[0]["squared"]
+    assert set(out[1]) == {"error"} and "line 2 is not valid UTF-8" in out[1]["error"]
+    assert "1 of 3" in captured.err

@@ -2,7 +2,7 @@
 
 Run by hand::
 
-    python benchmarks/marty_files_predict.py MODEL.pt DIR     # DIR: QED-2-to-2-diag-TreeLevel-*.txt
+    python benchmarks/marty_files_predict.py MODEL.pt DIR [--fallback]   # DIR: QED-2-to-2-diag-TreeLevel-*.txt
 
 Each line's amplitude is MARTY's text translated into our syntax only (not canonicalised:
 ``symba predict`` must do that at its door), sent with the row's process; the prediction is
@@ -31,6 +31,7 @@ from symba.sources.symba_text import import_files
 
 def main() -> int:
     model, folder = sys.argv[1], Path(sys.argv[2])
+    fallback = ["--fallback"] if "--fallback" in sys.argv[3:] else []
     paths = sorted(glob.glob(str(folder / "QED-2-to-2-diag-TreeLevel-*.txt")))
     rows, _ = import_files(paths, theory="qed", reg_prop="zero")
     texts = []
@@ -47,13 +48,16 @@ def main() -> int:
         json.dumps({"amplitude": t, "process": r["process"], "theory": "qed"}) + "\n" for t, r in zip(texts, rows)
     )
     start = time.perf_counter()
-    cmd = [sys.executable, "-m", "symba", "predict", "--model", model, "--jsonl", "-"]
+    cmd = [sys.executable, "-m", "symba", "predict", "--model", model, "--jsonl", *fallback, "-"]
     done = subprocess.run(cmd, input=request, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(done.stderr[-2000:])
     answers = [json.loads(x) for x in done.stdout.splitlines() if x.strip()]
     right = 0
+    sources = {}
+    for answer in answers:
+        sources[answer.get("source", "error")] = sources.get(answer.get("source", "error"), 0) + 1
     for answer, row in zip(answers, rows):
         proc = parse_process(row["process"], "qed")
         truth = sympy.expand(parse_expression(row["squared"].replace("I", "i")))
@@ -62,7 +66,7 @@ def main() -> int:
             parse_expression(predicted), truth, proc.leg_masses(), proc.n_in, n_points=2
         ):
             right += 1
-    print(f"{right} / {len(rows)} numerically right ({100 * right / len(rows):.1f}%); predict wall {wall:.0f} s")
+    print(f"{right} / {len(rows)} numerically right ({100 * right / len(rows):.1f}%); predict wall {wall:.0f} s; answered by {sources}")
     return 0
 
 

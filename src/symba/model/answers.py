@@ -22,6 +22,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 
+from symba.physics.canonical import canonicalise
 from symba.workers import LineWorker, WorkerDied
 
 WORKER_MEMORY_MB = 8192  # address space, as the engine worker: FORM alone reserves ~2.1 GB for sorting
@@ -116,6 +117,11 @@ def exact_answer(process: str, theory: str, diagram: int | None, amplitude: str 
     if diagram is None:
         wanted = "".join((amplitude or "").split())
         found = [row["diagram"] for row in rows if "".join(row["amplitude"].split()) == wanted]
+        if not found and amplitude:  # relabelled rows are not in canonical chain order: compare canonical texts
+            wanted = canonicalise(amplitude, process, theory)[0]
+            found = [
+                row["diagram"] for row in rows if canonicalise(row["amplitude"], row["process"], theory)[0] == wanted
+            ]
         if not found:
             return {
                 "error": f"the amplitude is none of the {len(rows) - 1} diagram amplitudes of {process!r} "

@@ -14,7 +14,9 @@ def headline(result: dict) -> list[str]:
     the legs were relabelled to canonical order before decoding."""
     lines = []
     relabel = result.get("relabel_legs") or {}
-    for name in HEADLINE_SETS:
+    # split: random has one test side of its own; the two headline sides are then empty
+    random_side = (result.get("heldout_random") or {}).get("n_test")
+    for name in ("heldout_random",) if random_side else HEADLINE_SETS:
         side = result.get(name)
         if not side:
             continue

@@ -1,0 +1,33 @@
+"""The headline of a run: the two held-out sides, or the random split's one side."""
+
+from symba.model.report import headline
+
+
+def _side(n, acc):
+    return {
+        "n_test": n,
+        "token_accuracy": acc,
+        "sequence_accuracy": acc,
+        "numeric_accuracy": acc,
+        "selective": {"target_accuracy": 0.999},
+        "fallback_at_common_threshold": {
+            "coverage": 0.5,
+            "threshold": -0.01,
+            "accuracy_after_fallback": 1.0,
+            "recomputed": 0.5,
+        },
+    }
+
+
+EMPTY = {"n_test": 0}
+
+
+def test_a_random_split_reports_its_own_side():
+    lines = headline({"heldout_orderings": EMPTY, "heldout_templates": EMPTY, "heldout_random": _side(17, 0.765)})
+    assert len(lines) == 1 and lines[0].startswith("held-out random: n=17 ") and "sequence 0.765" in lines[0]
+
+
+def test_a_template_split_reports_both_held_out_sides():
+    lines = headline({"heldout_orderings": _side(105, 0.99), "heldout_templates": _side(120, 0.0)})
+    assert [line.split(":")[0] for line in lines] == ["held-out orderings", "held-out templates"]
+    assert "n=105" in lines[0] and "after fallback 1.000 with 50% recomputed" in lines[0]

@@ -431,7 +431,7 @@ def test_an_edited_process_cache_is_named_and_enumerated_again(tmp_path, capsys,
 def _dataset(workdir):
     import pyarrow.parquet as pq
 
-    return {p.name: pq.read_table(p).to_pylist() for p in sorted((workdir / "results/dataset").rglob("*.parquet"))}
+    return {p.name: pq.read_table(p).to_pylist() for p in sorted((workdir / "results/default/dataset").rglob("*.parquet"))}
 
 
 def test_the_workflow_recovers_from_a_damaged_cache_stamp_and_process_cache(tmp_path):
@@ -452,12 +452,12 @@ def test_the_workflow_recovers_from_a_damaged_cache_stamp_and_process_cache(tmp_
         data = json.loads(entry.read_text())
         entry.write_text(json.dumps(dict(data, text="1*(" + data["text"] + ")")))
     ok(snakemake(tmp_path, "--forcerun", "simplify"))
-    logs = "".join(p.read_text() for p in (tmp_path / "results/logs/simplify").rglob("*.log"))
+    logs = "".join(p.read_text() for p in (tmp_path / "results/default/logs/simplify").rglob("*.log"))
     assert "simplify cache entry ignored and recomputed" in logs and "checksum does not match" in logs
     assert _dataset(tmp_path) == clean
 
     # 2. a stamp damaged (its time kept, as bit rot would): named, rewritten, nothing rerun
-    (stamp,) = (tmp_path / "results/params/simplify").glob("*.json")
+    (stamp,) = (tmp_path / "results/default/params/simplify").glob("*.json")
     text, times = stamp.read_text(), stamp.stat()
     stamp.write_text(text.replace("60", "6"))
     os.utime(stamp, ns=(times.st_atime_ns, times.st_mtime_ns))

@@ -182,3 +182,24 @@ def final_targets():
     if last >= STAGES.index("evaluation"):
         targets += [rules.evaluate.output.metrics]
     return targets
+
+
+# Content-named parameter files (params.smk): an edited or damaged one is found at parse time.
+def _parameter_files():
+    """Every content-named file of this config: path -> the text it must hold."""
+    files = {stamp(family): text for family, text in STAMP_TEXT.items()}
+    if config["sharding"]["batch_size"] != mf.PER_PROCESS:
+        for theory, shards in SHARDS.items():
+            for shard in shards:
+                text = manifest_text(theory, shard)
+                files[f"{RESULTS}/manifest/{theory}/{shard}/{mf.content_digest(text)}.txt"] = text
+    return files
+
+
+# An edited or damaged one is named now and rewritten by `onstart:` (parsing writes nothing).
+_DAMAGED_PARAMETER_FILES = mf.damaged_parameter_files(_parameter_files())
+
+
+def repair_parameter_files():
+    """Called from the Snakefile's one `onstart:`: after the lock, never on a dry run."""
+    mf.repair_parameter_files(_DAMAGED_PARAMETER_FILES)

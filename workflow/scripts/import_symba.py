@@ -5,10 +5,11 @@ import sys
 from symba.sources.symba_text import SymbaFormatError, import_symba
 from symba.workflow.scripting import rule_logging
 
-try:
-    with rule_logging(snakemake) as log:
+with rule_logging(snakemake) as log:
+    try:
         stats = import_symba(snakemake.input.files, snakemake.output.shard, theory=snakemake.wildcards.theory)
-        log.info("import_symba: %s", stats)
-except SymbaFormatError as exc:
-    print(f"symba: bad SYMBA file: {exc}", file=sys.stderr)
-    sys.exit(2)
+    except SymbaFormatError as exc:
+        log.error("bad SYMBA file: %s", exc)
+        print(f"symba: bad SYMBA file: {exc}", file=sys.__stderr__)  # the console; stderr is the log here
+        sys.exit(2)
+    log.info("import_symba: %s", stats)

@@ -256,7 +256,7 @@ def check_vocabulary(record: dict, vocab, vocab_path, model_path) -> None:
     """The vocabulary must be the model's own: the same size and, when the model file records its
     hash (all files since provenance was recorded), the same tokens in the same order.  Another
     order of the same tokens would load silently and make every answer garbage."""
-    size = record["model_config"].get("vocab_size")
+    size = (record.get("model_config") or {}).get("vocab_size")
     if size is not None and len(vocab) != size:
         raise ModelInputError(f"vocabulary {vocab_path} has {len(vocab)} tokens, the model was trained with {size}")
     recorded = (record.get("provenance") or {}).get("vocab")

@@ -22,6 +22,9 @@ from symba.model.transformer import Seq2SeqTransformer
 
 from .model_test_data import TINY_MODEL, TINY_TRAIN, mapping_rows, write_shard
 
+# Run by .ci/run's second pass (python -m pytest -m slow): torchrun starts several torch processes.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("torch.distributed")
 if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
     pytest.skip("torch without gloo", allow_module_level=True)

@@ -431,9 +431,12 @@ def test_an_edited_process_cache_is_named_and_enumerated_again(tmp_path, capsys,
 def _dataset(workdir):
     import pyarrow.parquet as pq
 
-    return {p.name: pq.read_table(p).to_pylist() for p in sorted((workdir / "results/default/dataset").rglob("*.parquet"))}
+    return {
+        p.name: pq.read_table(p).to_pylist() for p in sorted((workdir / "results/default/dataset").rglob("*.parquet"))
+    }
 
 
+@pytest.mark.slow  # three Snakemake runs (about 2 min)
 def test_the_workflow_recovers_from_a_damaged_cache_stamp_and_process_cache(tmp_path):
     """Each fault, then the command a user would run: one line naming the file, and the dataset
     equal to the run without the fault."""

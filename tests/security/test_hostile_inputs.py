@@ -28,6 +28,9 @@ import torch
 from . import test_hostile_model as _hostile_model
 from .test_hostile_model import SRC, write_shard
 
+# Run by .ci/run's second pass (python -m pytest -m slow): each hostile file runs a CLI subprocess under a memory cap (about 1.5 min).
+pytestmark = pytest.mark.slow
+
 world = _hostile_model.world  # the module-scoped fixture: a vocabulary, shards, a tiny trained model
 
 TIME_LIMIT_S = 180  # torch's import on a loaded 2-core machine takes seconds

@@ -23,6 +23,9 @@ import yaml
 import symba
 from symba.tokenization.vocab import write_vocabulary
 
+# Run by .ci/run's second pass (python -m pytest -m slow): each case starts a torch subprocess (about 1 min).
+pytestmark = pytest.mark.slow
+
 SRC = str(Path(symba.__file__).resolve().parents[1])
 TIME_LIMIT_S = 120  # importing torch on a loaded 2-core machine takes seconds, not minutes
 TINY = {

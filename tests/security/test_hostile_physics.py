@@ -22,6 +22,9 @@ from symba.physics.engine import EngineOptionError, compute_process
 from symba.physics.process import ProcessError, feyngraph_guard, parse_process
 from symba.physics.tempdirs import remove_stale_dirs
 
+# Run by .ci/run's second pass (python -m pytest -m slow): subprocesses wait for FORM and engine timeouts.
+pytestmark = pytest.mark.slow
+
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 FIVE_THOUSAND = " ".join(["e-"] * 5000) + " -> " + " ".join(["e-"] * 5000)
 EIGHT_ELECTRONS = "e- e- e- e- -> e- e- e- e-"

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# Run by .ci/run's second pass (python -m pytest -m slow): each case runs Snakemake (about 3 min on 2 cores).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {
     "targets": ["evaluation"],

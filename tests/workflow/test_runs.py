@@ -13,6 +13,9 @@ from symba.workflow.runs import check_own_folder, foreign_shards, record_process
 
 from .runner import ROOT, ok, snakemake
 
+# Run by .ci/run's second pass (python -m pytest -m slow): two configs run end to end in one clone (about 1.5 min).
+pytestmark = pytest.mark.slow
+
 TWO = ["e- e+ -> mu- mu+", "e- mu- -> e- mu-"]
 OTHER = ["e- a -> e- a"]
 

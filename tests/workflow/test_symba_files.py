@@ -9,6 +9,9 @@ from symba.physics.kinematics import numerically_equal
 from .runner import ok, snakemake
 from .test_workflow import job_counts
 
+# Run by .ci/run's second pass (python -m pytest -m slow): imports run through Snakemake (about 1 min).
+pytestmark = pytest.mark.slow
+
 # Written for this test in SYMBA's labelled layout.  The amplitudes are as MARTY prints them
 # (e- e+ -> mu- mu+, s-channel photon; u g -> u g, s-channel quark); the squares keep factors of
 # i inside sums, as imported squares do, and are worked out by hand (i*i = -1) below.

@@ -10,6 +10,9 @@ from symba.physics.process import parse_process
 
 from .runner import PROCESSES, SLUGS, ok, snakemake, tiny_config
 
+# Run by .ci/run's second pass (python -m pytest -m slow): end-to-end Snakemake runs (about 4 min on 2 cores).
+pytestmark = pytest.mark.slow
+
 # docs/physics.md worked example: the one diagram of e- e+ -> mu- mu+.
 EE_MUMU = "2*e^4*(s_13*s_24 + s_14*s_23 + m_mu^2*s_12 + m_e^2*s_34 + 2*m_e^2*m_mu^2) / (m_e^2 + s_12)^2"
 

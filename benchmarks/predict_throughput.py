@@ -5,7 +5,7 @@
     python benchmarks/predict_throughput.py --json-lines  # {"amplitude", "process", "diagram"} lines
     PYTHONPATH=/other/checkout/src python benchmarks/predict_throughput.py --json-lines   # another version
 
-The input is the dataset rows (``results/dataset``) whose (amplitude, squared) pair is not in the
+The input is the dataset rows (``results/default/dataset``) whose (amplitude, squared) pair is not in the
 training split of the token shards, in shard order, repeated to ``--n`` lines.  The command runs
 as a user would run it (a fresh ``python -m symba``, start-up included); the script prints one
 JSON line: wall time, time to the first answer, CPU seconds of the command and its workers, the
@@ -44,7 +44,7 @@ def held_out_rows(results: str) -> list[dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default="results")
+    parser.add_argument("--results", default="results/default")
     parser.add_argument("--model", default=None, help="default: RESULTS/model/model.pt")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--json-lines", action="store_true", help="send process and diagram with each amplitude")

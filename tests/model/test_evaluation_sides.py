@@ -13,8 +13,8 @@ from symba.model.batches import load_vocab
 from symba.model.config import eval_config
 from symba.model.errors import ConfigError
 from symba.model.metrics import fallback_at, selective_accuracy
-from symba.model.report import HEADLINE_SETS, headline
 from symba.model.numeric import numerically_equivalent
+from symba.model.report import HEADLINE_SETS, headline
 from symba.tokenization.vocab import write_vocabulary
 
 from .model_test_data import AMPLITUDES, NOTATION, TINY_MODEL, TINY_TRAIN, amplitude_rows, write_shard

@@ -44,6 +44,17 @@ SCHEMA = pa.schema(
 )
 ORDERING_COLUMNS = ("canonical_process", "permutation")
 
+# Test rows decoded with their legs in canonical order (symba.model.relabel): source and target ids
+# in that order and the permutation back ("2,1,4,3": written leg k holds canonical leg [k-1]);
+# null where the row is decoded as written.  Part of TOKEN_COLUMNS.
+DECODE_COLUMNS = pa.schema(
+    [
+        ("decode_amplitude_ids", pa.list_(pa.int32())),
+        ("decode_squared_ids", pa.list_(pa.int32())),
+        ("decode_permutation", pa.string()),
+    ]
+)
+
 TOKEN_COLUMNS = pa.schema(
     [
         ("split", pa.string()),  # "train" | "valid" | "test"
@@ -51,6 +62,7 @@ TOKEN_COLUMNS = pa.schema(
         ("amplitude_ids", pa.list_(pa.int32())),
         ("squared_ids", pa.list_(pa.int32())),
     ]
+    + list(DECODE_COLUMNS)
 )
 
 

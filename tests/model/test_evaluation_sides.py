@@ -12,8 +12,9 @@ from symba.model import predict as predict_module
 from symba.model.batches import load_vocab
 from symba.model.config import eval_config
 from symba.model.errors import ConfigError
-from symba.model.evaluate import HEADLINE_SETS, fallback_at, headline, selective_accuracy
+from symba.model.metrics import fallback_at, selective_accuracy
 from symba.model.numeric import numerically_equivalent
+from symba.model.report import HEADLINE_SETS, headline
 from symba.tokenization.vocab import write_vocabulary
 
 from .model_test_data import AMPLITUDES, NOTATION, TINY_MODEL, TINY_TRAIN, amplitude_rows, write_shard
@@ -213,7 +214,7 @@ def test_threshold_from_the_real_evaluation_and_a_foreign_metrics_file(trained, 
 
 
 def test_common_threshold_holds_on_every_test_set():
-    from symba.model.evaluate import common_threshold
+    from symba.model.metrics import common_threshold
 
     orderings = [(-0.01, True), (-0.02, True), (-0.03, False)]
     templates = [(-0.015, False), (-0.5, False)]

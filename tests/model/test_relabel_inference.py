@@ -9,9 +9,9 @@ import torch
 
 from symba.model import evaluate as evaluate_module
 from symba.model.config import EvalConfig, eval_config
-from symba.model.errors import ConfigError
+from symba.model.errors import ConfigError, ShardError
 from symba.model.evaluate import CheckerPool, evaluate_rows
-from symba.model.relabel import process_of_amplitude, relabelling_for
+from symba.model.relabel import process_of_amplitude, relabelling_for, relabelling_of_process
 from symba.model.search import Hypothesis
 from symba.physics.engine import compute_process
 from symba.physics.expressions import parse_expression
@@ -72,6 +72,17 @@ def test_no_relabelling_where_none_applies():
     assert relabelling_for("s_12*e^2", "x y -> z", "qed") is None  # unknown particles
     canonical = compute_process("e- e+ -> mu- mu+", "qed", timeout=60).whole_amplitude
     assert relabelling_for(canonical, None, "qed") is None  # already canonical
+
+
+@pytest.mark.parametrize(
+    ("canonical", "theory"),
+    [("e- e+ -> mu- mu+ a", "qed"), ("e- e- -> e- e- a a", "qed"), ("e- e+ -> a a a", "qed"), ("u u~ -> g g g", "qcd")],
+)
+def test_the_relabelling_of_a_process_is_the_one_its_orderings_list(canonical, theory):
+    for ordering in distinct_orderings(canonical):
+        relabelling = relabelling_of_process(ordering.process, theory)
+        assert relabelling.canonical_process == canonical
+        assert relabelling.permutation == ordering.permutation
 
 
 def test_relabel_legs_is_a_checked_config_key():
@@ -169,3 +180,19 @@ def test_predict_decodes_the_canonical_legs_and_answers_in_the_written_ones(monk
     assert numerically_equal(parse_expression(pred.squared), ordered.squared_amplitude, proc.leg_masses(), 2)
     # the tokens of the answer as printed (the dataset's factored text), not of the engine's raw text
     assert pred.tokens == list(tokenize(parse_expression(pred.squared), NOTATION))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda row: row.pop("decode_permutation"), "lack the decode_permutation column"),
+        (lambda row: row.update(decode_permutation="1,1,2,3"), "decode_permutation: .*not a permutation"),
+        (lambda row: row.update(decode_squared_ids=[10**6]), "decode_squared_ids is missing or has ids outside"),
+    ],
+)
+def test_a_row_without_usable_decode_columns_is_one_line(change, message):
+    vocab = build_vocabulary(NOTATION)
+    row = next(r for r in _token_rows(vocab) if r["decode_permutation"])
+    change(row)
+    with CheckerPool(1, 60.0, 4) as pool, pytest.raises(ShardError, match=message):
+        evaluate_rows(_StubModel(), vocab, NOTATION, iter([row]), EvalConfig(max_examples=0, beam_size=1), pool)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from symba.model.evaluate import Outcome, verification_summary
+from symba.model.metrics import Outcome, verification_summary
 from symba.model.numeric import NumericChecker
 from symba.model.search import first_passing
 from symba.model.verify import CHECKS, verify_candidate

@@ -21,6 +21,7 @@ from symba.physics.amplitude_syntax import canonical
 from symba.physics.kinematics import numerically_equal, random_point
 from symba.physics.orderings import (
     OrderingError,
+    Relabelling,
     distinct_orderings,
     ordered_process,
     parse_permutation,
@@ -241,3 +242,29 @@ def test_a_factorisation_maps_to_every_ordering(text, theory, engine_result):
             assert relabel_factored(factored, ordering.permutation) == flint_factor_text(
                 relabel_squared(raw, ordering.permutation)
             )
+
+
+def test_relabelling_applies_inverts_and_composes_as_the_functions_do():
+    perm = (2, 1, 5, 4, 3)
+    relabelling = Relabelling.from_text("2,1,5,4,3")
+    assert relabelling.permutation == perm and relabelling.text == "2,1,5,4,3" and not relabelling.is_identity
+    assert relabelling.ordered_process("e- e+ -> mu- mu+ a") == "e+ e- -> a mu+ mu-"
+    squared = "s_13*s_24 + m_e^2*s_35 + p_1"
+    assert relabelling.squared(squared) == relabel_squared(squared, perm)
+    assert relabelling.inverse.squared(relabelling.squared(squared)) == squared
+    assert relabelling.propagator("A(p_1+p_3)") == relabel_propagator("A(p_1+p_3)", perm)
+    assert relabelling.rename("s_13") == "s_25" and relabelling.rename("m_e") == "m_e"
+    assert relabelling.compose(relabelling.inverse).is_identity
+    swap = Relabelling((1, 2, 3, 5, 4))
+    assert relabelling.compose(swap).squared(squared) == swap.squared(relabelling.squared(squared))
+
+
+def test_relabelling_from_a_row_reads_its_columns():
+    assert Relabelling.from_row({"process": "e+ e- -> mu+ mu-", "permutation": "2,1,4,3"}).permutation == (2, 1, 4, 3)
+    assert Relabelling.from_row({"process": "e- e+ -> mu- mu+ a"}).is_identity  # no column: canonical
+    with pytest.raises(OrderingError, match="not a permutation"):
+        Relabelling((1, 1, 2))
+    with pytest.raises(OrderingError, match="malformed permutation"):
+        Relabelling.from_row({"process": "e- e+ -> mu- mu+", "permutation": "2,x"})
+    with pytest.raises(OrderingError, match="cannot compose"):
+        Relabelling((2, 1)).compose(Relabelling((1, 2, 3)))

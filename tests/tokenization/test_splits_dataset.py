@@ -8,6 +8,7 @@ import pytest
 
 from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS
 from symba.physics.amplitude_syntax import canonical
+from symba.physics.orderings import relabel_amplitude, relabel_squared
 from symba.tokenization.amplitude_tokens import detokenize_amplitude
 from symba.tokenization.notations import detokenize, parse_expression
 from symba.tokenization.splits import SIDES_OF_SPLIT, check_fractions, group_id, side_of
@@ -64,6 +65,24 @@ def test_shard_gets_token_columns_that_decode_back(tmp_path):
         assert detokenize(vocab.decode(r["squared_ids"]), "hybrid-short") == parse_expression(r["squared"])
         assert detokenize_amplitude(vocab.decode(r["amplitude_ids"]), "hybrid-short") == canonical(r["amplitude"])
         assert r["split"] in SIDES_OF_SPLIT["template"]
+
+
+def test_test_rows_carry_their_canonical_order_decode_columns():
+    """An ordered test row carries the canonical row's very token ids and the permutation back; a
+    canonical row and every training row carry none (decoded as written)."""
+    ordered = dict(
+        row("e+ e- -> mu+ mu-", relabel_amplitude(AMP_MUMU, (2, 1, 4, 3)), relabel_squared(SQ_MUMU, (2, 1, 4, 3))),
+        canonical_process="e- e+ -> mu- mu+",
+        permutation="2,1,4,3",
+    )
+    out, _ = tokenize_rows([ROWS[0], ordered], "hybrid-short", split="random", fractions=(0, 0, 1))
+    canonical_row, ordered_row = out
+    assert canonical_row["decode_permutation"] is None and canonical_row["decode_amplitude_ids"] is None
+    assert ordered_row["decode_permutation"] == "2,1,4,3"
+    assert ordered_row["decode_amplitude_ids"] == canonical_row["amplitude_ids"]
+    assert ordered_row["decode_squared_ids"] == canonical_row["squared_ids"]
+    train, _ = tokenize_rows([ordered], "hybrid-short", split="random", fractions=(1, 0, 0))
+    assert train[0]["split"] == "train" and train[0]["decode_permutation"] is None
 
 
 def test_template_split_groups_flavours_and_charges_together():

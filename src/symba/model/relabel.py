@@ -17,7 +17,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from symba.physics.orderings import distinct_orderings, inverse_permutation, relabel_amplitude, relabel_squared
+from symba.physics.models import get_model
+from symba.physics.orderings import MAX_LEGS_PER_SIDE, Relabelling
+from symba.physics.process import parse_process
 
 # An external wavefunction: kind, field label, leg momentum (amplitude_syntax's tensor objects).
 _EXTERNAL_RE = re.compile(r"(?<![A-Za-z0-9_])(ubar|vbar|epsc|eps|u|v)\(\s*([A-Za-z][A-Za-z0-9_~]*)\s*,\s*p_([1-9])\b")
@@ -32,47 +34,61 @@ class LegRelabelling:
 
     process: str  # legs as written, e.g. "e+ e- -> a mu+ mu-"
     canonical_process: str  # e.g. "e- e+ -> mu- mu+ a"
-    permutation: tuple[int, ...]  # written leg k holds canonical leg permutation[k - 1]
+    relabelling: Relabelling  # canonical legs -> legs as written
     canonical_leg_masses: tuple[str | None, ...]
 
     @property
+    def permutation(self) -> tuple[int, ...]:
+        """Written leg k holds canonical leg permutation[k - 1]."""
+        return self.relabelling.permutation
+
+    @property
     def identity(self) -> bool:
-        return self.permutation == tuple(range(1, len(self.permutation) + 1))
+        return self.relabelling.is_identity
 
     @property
     def to_canonical(self) -> tuple[int, ...]:
         """The inverse permutation: canonical leg j holds written leg to_canonical[j - 1]."""
-        return inverse_permutation(self.permutation)
+        return self.relabelling.inverse.permutation
 
     def canonical_amplitude(self, amplitude: str) -> str:
         """The amplitude with its legs in canonical order, printed as the dataset prints it."""
-        return relabel_amplitude(amplitude, self.to_canonical, self.canonical_leg_masses)
+        return self.relabelling.inverse.amplitude(amplitude, self.canonical_leg_masses)
 
     def squared_to_canonical(self, squared: str) -> str:
-        return relabel_squared(squared, self.to_canonical)
+        return self.relabelling.inverse.squared(squared)
 
     def squared_from_canonical(self, squared: str) -> str:
         """A squared amplitude of the canonical process, renamed to the legs as written."""
-        return relabel_squared(squared, self.permutation)
+        return self.relabelling.squared(squared)
+
+
+def _sorted_legs(legs: tuple[str, ...], rank: dict[str, int], first_leg: int) -> list[int]:
+    """The legs of one side (numbered from ``first_leg``) in the model's particle order; the sort is
+    stable, so identical particles keep their order, as :func:`symba.physics.orderings.distinct_orderings` has them."""
+    return sorted(range(first_leg, first_leg + len(legs)), key=lambda leg: rank[legs[leg - first_leg]])
 
 
 @lru_cache(maxsize=4096)
 def _relabelling_of_process(process: str, theory: str) -> LegRelabelling | None:
-    from symba.physics.models import get_model
-    from symba.physics.process import parse_process
-
     try:
         proc = parse_process(process, theory, check=False)
+        if max(len(proc.incoming), len(proc.outgoing)) > MAX_LEGS_PER_SIDE:  # as distinct_orderings
+            return None
         rank = {name: k for k, name in enumerate(get_model(theory).particles)}
-        incoming = sorted(proc.incoming, key=rank.__getitem__)  # stable: identical particles keep their order
-        outgoing = sorted(proc.outgoing, key=rank.__getitem__)
-        canonical = " ".join(incoming) + " -> " + " ".join(outgoing)
-        written = " ".join(proc.incoming) + " -> " + " ".join(proc.outgoing)
-        permutation = next(o.permutation for o in distinct_orderings(canonical) if o.process == written)
-        masses = tuple(parse_process(canonical, theory, check=False).leg_masses())
-    except (ValueError, KeyError, StopIteration):  # unknown particle or theory, malformed process
+        written = tuple(proc.incoming) + tuple(proc.outgoing)
+        # canonical leg j holds written leg to_canonical[j - 1]
+        to_canonical = _sorted_legs(tuple(proc.incoming), rank, 1) + _sorted_legs(
+            tuple(proc.outgoing), rank, len(proc.incoming) + 1
+        )
+        n_in = len(proc.incoming)
+        canonical = [written[leg - 1] for leg in to_canonical]
+        canonical_process = " ".join(canonical[:n_in]) + " -> " + " ".join(canonical[n_in:])
+        masses = tuple(parse_process(canonical_process, theory, check=False).leg_masses())
+    except (ValueError, KeyError):  # unknown particle or theory, malformed process
         return None
-    return LegRelabelling(written, canonical, permutation, masses)
+    written_process = " ".join(proc.incoming) + " -> " + " ".join(proc.outgoing)
+    return LegRelabelling(written_process, canonical_process, Relabelling(to_canonical).inverse, masses)
 
 
 def relabelling_of_process(process: str, theory: str) -> LegRelabelling | None:
@@ -125,29 +141,3 @@ def relabelling_for(amplitude: str, process: str | None, theory: str | None) -> 
     if relabelling is None or relabelling.identity or (read is not None and read != relabelling.process):
         return None
     return relabelling
-
-
-def canonical_example(row: dict, vocab, notation: str | None):
-    """An evaluation row in canonical leg order: (source ids, target ids, relabelling), both
-    id lists wrapped in BOS/EOS; None when no relabelling applies to the row (decode it as it is).
-
-    The target is the row's squared amplitude renamed to canonical legs and tokenized as the
-    tokenization stage does; the simplify stage guarantees the renamed text parses to the same
-    SymPy expression as the canonical row's, so these are that row's very tokens."""
-    from symba.tokenization.notations import parse_expression, tokenize
-
-    from .batches import Specials, amplitude_to_ids, vocab_notation
-
-    amplitude, squared = row.get("amplitude"), row.get("squared")
-    if not amplitude or not squared:
-        return None
-    relabelling = relabelling_for(amplitude, row.get("process"), row.get("theory"))
-    if relabelling is None:
-        return None
-    try:
-        src = amplitude_to_ids(relabelling.canonical_amplitude(amplitude), vocab)
-        expr = parse_expression(relabelling.squared_to_canonical(squared))  # trusted dataset text
-        tgt = Specials(vocab).wrap(vocab.encode(list(tokenize(expr, notation or vocab_notation(vocab)))))
-    except (ValueError, KeyError, IndexError, ArithmeticError, TypeError):  # no token form: decode as it is
-        return None
-    return src, tgt, relabelling

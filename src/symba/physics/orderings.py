@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from .amplitude_syntax import Node, canonicalize_indices, parse, to_string
@@ -25,7 +25,7 @@ from .results import DiagramResult, ProcessResult
 
 MAX_LEGS_PER_SIDE = 4  # 4! = 24 orderings a side at most; MULTIPLICITIES stop at 3
 MAX_TEXT_CHARS = 50_000_000  # whole-process 3->3 squares are about 1.2 MB
-_NAME_RE = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z_][A-Za-z0-9_]*")
+NAME_RE = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z_][A-Za-z0-9_]*")
 _MOMENTUM_RE = re.compile(r"^p_([1-9])$")
 _DOT_RE = re.compile(r"^s_([1-9])([1-9])$")
 _MASS_RE = re.compile(r"^m_[a-z]+$")
@@ -144,7 +144,8 @@ def inverse_permutation(permutation) -> tuple[int, ...]:
     return tuple(back)
 
 
-def _rename(name: str, legs: dict[int, int]) -> str:
+def rename_leg_symbol(name: str, legs: Mapping[int, int]) -> str:
+    """``p_i`` and ``s_ij`` renamed by ``legs`` (old leg -> new leg; ``s_ij`` keeps i < j); any other name as it is."""
     m = _MOMENTUM_RE.match(name)
     if m:
         return f"p_{_ordered_leg(int(m.group(1)), legs)}"
@@ -155,7 +156,7 @@ def _rename(name: str, legs: dict[int, int]) -> str:
     return name
 
 
-def _ordered_leg(leg: int, legs: dict[int, int]) -> int:
+def _ordered_leg(leg: int, legs: Mapping[int, int]) -> int:
     if leg not in legs:
         raise OrderingError(f"leg {leg} named in the text, but the process has {len(legs)} legs")
     return legs[leg]
@@ -176,7 +177,7 @@ def relabel_squared(text: str, permutation) -> str:
     """
     _check_size(text)
     legs = leg_map(permutation)
-    return _NAME_RE.sub(lambda m: _rename(m.group(0), legs), text)
+    return NAME_RE.sub(lambda m: rename_leg_symbol(m.group(0), legs), text)
 
 
 def _momentum_leg(node: Node) -> int | None:
@@ -207,7 +208,7 @@ def _scalar_key(node: Node, mass_rank: dict[str, int]) -> tuple | None:
     return None
 
 
-def _relabel_tree(node: Node, legs: dict[int, int], mass_rank: dict[str, int]) -> Node:
+def _relabel_tree(node: Node, legs: Mapping[int, int], mass_rank: dict[str, int]) -> Node:
     """Rename legs; re-sort momentum sums by leg and denominators as the engine prints them.
 
     Iterative (post-order) so that deep amplitudes cannot exhaust Python's stack.
@@ -221,7 +222,7 @@ def _relabel_tree(node: Node, legs: dict[int, int], mass_rank: dict[str, int]) -
             stack.extend((a, False) for a in n.args)
             continue
         if n.op == "name":
-            done[id(n)] = Node("name", value=_rename(n.value, legs))
+            done[id(n)] = Node("name", value=rename_leg_symbol(n.value, legs))
             continue
         if not n.args:
             done[id(n)] = n
@@ -283,6 +284,86 @@ def relabel_propagator(text: str, permutation) -> str:
         c = coeffs[leg]
         out += ("-" if c < 0 else "+" if out else "") + (f"{abs(c)}*" if abs(c) != 1 else "") + f"p_{leg}"
     return f"{m.group(1)}({out})"
+
+
+@dataclass(frozen=True)
+class Relabelling:
+    """A renumbering of a process's legs: ordered leg k holds canonical leg ``permutation[k - 1]``.
+
+    Applied to text of the canonical process it gives that of the ordered one; ``inverse``
+    maps the ordered legs back.  Incoming and outgoing legs are not told apart here:
+    :func:`ordered_process` checks that a permutation keeps each side.
+    """
+
+    permutation: tuple[int, ...]
+
+    def __post_init__(self):
+        try:
+            perm = tuple(int(x) for x in self.permutation)
+        except (TypeError, ValueError):
+            raise OrderingError(f"malformed permutation {self.permutation!r}: expected leg numbers") from None
+        _check_permutation(perm)
+        object.__setattr__(self, "permutation", perm)  # frozen: normalised once, here
+
+    @classmethod
+    def from_text(cls, text: str) -> Relabelling:
+        """From the column form, e.g. ``"2,1,5,4,3"``."""
+        return cls(parse_permutation(text))
+
+    @classmethod
+    def from_row(cls, row: Mapping) -> Relabelling:
+        """The relabelling that made a dataset row from its ``canonical_process``: its ``permutation``
+        column, or the identity on its process's legs where the row has none (imports, older shards)."""
+        text = row.get("permutation")
+        if text:
+            return cls.from_text(text)
+        incoming, outgoing = _sides(row.get("process") or "")
+        return cls(tuple(range(1, len(incoming) + len(outgoing) + 1)))
+
+    @property
+    def text(self) -> str:
+        return permutation_text(self.permutation)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.permutation == tuple(range(1, len(self.permutation) + 1))
+
+    @property
+    def legs(self) -> dict[int, int]:
+        """Canonical leg -> ordered leg."""
+        return leg_map(self.permutation)
+
+    @property
+    def inverse(self) -> Relabelling:
+        """The relabelling from the ordered legs back to the canonical ones."""
+        return Relabelling(inverse_permutation(self.permutation))
+
+    def compose(self, then: Relabelling) -> Relabelling:
+        """This relabelling followed by ``then``, as one."""
+        if len(then.permutation) != len(self.permutation):
+            raise OrderingError(
+                f"cannot compose relabellings of {len(self.permutation)} and {len(then.permutation)} legs"
+            )
+        return Relabelling(tuple(self.permutation[k - 1] for k in then.permutation))
+
+    def rename(self, name: str) -> str:
+        """One symbol (``p_i``, ``s_ij``) renamed; any other name as it is."""
+        return rename_leg_symbol(name, self.legs)
+
+    def ordered_process(self, canonical_process: str) -> str:
+        return ordered_process(canonical_process, self.permutation)
+
+    def squared(self, text: str) -> str:
+        """See :func:`relabel_squared`."""
+        return relabel_squared(text, self.permutation)
+
+    def amplitude(self, text: str, leg_masses=()) -> str:
+        """See :func:`relabel_amplitude`; ``leg_masses`` of the process the text is renamed to."""
+        return relabel_amplitude(text, self.permutation, leg_masses)
+
+    def propagator(self, text: str) -> str:
+        """See :func:`relabel_propagator`."""
+        return relabel_propagator(text, self.permutation)
 
 
 def relabel_result(result: ProcessResult, permutation) -> ProcessResult:

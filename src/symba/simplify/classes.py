@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from symba.physics.models import ALL_MASSES
-from symba.physics.orderings import _NAME_RE, OrderingError, _rename, parse_permutation
+from symba.physics.orderings import NAME_RE, OrderingError, parse_permutation, rename_leg_symbol
 
 MAX_EXCHANGES = 48  # exchanges of identical particles tried per process (3 photons: 6)
 MAX_RELABELLINGS = 96  # (exchanges) x (orders of equally frequent masses) tried per row
@@ -60,10 +60,10 @@ def rename_legs(text: str, legs: LegMap, masses: MassMap | None = None) -> str:
     """``text`` with every ``p_i`` and ``s_ij`` renamed by ``legs`` (``s_ij`` keeps i < j) and
     every mass symbol by ``masses``, all in one pass (so swaps are simultaneous)."""
     if not masses:
-        return _NAME_RE.sub(lambda m: _rename(m.group(0), legs), text)
+        return NAME_RE.sub(lambda m: rename_leg_symbol(m.group(0), legs), text)
     if not legs:
-        return _NAME_RE.sub(lambda m: masses.get(m.group(0), m.group(0)), text)
-    return _NAME_RE.sub(lambda m: masses.get(m.group(0)) or _rename(m.group(0), legs), text)
+        return NAME_RE.sub(lambda m: masses.get(m.group(0), m.group(0)), text)
+    return NAME_RE.sub(lambda m: masses.get(m.group(0)) or rename_leg_symbol(m.group(0), legs), text)
 
 
 _KNOWN_MASSES = frozenset(ALL_MASSES)
@@ -76,7 +76,7 @@ def mass_maps(text: str) -> list[MassMap]:
     equally frequent ones are tried in every order; [{}] when there is no mass.
     """
     counts: dict[str, int] = {}
-    for name in _NAME_RE.findall(text):
+    for name in NAME_RE.findall(text):
         if name in _KNOWN_MASSES:
             counts[name] = counts.get(name, 0) + 1
     if not counts:

@@ -650,12 +650,12 @@ def factor_text(text: str, engine: str = "flint") -> str:
 def relabel_factored(text: str, permutation) -> str:
     """A canonical factored squared amplitude (:func:`flint_factor_text`) of the canonical process,
     as the canonical factored text of the ordered process: factor once, map to every ordering."""
-    from symba.physics.orderings import _rename, leg_map
+    from symba.physics.orderings import leg_map, rename_leg_symbol
 
     legs = leg_map(permutation)
     n = len(legs)
     rename = {}
     for i in range(1, n + 1):
         for j in range(i + 1, n + 1):
-            rename[f"s_{i}{j}"] = _rename(f"s_{i}{j}", legs)
+            rename[f"s_{i}{j}"] = rename_leg_symbol(f"s_{i}{j}", legs)
     return rename_factored_text(text, rename)

@@ -9,6 +9,10 @@ All orderings of a canonical row (``orderings: all``) share its group: the
 group key is computed on the row mapped back to the canonical labelling of its
 legs, so relabelled copies of one expression never straddle the split.
 Rows longer than ``max_tokens`` (either side, > 0) are left out and counted.
+
+Test rows also carry what evaluation decodes (``DECODE_COLUMNS``): their source and target
+ids with the legs in the canonical order of :mod:`symba.model.relabel`, and the permutation
+that renames a prediction back, so evaluation neither parses processes nor tokenizes text.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from collections import Counter
 import pyarrow as pa
 import sympy
 
-from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS, read_shard, write_table_atomic
+from symba.dataset_schema import DECODE_COLUMNS, SCHEMA, TOKEN_COLUMNS, read_shard, write_table_atomic
+from symba.model.relabel import relabelling_for
+from symba.physics.orderings import Relabelling, relabel_amplitude
 from symba.physics.process import parse_process
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
@@ -27,6 +33,7 @@ from .splits import (
     DEFAULT_FRACTIONS,
     DEFAULT_SPLIT,
     SIDES_OF_SPLIT,
+    TEST_SIDES,
     check_fractions,
     check_split_kind,
     group_id,
@@ -53,61 +60,71 @@ def _leg_masses(process: str, theory: str, cache: dict):
     return cache[(process, theory)]
 
 
-def _to_canonical_legs(row) -> dict[int, int] | None:
-    """Ordered leg -> canonical leg of a row derived by relabelling; None for a canonical row."""
-    from symba.physics.orderings import parse_permutation
-
-    text = row.get("permutation")
-    if not text:
+def _to_canonical(row) -> Relabelling | None:
+    """The relabelling from a derived row's legs back to its canonical process's; None for a canonical row."""
+    if not row.get("permutation"):
         return None
-    perm = parse_permutation(text)
-    if perm == tuple(range(1, len(perm) + 1)):
-        return None
-    return {position: leg for position, leg in enumerate(perm, start=1)}
+    relabelling = Relabelling.from_text(row["permutation"])
+    return None if relabelling.is_identity else relabelling.inverse
 
 
-def _canonical_labelling(expr: sympy.Expr, to_canonical: dict[int, int]) -> sympy.Expr:
+def _canonical_labelling(expr: sympy.Expr, to_canonical: Relabelling) -> sympy.Expr:
     """``expr`` with its ``s_ij``/``p_i`` renamed from the ordered legs to the canonical ones."""
-    from symba.physics.orderings import _rename
-
     renames = {}
     for sym in expr.free_symbols:
-        name = _rename(sym.name, to_canonical)
+        name = to_canonical.rename(sym.name)
         if name != sym.name:
             renames[sym] = sympy.Symbol(name, **sym.assumptions0)
     return expr.xreplace(renames)
 
 
-def _back_to_canonical(to_canonical: dict[int, int]) -> tuple[int, ...]:
-    """The permutation whose relabelling takes the ordered legs to the canonical ones."""
-    from symba.physics.orderings import inverse_permutation
-
-    return inverse_permutation([to_canonical[position] for position in range(1, len(to_canonical) + 1)])
-
-
-def _canonical_squared_text(squared: str, to_canonical: dict[int, int]) -> str:
+def _canonical_squared_text(squared: str, to_canonical: Relabelling) -> str:
     """The text of an ordered row's squared amplitude with its legs renamed back to the canonical ones."""
-    from symba.physics.orderings import relabel_squared
-
     try:
-        return relabel_squared(squared, _back_to_canonical(to_canonical))
+        return to_canonical.squared(squared)
     except ValueError:
         return squared  # not a relabelling: the row gets its own key
 
 
-def _canonical_amplitude(amplitude: str, to_canonical: dict[int, int] | None, leg_masses) -> str:
+def _canonical_amplitude(amplitude: str, to_canonical: Relabelling | None, leg_masses) -> str:
     """The amplitude in the canonical labelling, printed as the relabelling prints it (also for canonical rows).
 
     Text outside our amplitude syntax (imported MARTY text, never relabelled) stays as it is.
     """
-    from symba.physics.orderings import relabel_amplitude
-
     if to_canonical is None:
         try:
             return relabel_amplitude(amplitude, tuple(range(1, len(leg_masses or ()) + 1)), leg_masses or ())
         except ValueError:
             return amplitude
-    return relabel_amplitude(amplitude, _back_to_canonical(to_canonical), leg_masses or ())
+    return to_canonical.amplitude(amplitude, leg_masses or ())
+
+
+def decoding_columns(row: dict, vocab, notation: str) -> dict:
+    """``DECODE_COLUMNS`` of a row: its source and target ids with the legs in canonical order
+    (no BOS/EOS) and the permutation from them back to the row's legs; all None when no
+    relabelling applies (evaluation decodes the row as it is).
+
+    The target is the row's squared amplitude renamed to canonical legs; the simplify stage
+    guarantees the renamed text parses to the same SymPy expression as the canonical row's, so
+    these are that row's very tokens."""
+    none = dict.fromkeys(DECODE_COLUMNS.names)
+    amplitude, squared = row.get("amplitude"), row.get("squared")
+    if not amplitude or not squared:
+        return none
+    relabelling = relabelling_for(amplitude, row.get("process"), row.get("theory"))
+    if relabelling is None:
+        return none
+    try:
+        source = vocab.encode(list(tokenize_amplitude(relabelling.canonical_amplitude(amplitude), notation)))
+        expr = parse_expression(relabelling.squared_to_canonical(squared))  # trusted dataset text
+        target = vocab.encode(list(tokenize(expr, notation)))
+    except (ValueError, KeyError, IndexError, ArithmeticError, TypeError):  # no token form: decode as it is
+        return none
+    return {
+        "decode_amplitude_ids": source,
+        "decode_squared_ids": target,
+        "decode_permutation": relabelling.relabelling.text,
+    }
 
 
 # No token stands for more than this many printed characters (the longest, such as `m_tau^2*s_12`,
@@ -173,7 +190,7 @@ def tokenize_rows(
             skipped["over_max_tokens"] += 1
             continue
         try:
-            to_canonical = _to_canonical_legs(row)
+            to_canonical = _to_canonical(row)
         except ValueError as exc:
             skipped["untokenizable"] += 1
             if len(errors) < MAX_REPORTED_ERRORS:
@@ -210,6 +227,10 @@ def tokenize_rows(
             group=group,
             amplitude_ids=vocab.encode(amplitude_tokens),
             squared_ids=vocab.encode(squared_tokens),
+        )
+        # only test rows are decoded by evaluation
+        new.update(
+            decoding_columns(row, vocab, notation) if side in TEST_SIDES else dict.fromkeys(DECODE_COLUMNS.names)
         )
         out.append(new)
     rows_per_side = Counter(r["split"] for r in out)

@@ -64,6 +64,8 @@ TOKEN_COLUMNS = pa.schema(
     ]
     + list(DECODE_COLUMNS)
 )
+# Bumped when TOKEN_COLUMNS change: it enters the tokenize stamp, so older token shards are rebuilt.
+TOKEN_SHARD_VERSION = 2  # 2: the decode columns
 
 
 PARQUET_MAGIC = b"PAR1"  # first and last four bytes of every Parquet file

@@ -5,7 +5,7 @@ import json
 
 from snakemake.exceptions import WorkflowError
 
-from symba.dataset_schema import check_complete
+from symba.dataset_schema import TOKEN_SHARD_VERSION, check_complete
 from symba.physics.engine import ENGINE_VERSION
 from symba.workflow import manifest as mf, runs
 from symba.sources.symba_text import ENGINE_VERSION as IMPORTER_VERSION, plan_import_shards
@@ -94,7 +94,7 @@ PARAMS = {
     # Parallelism and caching do not change results, so they stay out of the stamp.
     "imports": {"importer_version": IMPORTER_VERSION},  # a new importer reimports the files
     "simplify": {k: v for k, v in config["simplify"].items() if k not in ("workers", "cache")},
-    "tokenize": config["tokenize"],
+    "tokenize": dict(config["tokenize"], token_shard_version=TOKEN_SHARD_VERSION),
     "train": config["train"],
     "evaluate": config["evaluate"],
 }

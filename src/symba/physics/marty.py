@@ -31,6 +31,7 @@ from .amplitude_syntax import ProductParser, lex
 from .diagrams import momentum_text
 from .process import Process
 from .results import DiagramResult, ProcessResult
+from .symbols import REGULATOR
 
 INSTALL_HINT = (
     "install MARTY, then `MARTY_ROOT=<prefix> pip install ./cpp/marty_bindings` (see cpp/marty_bindings/README.md)"
@@ -41,7 +42,6 @@ RELINK_HINT = (
 )
 # MARTY symbol -> ours.  Masses and s_ij are already ours: the bridge names them so.
 MARTY_TO_OURS = {"g": "g_s"}
-REGULATOR = "reg_prop"
 # Seconds allowed for the import probe: loading libmarty.so takes well under one.
 IMPORT_PROBE_TIMEOUT = 120.0
 

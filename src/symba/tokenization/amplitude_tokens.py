@@ -31,8 +31,8 @@ from symba.physics.amplitude_syntax import (
     to_string,
 )
 from symba.physics.canonical import canonicalise
-from symba.physics.kinematics import ALL_MASSES
 from symba.physics.models import MODELS
+from symba.physics.symbols import ALL_MASSES, IMAGINARY_UNIT, MOMENTA
 
 from .marty_tokens import (
     IMPORTED_MARTY_BACKEND,
@@ -48,11 +48,9 @@ from .notations import (
     COUPLINGS,
     DEFAULT_NOTATION,
     DIGITS,
-    IMAGINARY_UNIT,
     INT_NEG,
     INT_POS,
     MASS_POWERS,
-    MAX_LEGS,
     MUL2,
     MULN,
     NEG,
@@ -70,7 +68,6 @@ from .notations import (
 DIV = "div"
 INDEX_KINDS = ("mu", "d", "c", "a")
 INDEX_TOKEN_LIMIT = 24
-MOMENTA = tuple(f"p_{k}" for k in range(1, MAX_LEGS + 1))
 FIELD_LABELS = tuple(sorted({f.label for m in MODELS.values() for f in m.fields}))
 CALL_NAMES = tuple(TENSOR_OBJECTS)
 

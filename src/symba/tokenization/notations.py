@@ -43,17 +43,13 @@ from functools import cache
 
 import sympy
 
-from symba.physics.kinematics import ALL_MASSES
+from symba.physics.symbols import ALL_COUPLINGS as COUPLINGS
+from symba.physics.symbols import ALL_MASSES, DOT_PRODUCTS, IMAGINARY_UNIT, REGULATOR
 
 NOTATIONS = ("prefix", "hybrid", "hybrid-short")
 DEFAULT_NOTATION = "hybrid-short"
 
-MAX_LEGS = 6
-COUPLINGS = ("e", "g_s")
-DOT_PRODUCTS = tuple(f"s_{i}{j}" for i in range(1, MAX_LEGS + 1) for j in range(i + 1, MAX_LEGS + 1))
 # reg_prop: MARTY's propagator regulator, kept by ``symba import-symba --reg-prop keep``.
-REGULATOR = "reg_prop"
-IMAGINARY_UNIT = "i"
 SYMBOL_TOKENS = (*COUPLINGS, *ALL_MASSES, *DOT_PRODUCTS, REGULATOR)
 
 MASS_POWERS = (2, 4, 6, 8)  # m_X^n as one token in hybrid-short

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .amplitude_syntax import Node
+from .kinematics import random_point
 from .process import Process
 
 METRIC = np.diag([1.0, -1.0, -1.0, -1.0])
@@ -72,7 +73,6 @@ class ValuePoint:
 
 
 def random_value_point(proc: Process, seed: int) -> ValuePoint:
-    from .kinematics import random_point
 
     point = random_point(proc.leg_masses(), proc.n_in, seed=seed)
     momenta = np.array([[float(x) for x in p] for p in point.momenta])

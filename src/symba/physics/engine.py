@@ -83,11 +83,11 @@ def compute_process(
     if backend == "marty":
         if massless:
             raise EngineOptionError("the marty backend keeps every mass symbolic; drop the massless option")
-        from . import marty
+        from .marty import bridge_status, unavailable_error  # lazy: see compute_here
 
-        status = marty.bridge_status()
+        status = bridge_status()
         if not status.loadable:  # said here, before a worker starts for nothing
-            raise marty.unavailable_error(status.reason)
+            raise unavailable_error(status.reason)
     if timeout is None:
         return compute_here(str(proc), proc.theory, backend, massless, timeout=None)
     timeout = check_timeout(timeout)
@@ -100,6 +100,8 @@ def compute_here(text: str, theory: str, backend: str, massless, timeout: float 
     started = time.monotonic()
     proc = parse_process(text, theory).with_massless(massless)
     remaining = None if timeout is None else timeout - (time.monotonic() - started)
+    # Lazy: the backends pull in SymPy, FORM's driver and the canonical form, which the
+    # caller's side (and every ``import symba.physics``) does not need; the worker loads them.
     if backend == "builtin":
         from .builtin import compute_builtin
 

@@ -136,7 +136,7 @@ class Model:
 
     @cached_property
     def feyngraph_model(self):
-        import feyngraph
+        import feyngraph  # lazy: the Rust extension is needed only once diagrams are generated
 
         fg = feyngraph.Model.empty()
         for f in self.fields:

@@ -164,7 +164,7 @@ def feyngraph_guard(proc: Process):
 
 
 def generate_feyngraph_diagrams(proc: Process):
-    import feyngraph
+    import feyngraph  # lazy: the Rust extension is needed only once diagrams are generated
 
     check_size(proc.incoming, proc.outgoing)
     with feyngraph_guard(proc):

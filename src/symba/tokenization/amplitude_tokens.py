@@ -63,6 +63,7 @@ from .notations import (
     mass_power_token,
     number_tokens,
     parse_prefix,
+    read_number,
 )
 
 DIV = "div"
@@ -205,7 +206,7 @@ def detokenize_amplitude_tree(tokens, notation: str = DEFAULT_NOTATION) -> Node:
     def read_operand(tokens, pos):
         tok = tokens[pos]
         if tok in (INT_POS, INT_NEG, RATIONAL):
-            return _read_number(tokens, pos)
+            return _read_number_node(tokens, pos)
         if tok in leaves:
             return leaves[tok], pos + 1
         if tok.startswith("idx:") and tok[4:] in INDEX_KINDS:
@@ -270,10 +271,8 @@ def _build_nary(op: str, at: int, close_at: int, operands: list, spec) -> Node:
     return Node(kind, tuple(operands))
 
 
-def _read_number(tokens, pos) -> tuple[Node, int]:
-    from .notations import _read_number as read_sympy_number
-
-    value, pos = read_sympy_number(tokens, pos)
+def _read_number_node(tokens, pos) -> tuple[Node, int]:
+    value, pos = read_number(tokens, pos)
     if value < 0:
         # the amplitude grammar has no negative literals: a sign is a neg node
         return Node("neg", (Node("num", value=Fraction(int(-value.p), int(value.q))),)), pos

@@ -29,7 +29,7 @@ from collections import Counter
 
 from symba.physics import marty
 from symba.physics.amplitude_syntax import canonicalize_indices, parse
-from symba.physics.canonical import _flip, _layout, canonicalise, engine_amplitudes, without_sign
+from symba.physics.canonical import canonicalise, engine_amplitudes, engine_layout, flip, without_sign
 from symba.physics.process import enumerate_processes
 
 
@@ -81,8 +81,8 @@ def main() -> int:
                 examples["not canonical"].append((str(proc), index, translated, engine[index]))
             elif text == without_sign(engine[index]):
                 counts["same"] += 1
-                laid = _layout(canonicalize_indices(parse(translated)), proc)
-                structural = laid is not None and (laid == engine[index] or _flip(laid) == engine[index])
+                laid = engine_layout(canonicalize_indices(parse(translated)), proc)
+                structural = laid is not None and (laid == engine[index] or flip(laid) == engine[index])
                 counts["same: layout" if structural else "same: by value"] += 1
                 counts["same, sign kept"] += signed == engine[index]
             else:

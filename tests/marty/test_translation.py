@@ -10,6 +10,7 @@ import sympy
 
 from symba.physics import marty
 from symba.physics.amplitude_syntax import parse
+from symba.physics.diagrams import momentum_text
 from symba.physics.kinematics import evaluate, random_point, symbol_table
 from symba.physics.process import parse_process
 
@@ -148,9 +149,9 @@ def test_whole_square_with_external_gluon_pairs_goes_to_builtin():
 
 
 def test_propagator_notation():
-    assert marty.momentum_text((1, 1, 0, 0)) == "p_1+p_2"
-    assert marty.momentum_text((0, -1, 1, 0)) == "-p_2+p_3"
-    assert marty.momentum_text((1, 0, -2, 0)) == "p_1-2*p_3"
+    assert momentum_text((1, 1, 0, 0)) == "p_1+p_2"
+    assert momentum_text((0, -1, 1, 0)) == "-p_2+p_3"
+    assert momentum_text((1, 0, -2, 0)) == "p_1-2*p_3"
 
 
 def test_diagrams_are_put_in_feyngraph_order_by_propagator_values():

@@ -39,6 +39,9 @@ def test_parse_numbers_legs_in_order():
         ("u u -> g g", "qcd", "breaks baryon-number conservation"),
         ("a -> a a", "qed", "no tree-level diagram"),
         ("u -> c a", "qed", "no tree-level diagram"),
+        # 7 and 8 legs: FeynGraph and FORM would compute them, but p_7 and s_17 have no name or token
+        ("e- e+ -> mu- mu+ a a a", "qed", "7 external particles (2 -> 5); at most 6 are supported"),
+        ("u u~ d -> u u~ d g g", "qcd", "8 external particles (3 -> 5); at most 6 are supported"),
     ],
 )
 def test_rejections_name_the_reason(text, theory, reason):

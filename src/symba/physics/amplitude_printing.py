@@ -5,20 +5,9 @@ The printer of :class:`~symba.physics.diagrams.DiagramExpr`; the reader is ``amp
 
 from __future__ import annotations
 
-from fractions import Fraction
-
-from .canonical import canonical_amplitude
+from .amplitude_layout import canonical_layout, coefficient_text
+from .amplitude_syntax import canonicalize_indices, parse, to_string
 from .diagrams import DiagramExpr, Gamma, chain_colour_atoms, denominator_text, momentum_text
-
-
-def coefficient_text(re: Fraction, im: Fraction, coupling: str, power: int) -> str:
-    """Scalar prefactor, e.g. ``-2/3*i*e^3``; exactly one of re, im is non-zero."""
-    value, unit = (re, "") if im == 0 else (im, "i*")
-    sign = "-" if value < 0 else ""
-    mag = abs(value)
-    num = "" if mag == 1 else (f"{mag.numerator}*" if mag.denominator == 1 else f"{mag.numerator}/{mag.denominator}*")
-    cpl = coupling if power == 1 else f"{coupling}^{power}"
-    return f"{sign}{num}{unit}{cpl}"
 
 
 def _lorentz_sum_text(lsum) -> str:
@@ -82,7 +71,7 @@ def amplitude_text(diag: DiagramExpr, leg_masses: list[str | None]) -> str:
     if diag.denominators:
         dens = [f"({denominator_text(k, m, leg_masses)})" for k, m in diag.denominators]
         text += "/" + (dens[0] if len(dens) == 1 else "(" + "*".join(dens) + ")")
-    return canonical_amplitude(text, signed=True)  # the engine's text is a fixed point of the canonical form
+    return canonical_layout(text, signed=True)  # the engine's text is a fixed point of the canonical form
 
 
 def without_overall_sign(text: str) -> str:
@@ -92,7 +81,5 @@ def without_overall_sign(text: str) -> str:
     chains are read); a per-diagram row pairs the amplitude with its own square,
     which does not see that sign.  Compare amplitudes of two backends in this form.
     """
-    from .amplitude_syntax import canonicalize_indices, parse, to_string
-
     node = canonicalize_indices(parse(text))
     return to_string(node.args[0] if node.op == "neg" else node)

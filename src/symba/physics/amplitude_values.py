@@ -22,10 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .amplitude_syntax import Node
+from .kinematics import random_point
+from .numeric_square import F_SU3, METRIC, T_SU3  # one copy of the metric and the SU(3) generators
 from .process import Process
 
-METRIC = np.diag([1.0, -1.0, -1.0, -1.0])
 MAX_FREE_INDICES = 8  # a diagram's sub-products leave a few open; more means text that is no diagram
+# Chiral (Weyl) basis, which random_value_point's spinors are built in; numeric_square's GAMMA is the Dirac basis.
 _S = [
     np.eye(2, dtype=complex),
     np.array([[0, 1], [1, 0]], dtype=complex),
@@ -34,23 +36,6 @@ _S = [
 ]
 _Z = np.zeros((2, 2), dtype=complex)
 GAMMA = np.array([np.block([[_Z, _S[0]], [_S[0], _Z]])] + [np.block([[_Z, s], [-s, _Z]]) for s in _S[1:]])
-
-
-def _gell_mann_generators() -> tuple[np.ndarray, np.ndarray]:
-    """T^a = lambda^a / 2 and f^{abc} = -2 i tr([T^a, T^b] T^c)."""
-    lam = np.zeros((8, 3, 3), dtype=complex)
-    for a, (i, j) in enumerate([(0, 1), (0, 2), (1, 2)]):
-        lam[(0, 3, 5)[a], i, j] = lam[(0, 3, 5)[a], j, i] = 1
-        lam[(1, 4, 6)[a], i, j], lam[(1, 4, 6)[a], j, i] = -1j, 1j
-    lam[2] = np.diag([1, -1, 0])
-    lam[7] = np.diag([1, 1, -2]) / math.sqrt(3)
-    t = lam / 2
-    comm = np.einsum("aij,bjk->abik", t, t) - np.einsum("bij,ajk->abik", t, t)
-    f = (-2j * np.einsum("abij,cji->abc", comm, t)).real
-    return t, f
-
-
-T_SU3, F_SU3 = _gell_mann_generators()
 
 
 class AmplitudeValueError(ValueError):
@@ -72,7 +57,6 @@ class ValuePoint:
 
 
 def random_value_point(proc: Process, seed: int) -> ValuePoint:
-    from .kinematics import random_point
 
     point = random_point(proc.leg_masses(), proc.n_in, seed=seed)
     momenta = np.array([[float(x) for x in p] for p in point.momenta])

@@ -27,20 +27,44 @@ something else.  The engine's own output is a fixed point (tests/physics/test_ca
 
 from __future__ import annotations
 
-from collections import Counter
 from fractions import Fraction
 from functools import lru_cache
 
-from .amplitude_syntax import Node, canonical, canonicalize_indices, parse, to_string
+from .amplitude_layout import (
+    MAX_CANONICAL_CHARS,
+    CanonicalFormError,
+    check_length,
+    each_diagram,
+    flip,
+    laid_out_diagram,
+    layout,
+    negated,
+    without_sign,
+)
+from .amplitude_printing import amplitude_text
+from .amplitude_syntax import Node, canonicalize_indices, parse, to_string
+from .amplitude_values import AmplitudeValueError, amplitude_value, same_up_to_sign, value_points
+from .diagrams import build_diagrams, denominator_text
+from .expressions import ExpressionSyntaxError, parse_expression
+from .kinematics import KinematicsError, evaluate, random_point
 from .process import Process, ProcessError, parse_process
+from .reference_diagrams import reference_diagrams
 
-MAX_CANONICAL_CHARS = 200_000  # longer texts are kept as written: the layout and value checks are for diagrams
-_SPINORS = ("u", "v", "ubar", "vbar")
-_WAVEFUNCTIONS = _SPINORS + ("eps", "epsc")
+# Re-exported: the public names of the canonical form live here for every caller.
+__all__ = [
+    "MAX_CANONICAL_CHARS",
+    "CanonicalFormError",
+    "canonical_amplitude",
+    "canonicalise",
+    "engine_amplitudes",
+    "engine_layout",
+    "flip",
+    "negated",
+    "without_sign",
+]
 
-
-class CanonicalFormError(ValueError):
-    """Valid amplitude text that cannot be brought to the canonical form; the message says why."""
+# MARTY's denominators are these multiples of the engine's.
+_RATIOS = tuple(sorted({Fraction(s * n, d) for s in (1, -1) for n in (1, 2, 4) for d in (1, 2, 4)}))
 
 
 def canonical_amplitude(
@@ -54,16 +78,12 @@ def canonical_amplitude(
     the overall sign (the engine's ``DiagramResult.amplitude``, whose signs interfere).
     Raises AmplitudeSyntaxError (bad syntax) or CanonicalFormError (a ValueError each).
     """
-    if len(text) > MAX_CANONICAL_CHARS:
-        raise CanonicalFormError(f"amplitude of {len(text):,} characters is over the {MAX_CANONICAL_CHARS:,} limit")
+    check_length(text)
     proc = _process(process, theory or ("qcd" if "g_s" in text else "qed"))
     node = parse(text)
-    if node.op == "+" and all(_has_wavefunction(t) for t in node.args):  # a sum of diagrams
-        terms = [_diagram(t, proc, signed=True) for t in node.args]
-        if not signed and terms[0].startswith("-"):
-            terms = [_flip(t) for t in terms]
-        return " + ".join(f"({t})" for t in terms)
-    return _diagram(node, proc, signed)
+    if proc is None:
+        return each_diagram(node, laid_out_diagram, signed)
+    return each_diagram(node, lambda diagram, keep_sign: _diagram(diagram, proc, keep_sign), signed)
 
 
 def canonicalise(
@@ -74,21 +94,6 @@ def canonicalise(
         return canonical_amplitude(text, process, theory, signed=signed), True
     except ValueError:  # AmplitudeSyntaxError, CanonicalFormError, an unreadable process
         return text, False
-
-
-def without_sign(text: str) -> str:
-    """A canonical per-diagram text with its leading minus sign dropped."""
-    return text[1:] if text.startswith("-") else text
-
-
-def negated(text: str) -> str:
-    """A canonical text with the opposite sign (its leading coefficient carries the sign)."""
-    return text[1:] if text.startswith("-") else "-" + text
-
-
-def _flip(text: str) -> str:
-    node = parse(text)
-    return to_string(node.args[0] if node.op == "neg" else Node("neg", (node,)))
 
 
 def _process(process, theory: str) -> Process | None:
@@ -107,56 +112,42 @@ def _parsed_process(process: str, theory: str) -> Process:
         raise CanonicalFormError(f"process {process!r}: {exc}") from None
 
 
-def _has_wavefunction(node: Node) -> bool:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.op == "call" and n.value in _WAVEFUNCTIONS:
-            return True
-        stack.extend(n.args)
-    return False
+def engine_layout(node: Node, proc: Process) -> str | None:
+    """The canonical layout of a product amplitude with the process's propagators as the engine prints them."""
+    return layout(node, lambda denominator: _builtin_denominator(denominator, proc))
 
 
-def _diagram(node: Node, proc: Process | None, signed: bool) -> str:
-    laid = _layout(canonicalize_indices(node), proc)
-    if proc is not None:
-        try:
-            engine = engine_amplitudes(proc)
-        except ValueError as exc:  # ProcessError: the engine has no diagrams to compare with
-            raise CanonicalFormError(f"process '{proc}': {exc}") from None
-        untouched = laid is not None and laid == to_string(canonicalize_indices(node))
-        if not (untouched and (laid in engine or _flip(laid) in engine)):  # a rewrite: checked by value
-            restored = _restored(node, proc, engine)
-            if laid is not None and laid != restored and (laid in engine or _flip(laid) in engine):
-                raise CanonicalFormError("the layout would change the amplitude's value; kept as written")
-            laid = restored
-    if laid is None:
-        raise CanonicalFormError("not a product of a coefficient, wavefunctions, Dirac chains and denominators")
+def _diagram(node: Node, proc: Process, signed: bool) -> str:
+    """One diagram of ``proc``: laid out, and where that rewrote it, checked by value against the engine's."""
+    laid = engine_layout(canonicalize_indices(node), proc)
+    try:
+        engine = engine_amplitudes(proc)
+    except ValueError as exc:  # ProcessError: the engine has no diagrams to compare with
+        raise CanonicalFormError(f"process '{proc}': {exc}") from None
+    untouched = laid is not None and laid == to_string(canonicalize_indices(node))
+    if not (untouched and (laid in engine or flip(laid) in engine)):  # a rewrite: checked by value
+        restored = _restored(node, proc, engine)
+        if laid is not None and laid != restored and (laid in engine or flip(laid) in engine):
+            raise CanonicalFormError("the layout would change the amplitude's value; kept as written")
+        laid = restored
     return laid if signed else without_sign(laid)
 
 
 @lru_cache(maxsize=512)
 def engine_amplitudes(proc: Process) -> tuple[str, ...]:
     """The engine's (signed) amplitude text of every diagram of a process, without squaring anything."""
-    from .amplitude_printing import amplitude_text
-    from .diagrams import build_diagrams
-
     masses = proc.leg_masses()
     return tuple(amplitude_text(d, masses) for d in build_diagrams(proc))
 
 
 @lru_cache(maxsize=512)
 def _engine_values(proc: Process) -> tuple:
-    from .amplitude_values import amplitude_value, value_points
-
     points = value_points(proc)
     return points, tuple(tuple(amplitude_value(parse(t), p) for p in points) for t in engine_amplitudes(proc))
 
 
 def _restored(node: Node, proc: Process, engine: tuple[str, ...]) -> str:
     """The engine's text of the diagram the amplitude equals by value (up to sign); raises otherwise."""
-    from .amplitude_values import AmplitudeValueError, amplitude_value, same_up_to_sign
-
     points, values = _engine_values(proc)
     try:
         mine = [amplitude_value(node, p) for p in points]
@@ -165,274 +156,13 @@ def _restored(node: Node, proc: Process, engine: tuple[str, ...]) -> str:
     for text, theirs in zip(engine, values):
         sign = same_up_to_sign(mine, list(theirs))
         if sign:
-            return text if sign == 1 else _flip(text)
+            return text if sign == 1 else flip(text)
     raise CanonicalFormError(f"equal to none of the {len(engine)} diagrams of '{proc}' (up to sign)")
-
-
-def _colour_order(factors: list) -> tuple[list, bool]:
-    """``T`` along each chain's colour flow, then every ``f`` with its indices in order of
-    first appearance (an odd permutation flips the sign); the rest keeps its order."""
-    ts = [f for f in factors if f.op == "call" and f.value == "T" and all(a.op == "name" for a in f.args)]
-    fs = [f for f in factors if f.op == "call" and f.value == "f" and all(a.op == "name" for a in f.args)]
-    if not ts and not fs:
-        return factors, False
-    spinors = [f for f in factors if f.op == "call" and f.value in _SPINORS and len(f.args) == 4]
-    by_row: dict[str, list] = {}
-    for t in ts:
-        by_row.setdefault(t.args[1].value, []).append(t)
-    ordered_t: list = []
-    for start in (s.args[3].value for s in spinors if s.value in ("ubar", "vbar")):
-        index = start
-        while len(by_row.get(index, ())) == 1 and by_row[index][0] not in ordered_t:
-            ordered_t.append(by_row[index][0])
-            index = by_row[index][0].args[2].value
-    ordered_t += [t for t in ts if not any(t is o for o in ordered_t)]  # loops (tr T...) keep their order
-    head = [f for f in factors if not (any(f is t for t in ts) or any(f is g for g in fs))]
-    last = max((k for k, f in enumerate(head) if f.op == "call" and f.value in _WAVEFUNCTIONS), default=-1)
-    before_colour, after = head[: last + 1], head[last + 1 :]  # colour follows the chains and polarisations
-    seen: dict[str, int] = {}
-    for f in before_colour + ordered_t:
-        _first_appearances(f, seen)
-    flipped = False
-    keyed = []
-    for f in fs:
-        names = [a.value for a in f.args]
-        key = [seen.get(n, len(seen) + 1000) for n in names]
-        order = sorted(range(3), key=lambda k: (key[k], k))
-        flipped ^= _odd(order)
-        keyed.append(([key[k] for k in order], Node("call", tuple(f.args[k] for k in order), "f")))
-    keyed.sort(key=lambda kv: kv[0])
-    return before_colour + ordered_t + [f for _, f in keyed] + after, flipped
-
-
-def _first_appearances(node: Node, seen: dict[str, int]) -> None:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.op == "name" and n.value not in seen:
-            seen[n.value] = len(seen)
-        stack.extend(reversed(n.args))
-
-
-def _odd(order: list[int]) -> bool:
-    parity, seen = 0, set()
-    for start in range(len(order)):
-        if start in seen:
-            continue
-        k, length = start, 0
-        while k not in seen:
-            seen.add(k)
-            k, length = order[k], length + 1
-        parity ^= (length - 1) & 1
-    return bool(parity)
-
-
-# ---------------------------------------------------------------------------
-# The builtin engine's layout of a product amplitude (see amplitude_printing.amplitude_text):
-#   coefficient * fermion chains (barred spinor, Dirac matrices, spinor; by the barred
-#   spinor's leg) * polarisations (by leg) * other factors / propagator denominators,
-# each denominator printed as the builtin prints k^2 - m^2 of the FeynGraph propagator
-# with that value; the numbers MARTY moved between them go into the coefficient.
-
-_DIRAC_MATRICES = ("gamma", "slash", "one")
-_BARRED, _UNBARRED = ("ubar", "vbar"), ("u", "v")
-_RATIOS = tuple(sorted({Fraction(s * n, d) for s in (1, -1) for n in (1, 2, 4) for d in (1, 2, 4)}))
-
-
-def _layout(node, proc: Process | None) -> str | None:
-    """The engine's layout of a product amplitude (signed); None if it is not one we can lay out.
-
-    Without a process, denominators keep their written form (a plain number there moves into
-    the coefficient)."""
-    from .amplitude_printing import coefficient_text
-
-    negative, numerator, denominators = _split_quotient(node, keep_denominators=proc is None)
-    coefficient, i_power, couplings, factors = Fraction(-1 if negative else 1), 0, Counter(), []
-    for f in numerator:
-        if f.op == "neg":
-            coefficient, f = -coefficient, f.args[0]
-        if f.op == "num":
-            coefficient *= f.value
-        elif f.op == "name" and f.value == "i":
-            i_power += 1
-        elif f.op == "name" and f.value in ("e", "g_s"):
-            couplings[f.value] += 1
-        elif f.op == "^" and f.args[0].op == "name" and f.args[0].value in ("e", "g_s") and _is_count(f.args[1]):
-            couplings[f.args[0].value] += int(f.args[1].value)
-        else:
-            factors.append(f)
-    if len(couplings) != 1:
-        return None
-    ordered = _chain_order(_slashed(factors))
-    if ordered is None:
-        return None
-    ordered = [Node("+", tuple(_term_layout(t) for t in f.args)) if f.op == "+" else f for f in ordered]
-    ordered, flipped = _colour_order(ordered)
-    if flipped:
-        coefficient = -coefficient
-    dens = []
-    for d in denominators:
-        if d.op == "num":
-            if d.value == 0:
-                return None
-            coefficient /= d.value
-            continue
-        if proc is None:
-            dens.append(f"({to_string(d)})")
-            continue
-        printed = _builtin_denominator(d, proc)
-        if printed is None:
-            return None
-        ratio, text = printed
-        coefficient /= ratio
-        dens.append(f"({text})")
-    ((coupling, power),) = couplings.items()
-    re_part, im_part = [(coefficient, 0), (0, coefficient), (-coefficient, 0), (0, -coefficient)][i_power % 4]
-    text = coefficient_text(Fraction(re_part), Fraction(im_part), coupling, power)
-    if ordered:  # a product node, even of one factor, so that a sum keeps its parentheses
-        text += "*" + to_string(Node("*", tuple(ordered)))
-    if dens:
-        text += "/" + (dens[0] if len(dens) == 1 else "(" + "*".join(dens) + ")")
-    return canonical(text)
-
-
-def _term_layout(term):
-    """One term of a sum factor (MARTY's rewritten numerators): scalars first, then chains as above."""
-    from .amplitude_syntax import Node
-
-    if term.op == "neg":
-        return Node("neg", (_term_layout(term.args[0]),))
-    if term.op != "*":
-        return term
-
-    def scalar(f) -> bool:
-        return f.op in ("num", "name", "^") or (f.op == "/" and all(a.op == "num" for a in f.args))
-
-    scalars = [f for f in term.args if scalar(f)]
-    rest = _slashed([f for f in term.args if not scalar(f)])
-    return Node("*", tuple(scalars + (_chain_order(rest) or rest)))
-
-
-def _slashed(factors: list) -> list:
-    """``mom(k,mu)*gamma(mu,d1,d2)`` -> ``slash(k,d1,d2)``, as the builtin writes a contracted momentum.
-
-    Only where ``mu`` occurs nowhere else; one pass over the factors (an amplitude may be long)."""
-    from .amplitude_syntax import Node
-
-    uses: Counter = Counter()
-    stack = list(factors)
-    while stack:  # a loop, not recursion: every name in the factors, once
-        node = stack.pop()
-        if node.op == "name":
-            uses[node.value] += 1
-        stack.extend(node.args)
-    gammas: dict[str, list] = {}
-    for f in factors:
-        if f.op == "call" and f.value == "gamma" and f.args[0].op == "name":
-            gammas.setdefault(f.args[0].value, []).append(f)
-    replaced, dropped = {}, set()
-    for mom in factors:
-        if not (mom.op == "call" and mom.value == "mom" and mom.args[1].op == "name"):
-            continue
-        found = gammas.get(mom.args[1].value, [])
-        if len(found) == 1 and uses[mom.args[1].value] == 2:
-            gamma = found[0]
-            replaced[id(gamma)] = Node("call", (mom.args[0], gamma.args[1], gamma.args[2]), "slash")
-            dropped.add(id(mom))
-    return [replaced.get(id(f), f) for f in factors if id(f) not in dropped]
-
-
-def _is_count(node) -> bool:
-    return node.op == "num" and node.value.denominator == 1 and 0 < node.value <= 64
-
-
-def _split_quotient(node, keep_denominators: bool = False):
-    """(negative, numerator factors, denominator factors) of a nest of products, quotients and negations.
-
-    ``keep_denominators``: each denominator stays one factor, as written (numbers aside)."""
-    state = {"negative": False}
-    numerator: list = []
-    denominators: list = []
-
-    def walk(n, into: list) -> None:
-        if keep_denominators and into is denominators and n.op not in ("/", "num"):
-            into.append(n)  # as written, sign included: the writer's propagator convention
-        elif n.op == "neg":
-            state["negative"] = not state["negative"]
-            walk(n.args[0], into)
-        elif n.op == "*":
-            for a in n.args:
-                walk(a, into)
-        elif n.op == "/":
-            walk(n.args[0], into)
-            walk(n.args[1], denominators if into is numerator else numerator)
-        elif into is denominators and n.op == "^" and _is_count(n.args[1]) and n.args[0].op == "+":
-            # a squared propagator is two propagators, as the builtin prints them
-            denominators.extend([n.args[0]] * int(n.args[1].value))
-        else:
-            into.append(n)
-
-    walk(node, numerator)
-    return state["negative"], numerator, denominators
-
-
-def _dirac_ends(f) -> tuple[str, str] | None:
-    """(row, column) Dirac indices of a matrix factor: gamma, slash, one, or a sum of them with the same ends."""
-    if f.op == "call" and f.value in _DIRAC_MATRICES:
-        return (f.args[-2].value, f.args[-1].value)
-    if f.op == "neg":
-        return _dirac_ends(f.args[0])
-    if f.op == "*":
-        ends = [e for e in (_dirac_ends(a) for a in f.args) if e is not None]
-        return ends[0] if len(ends) == 1 else None
-    if f.op == "+":
-        ends = {_dirac_ends(a) for a in f.args}
-        return ends.pop() if len(ends) == 1 and None not in ends else None
-    return None
-
-
-def _leg(call) -> int:
-    return int(call.args[1].value.removeprefix("p_")) if call.args[1].op == "name" else 0
-
-
-def _chain_order(factors: list) -> list | None:
-    """Factors reordered chain by chain (by the barred spinor's leg), then polarisations by leg, then the rest."""
-    matrices = {}
-    for f in factors:
-        ends = _dirac_ends(f)
-        if ends is not None:
-            if ends[0] in matrices:
-                return None
-            matrices[ends[0]] = f
-    spinors = [f for f in factors if f.op == "call" and f.value in _BARRED + _UNBARRED]
-    ends_at = {f.args[2].value: f for f in spinors if f.value in _UNBARRED}
-    if len(ends_at) != sum(f.value in _UNBARRED for f in spinors):
-        return None  # two spinors on one Dirac index
-    ordered: list = []
-    for bar in sorted((f for f in spinors if f.value in _BARRED), key=_leg):
-        ordered.append(bar)
-        index = bar.args[2].value
-        while index not in ends_at:
-            if index not in matrices:
-                return None
-            ordered.append(matrices.pop(index))  # each matrix once: the walk ends, in linear time
-            index = _dirac_ends(ordered[-1])[1]
-        ordered.append(ends_at.pop(index))
-    if matrices or ends_at:
-        return None  # a Dirac matrix or a spinor outside every chain
-    vectors = sorted((f for f in factors if f.op == "call" and f.value in ("eps", "epsc")), key=_leg)
-    placed = {id(f) for f in ordered + vectors}
-    return ordered + vectors + [f for f in factors if id(f) not in placed]
 
 
 @lru_cache(maxsize=256)
 def _reference_propagators(proc: Process):
     """(builtin denominator text, its values at two random points) per distinct FeynGraph propagator."""
-    from .diagrams import denominator_text
-    from .expressions import parse_expression
-    from .kinematics import evaluate, random_point
-    from .marty import reference_diagrams  # FeynGraph's diagrams; needs no MARTY
-
     masses = proc.leg_masses()
     points = [random_point(masses, proc.n_in, seed=seed).values() for seed in (7, 8)]
     out = {}
@@ -447,10 +177,6 @@ def _reference_propagators(proc: Process):
 
 def _builtin_denominator(node, proc: Process) -> tuple[Fraction, str] | None:
     """(MARTY's / ours, our text) for one propagator denominator, matched by value at two random points."""
-    from .amplitude_syntax import to_string
-    from .expressions import ExpressionSyntaxError, parse_expression
-    from .kinematics import KinematicsError, evaluate
-
     points, references = _reference_propagators(proc)
     try:
         expr = parse_expression(to_string(node))

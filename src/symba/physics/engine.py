@@ -17,6 +17,9 @@ import math
 import os
 import shutil
 import time
+import traceback
+
+from symba.workers import LineWorker, WorkerDied
 
 from .process import Process, ProcessError, parse_process
 from .results import DiagramResult, ProcessResult  # noqa: F401  (re-exported)
@@ -83,11 +86,11 @@ def compute_process(
     if backend == "marty":
         if massless:
             raise EngineOptionError("the marty backend keeps every mass symbolic; drop the massless option")
-        from . import marty
+        from .marty import bridge_status, unavailable_error  # lazy: see compute_here
 
-        status = marty.bridge_status()
+        status = bridge_status()
         if not status.loadable:  # said here, before a worker starts for nothing
-            raise marty.unavailable_error(status.reason)
+            raise unavailable_error(status.reason)
     if timeout is None:
         return compute_here(str(proc), proc.theory, backend, massless, timeout=None)
     timeout = check_timeout(timeout)
@@ -100,6 +103,8 @@ def compute_here(text: str, theory: str, backend: str, massless, timeout: float 
     started = time.monotonic()
     proc = parse_process(text, theory).with_massless(massless)
     remaining = None if timeout is None else timeout - (time.monotonic() - started)
+    # Lazy: the backends pull in SymPy, FORM's driver and the canonical form, which the
+    # caller's side (and every ``import symba.physics``) does not need; the worker loads them.
     if backend == "builtin":
         from .builtin import compute_builtin
 
@@ -114,8 +119,6 @@ def compute_here(text: str, theory: str, backend: str, massless, timeout: float 
 
 def answer_request(request: dict) -> dict:
     """Worker side of one request: the result as JSON, or the error with its type."""
-    import traceback
-
     try:
         result = compute_here(
             request["process"], request["theory"], request["backend"], request["massless"], request["timeout"]
@@ -136,8 +139,6 @@ def answer_request(request: dict) -> dict:
 
 
 def _compute_in_worker(text: str, theory: str, backend: str, massless, timeout: float, memory_mb: int) -> ProcessResult:
-    from symba.workers import WorkerDied
-
     deadline = time.monotonic() + timeout
     worker = _worker(memory_mb)
     payload = {"process": text, "theory": theory, "backend": backend, "massless": massless}
@@ -165,7 +166,7 @@ def _compute_in_worker(text: str, theory: str, backend: str, massless, timeout: 
 
 def _rebuild_error(answer: dict, text: str, timeout: float, memory_mb: int) -> Exception:
     """The worker's exception, as the same project type when it is one of ours."""
-    from .squaring import FormTimeout
+    from .squaring import FormTimeout  # lazy: see compute_here
 
     if answer.get("memory"):
         return EngineLimitError(f"process '{text}' needs more than the memory cap of {memory_mb} MB")
@@ -192,8 +193,6 @@ class _EngineWorker:
     """A LineWorker running :mod:`._engine_worker` with its own temporary folder."""
 
     def __init__(self, memory_mb: int):
-        from symba.workers import LineWorker
-
         self.dir = make_owned_dir(WORKER_DIR_PREFIX)
         self.worker = LineWorker(
             "symba.physics._engine_worker",

@@ -14,8 +14,9 @@ Grammar (the output of ``sympy.sstr``, FORM and MARTY)::
     power  := atom [('^' | '**') unary]          (right-associative)
     atom   := INT | NAME | '(' expr ')'
 
-Names are the known symbols (``KNOWN_SYMBOLS``: the symbols of docs/physics.md and
-MARTY's ``reg_prop``); ``i`` is the imaginary unit.  There are no functions.
+Names are the known symbols (:func:`known_symbols`: the symbols of docs/physics.md,
+named in :mod:`symba.physics.symbols`, and MARTY's ``reg_prop``); ``i`` is the
+imaginary unit.  There are no functions.
 
 Bounds, so that hostile text fails fast with one line instead of hanging:
 
@@ -38,15 +39,16 @@ from functools import lru_cache
 
 import sympy
 
+from .symbols import ALL_COUPLINGS, ALL_MASSES, DOT_PRODUCTS, IMAGINARY_UNIT, REGULATOR, SYMBOL_NAME_PATTERN
+
 MAX_EXPRESSION_CHARS = 10_000_000  # a whole-process QCD 2->3 square is a few MB
 MAX_NESTING = 100  # real squares nest about 10 deep; keeps well inside Python's recursion limit
 MAX_EXPONENT = 64  # real squares have |powers| <= 8
 MAX_NUMBER_DIGITS = 300  # real coefficients have fewer than 30 digits
 _MAX_NUMBER_BITS = int(MAX_NUMBER_DIGITS * 3.33) + 1  # log2(10) ~ 3.32
 WORK_PER_CHAR = 10  # real text distributes a number into each sum about once
-REGULATOR = "reg_prop"  # MARTY's propagator regulator, kept by some imports
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))", re.ASCII)
+_TOKEN = re.compile(rf"\s*(?:(\d+)|({SYMBOL_NAME_PATTERN})|(\*\*|[-+*/^()]))", re.ASCII)
 
 
 class ExpressionSyntaxError(ValueError):
@@ -54,10 +56,16 @@ class ExpressionSyntaxError(ValueError):
 
 
 @lru_cache(maxsize=1)
+def symbol_table() -> dict[str, sympy.Expr]:
+    """The symbols of docs/physics.md, so that e.g. ``e`` and ``i`` mean our symbols, not E or I."""
+    table: dict[str, sympy.Expr] = {n: sympy.Symbol(n) for n in (*ALL_COUPLINGS, *ALL_MASSES, *DOT_PRODUCTS)}
+    table[IMAGINARY_UNIT] = sympy.I
+    return table
+
+
+@lru_cache(maxsize=1)
 def known_symbols() -> dict[str, sympy.Expr]:
     """Name -> SymPy object for every name the parser accepts by default."""
-    from .kinematics import symbol_table  # kinematics imports this module lazily: no cycle
-
     table = dict(symbol_table())
     table[REGULATOR] = sympy.Symbol(REGULATOR)
     return table

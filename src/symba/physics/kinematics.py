@@ -9,17 +9,18 @@ do not eat the 1e-9 tolerance.  ``s_ij`` is ``p_i . p_j`` with metric
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import mpmath
 import sympy
 
-from .models import ALL_COUPLINGS, ALL_MASSES
+from .expressions import parse_expression
+from .expressions import symbol_table as symbol_table  # re-exported: tests and benchmarks read it here
+from .symbols import ALL_COUPLINGS
+from .symbols import ALL_MASSES as ALL_MASSES  # re-exported: tokenization/splits.py reads it here
 
 PRECISION_DIGITS = 50
-_S_RE = re.compile(r"^s_(\d)(\d)$")
 # Test values of the couplings in tenths: e = 0.3, g_s = 1.1, then further ones 0.8 apart.
 _COUPLING_TENTHS = {c: 3 + 8 * k for k, c in enumerate(ALL_COUPLINGS)}
 
@@ -141,8 +142,6 @@ def _unphysical_point(n, masses, rng) -> PhaseSpacePoint:
 
 @lru_cache(maxsize=256)
 def _parsed(expr_text: str) -> sympy.Expr:
-    from .expressions import parse_expression
-
     return parse_expression(expr_text)
 
 
@@ -169,15 +168,6 @@ def _numeric(expr: sympy.Expr, values: dict):
             return _numeric(base, values) ** int(exp)
         return _numeric(base, values) ** _numeric(exp, values)
     raise KinematicsError(f"cannot evaluate {type(expr).__name__} numerically")
-
-
-@lru_cache(maxsize=1)
-def symbol_table() -> dict[str, sympy.Symbol]:
-    """The symbols of docs/physics.md, so that e.g. ``e`` and ``i`` mean our symbols, not E or I."""
-    names = [*ALL_COUPLINGS, *ALL_MASSES] + [f"s_{i}{j}" for i in range(1, 7) for j in range(i + 1, 7)]
-    table = {n: sympy.Symbol(n) for n in names}
-    table["i"] = sympy.I
-    return table
 
 
 def evaluate(expr, values: dict[str, object]):

@@ -23,14 +23,28 @@ polarisations with -g_{mu nu} and adds no ghosts, which is not physical there.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .amplitude_syntax import ProductParser, lex
-from .diagrams import momentum_text
+import sympy
+
+from symba.workers import LineWorker, WorkerDied
+
+from .amplitude_syntax import AmplitudeSyntaxError, Node, ProductParser, canonicalize_indices, lex, parse, to_string
+from .builtin import compute_builtin
+from .canonical import canonicalise
+from .expressions import ExpressionSyntaxError, known_symbols, parse_expression
+from .kinematics import evaluate, random_point
 from .process import Process
+from .reference_diagrams import ReferenceDiagram, reference_diagrams
 from .results import DiagramResult, ProcessResult
+from .symbols import REGULATOR
 
 INSTALL_HINT = (
     "install MARTY, then `MARTY_ROOT=<prefix> pip install ./cpp/marty_bindings` (see cpp/marty_bindings/README.md)"
@@ -41,7 +55,6 @@ RELINK_HINT = (
 )
 # MARTY symbol -> ours.  Masses and s_ij are already ours: the bridge names them so.
 MARTY_TO_OURS = {"g": "g_s"}
-REGULATOR = "reg_prop"
 # Seconds allowed for the import probe: loading libmarty.so takes well under one.
 IMPORT_PROBE_TIMEOUT = 120.0
 
@@ -75,9 +88,6 @@ _status_cache: dict[tuple, BridgeStatus] = {}
 
 
 def _probe_bridge() -> BridgeStatus:
-    import subprocess
-    import sys
-
     try:
         done = subprocess.run(
             [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=IMPORT_PROBE_TIMEOUT, check=False
@@ -102,9 +112,6 @@ def bridge_status() -> BridgeStatus:
 
     Cached per interpreter, PYTHONPATH and LD_LIBRARY_PATH: the probe inherits the environment.
     """
-    import os
-    import sys
-
     key = (sys.executable, os.environ.get("PYTHONPATH", ""), os.environ.get("LD_LIBRARY_PATH", ""))
     if key not in _status_cache:
         _status_cache[key] = _probe_bridge()
@@ -155,10 +162,6 @@ def run_in_worker(
 
     ``what`` names the process in error messages.
     """
-    import tempfile
-    import time
-
-    from symba.workers import LineWorker, WorkerDied
 
     job = {
         "theory": theory,
@@ -210,16 +213,11 @@ def translate_square(text: str) -> str:
 
 
 def sympy_to_text(expr) -> str:
-    import sympy
-
     return sympy.sstr(expr, order="none").replace("**", "^")
 
 
 def read_square(text: str):
     """MARTY squared-amplitude text -> (real SymPy expression in our symbols, its denominators)."""
-    import sympy
-
-    from .expressions import ExpressionSyntaxError, known_symbols, parse_expression
 
     if not text or not text.strip():
         raise MartyFailure("MARTY returned an empty squared amplitude")
@@ -245,39 +243,6 @@ def read_square(text: str):
 
 # ---------------------------------------------------------------------------
 # Diagrams: MARTY's order -> FeynGraph's
-
-
-@dataclass(frozen=True)
-class ReferenceDiagram:
-    """What FeynGraph says about one diagram: its place and its internal lines."""
-
-    index: int
-    labels: tuple[str, ...]  # field label per propagator, e.g. ("A",)
-    momenta: tuple[tuple[int, ...], ...]  # physical momentum per propagator, coefficients of p_1..p_n
-    masses: tuple[str | None, ...]
-
-    @property
-    def propagators(self) -> list[str]:
-        return [f"{lab}({momentum_text(k)})" for lab, k in zip(self.labels, self.momenta)]
-
-
-def reference_diagrams(proc: Process) -> list[ReferenceDiagram]:
-    from .process import generate_feyngraph_diagrams
-
-    model = proc.model
-    out = []
-    for index, d in enumerate(generate_feyngraph_diagrams(proc)):
-        props = sorted(d.propagators(), key=lambda p: p.id())
-        particles = [model.particle(p.particle().name()) for p in props]
-        out.append(
-            ReferenceDiagram(
-                index,
-                tuple(p.label for p in particles),
-                tuple(tuple(int(x) for x in p.momentum()) for p in props),
-                tuple(p.mass for p in particles),
-            )
-        )
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -348,8 +313,6 @@ class _AmplitudeTranslator(ProductParser):
 
     # -- indices
     def index(self, raw: str, kind: str):
-        from .amplitude_syntax import Node
-
         key = raw.lstrip("+").lstrip("%")
         known = self.index_kinds.get(key)
         if known is None:
@@ -361,8 +324,6 @@ class _AmplitudeTranslator(ProductParser):
         return Node("name", value=self.index_names[key])
 
     def atom(self):
-
-        from .amplitude_syntax import Node
 
         kind, val, pos = self.peek()
         if self.at("("):
@@ -392,8 +353,6 @@ class _AmplitudeTranslator(ProductParser):
         raise self.fail(f"unexpected {found}", pos)
 
     def tensor(self, t: dict):
-        from .amplitude_syntax import Node
-
         name = t["tensor"]
         raw = [x.strip() for x in t["indices"].split(",")]
         mom = t["mom"]
@@ -431,7 +390,6 @@ class _AmplitudeTranslator(ProductParser):
 
 def _drop_regulator(node):
     """Remove the ``reg_prop`` terms of every sum (the regulator is 0)."""
-    from .amplitude_syntax import Node
 
     def has_regulator(n) -> bool:
         return (n.op == "name" and n.value == REGULATOR) or any(has_regulator(a) for a in n.args)
@@ -450,8 +408,6 @@ def _drop_regulator(node):
 
 def _pull_signs(node):
     """Move negative numbers and negations out of products: ``(-24)*i*x`` -> ``-(24*i*x)``."""
-    from .amplitude_syntax import Node
-
     if not node.args:
         if node.op == "num" and node.value < 0:
             return Node("neg", (Node("num", value=-node.value),))
@@ -482,9 +438,6 @@ def translate_amplitude(
     be reached the translation is returned as it is.  ``rename``: MARTY names -> ours
     (default ``MARTY_TO_OURS``; imported SYMBA files name some fields differently).
     """
-    from .amplitude_syntax import AmplitudeSyntaxError, canonicalize_indices, parse, to_string
-    from .canonical import canonicalise
-
     tr = _AmplitudeTranslator(text, set(leg_labels), set(vector_labels), MARTY_TO_OURS if rename is None else rename)
     node = _pull_signs(_drop_regulator(tr.parse()))
     out = to_string(canonicalize_indices(node))
@@ -502,8 +455,6 @@ def _factor_out_i(expr):
     terms all carry i to the same parity.  Linear in the size of the tree, unlike
     ``expand``, which takes minutes on a QED 2->3 square.
     """
-    import sympy
-
     if expr is sympy.I:
         return 1, sympy.Integer(1)
     if expr.is_Atom or not expr.has(sympy.I):
@@ -534,8 +485,6 @@ def _factor_out_i(expr):
 
 def denominators(expr) -> list:
     """The distinct bases raised to negative powers in a squared amplitude."""
-    import sympy
-
     bases = {p.base for p in expr.atoms(sympy.Pow) if p.exp.is_negative}
     return sorted(bases, key=sympy.default_sort_key)
 
@@ -546,8 +495,6 @@ def match_diagrams(proc: Process, references: list[ReferenceDiagram], found: lis
     Propagators are compared by value at a random physical point: MARTY writes
     each k^2 - m^2 as ±1/2 or ±1 times ours, with its own choice of s_ij.
     """
-    from .kinematics import evaluate, random_point
-
     if len(found) != len(references):
         raise MartyFailure(f"MARTY found {len(found)} diagrams for '{proc}', FeynGraph {len(references)}")
     point = random_point(proc.leg_masses(), proc.n_in, seed=7)
@@ -613,8 +560,6 @@ def compute_marty(proc: Process, timeout: float = 600.0) -> ProcessResult:
     ]
     results.sort(key=lambda r: r.index)
     if builtin_whole:
-        from .builtin import compute_builtin
-
         whole = compute_builtin(proc, timeout=timeout).squared_amplitude
         return ProcessResult(str(proc), proc.theory, "marty", results, whole, whole_process_backend="builtin")
     return ProcessResult(str(proc), proc.theory, "marty", results, translate_square(raw["squared"]))

@@ -11,13 +11,11 @@ Charges are those of the particle (the antiparticle carries the opposite one).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 
-# Mass symbols are "m_" plus letters/digits, so that each has a FORM name ("M" + the rest).
-MASS_SYMBOL_RE = re.compile(r"m_[A-Za-z0-9]+")
+from .symbols import ALL_COUPLINGS, ALL_MASSES, MASS_SYMBOL_RE
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,7 @@ class Model:
 
     @cached_property
     def feyngraph_model(self):
-        import feyngraph
+        import feyngraph  # lazy: the Rust extension is needed only once diagrams are generated
 
         fg = feyngraph.Model.empty()
         for f in self.fields:
@@ -215,9 +213,17 @@ def _qcd() -> Model:
 
 
 MODELS: dict[str, Model] = {"qed": _qed(), "qcd": _qcd()}
-# Every mass symbol and coupling of every model, each once, in a fixed order (tokens are named in it).
-ALL_MASSES: tuple[str, ...] = tuple(dict.fromkeys(m for model in MODELS.values() for m in model.mass_symbols))
-ALL_COUPLINGS: tuple[str, ...] = tuple(dict.fromkeys(model.coupling for model in MODELS.values()))
+
+
+def check_symbols(models) -> None:
+    """Every mass and coupling of a model is one of symbols.py (the vocabularies hold those only)."""
+    for model in models:
+        unknown = [m for m in (*model.mass_symbols, model.coupling) if m not in ALL_MASSES + ALL_COUPLINGS]
+        if unknown:
+            raise ValueError(f"model {model.name}: symbol {unknown[0]!r} is not in symba.physics.symbols")
+
+
+check_symbols(MODELS.values())
 
 
 def get_model(theory: str) -> Model:

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .models import Model, get_model
+from .symbols import ALL_MASSES, MAX_LEGS
 
 MULTIPLICITIES = ("1->2", "2->1", "2->2", "2->3", "3->2", "3->3")
 # Size bounds, checked before FeynGraph runs: its time and memory grow factorially with the legs.
+# MAX_LEGS (symbols.py) is also what the parser and the vocabularies can name (p_k, s_ij).
 MAX_PROCESS_CHARS = 200
-MIN_LEGS, MAX_LEGS = 3, 8
+MIN_LEGS = 3
 
 
 class ProcessError(ValueError):
@@ -69,8 +71,6 @@ class Process:
 
     def with_massless(self, masses) -> Process:
         """The same process with the given mass symbols set to zero."""
-        from .models import ALL_MASSES
-
         masses = frozenset(masses or ())
         unknown = sorted(masses - set(ALL_MASSES))
         if unknown:
@@ -164,7 +164,7 @@ def feyngraph_guard(proc: Process):
 
 
 def generate_feyngraph_diagrams(proc: Process):
-    import feyngraph
+    import feyngraph  # lazy: the Rust extension is needed only once diagrams are generated
 
     check_size(proc.incoming, proc.outgoing)
     with feyngraph_guard(proc):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .amplitude_layout import negated, without_sign
+
 # Diagram number of the whole-process row (sum of all diagrams, squared with interference).
 WHOLE_PROCESS = -1
 
@@ -41,8 +43,6 @@ class ProcessResult:
 
         A diagram's row has no overall sign (its square does not see it; docs/physics.md
         section 6); the whole-process row keeps the diagrams' relative signs."""
-        from .canonical import negated, without_sign
-
         out = [(d.index, without_sign(d.amplitude), d.squared_amplitude) for d in self.diagrams]
         whole = self.whole_amplitude
         if self.diagrams and self.diagrams[0].amplitude.startswith("-"):  # the first term positive

@@ -34,13 +34,9 @@ import pyarrow as pa
 import sympy
 
 from symba.dataset_schema import SCHEMA, fill_ordering_defaults, write_table_atomic
-from symba.physics.expressions import (
-    REGULATOR,
-    ExpressionSyntaxError,
-    known_symbols,
-    parse_expression,
-)
+from symba.physics.expressions import ExpressionSyntaxError, known_symbols, parse_expression
 from symba.physics.process import parse_process
+from symba.physics.symbols import REGULATOR, SYMBOL_NAME_RE
 from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND, IMPORTED_NONCANONICAL_BACKEND
 
 from .marty_amplitudes import imported_amplitude
@@ -305,7 +301,6 @@ def _pair_files(paths: list[Path]) -> list[tuple[Path, Path]]:
 
 _NAME_THE_THEORY = "put QED or QCD in the file name (QED_..., ..._qcd.txt), or pass symba import-symba --theory"
 DETECT_BYTES = 4_000_000  # what detect_theory reads of a file at most (the workflow calls it while parsing)
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _theory_from_name(path: Path) -> str | None:
@@ -332,7 +327,7 @@ def _theory_evidence(lines: list[str]) -> tuple[set[str], set[str]]:
                 if len(theories_of[name]) == 1:
                     particles |= theories_of[name]
             line = fields[-1] if len(fields) >= 4 else ""
-        names = set(_NAME_RE.findall(line))
+        names = set(SYMBOL_NAME_RE.findall(line))
         couplings |= {theory for theory, symbol in (("qed", "e"), ("qcd", "g")) if symbol in names}
     return particles, couplings
 

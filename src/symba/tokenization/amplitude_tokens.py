@@ -31,8 +31,8 @@ from symba.physics.amplitude_syntax import (
     to_string,
 )
 from symba.physics.canonical import canonicalise
-from symba.physics.kinematics import ALL_MASSES
 from symba.physics.models import MODELS
+from symba.physics.symbols import ALL_MASSES, IMAGINARY_UNIT, MOMENTA
 
 from .marty_tokens import (
     IMPORTED_MARTY_BACKEND,
@@ -48,11 +48,9 @@ from .notations import (
     COUPLINGS,
     DEFAULT_NOTATION,
     DIGITS,
-    IMAGINARY_UNIT,
     INT_NEG,
     INT_POS,
     MASS_POWERS,
-    MAX_LEGS,
     MUL2,
     MULN,
     NEG,
@@ -65,12 +63,12 @@ from .notations import (
     mass_power_token,
     number_tokens,
     parse_prefix,
+    read_number,
 )
 
 DIV = "div"
 INDEX_KINDS = ("mu", "d", "c", "a")
 INDEX_TOKEN_LIMIT = 24
-MOMENTA = tuple(f"p_{k}" for k in range(1, MAX_LEGS + 1))
 FIELD_LABELS = tuple(sorted({f.label for m in MODELS.values() for f in m.fields}))
 CALL_NAMES = tuple(TENSOR_OBJECTS)
 
@@ -208,7 +206,7 @@ def detokenize_amplitude_tree(tokens, notation: str = DEFAULT_NOTATION) -> Node:
     def read_operand(tokens, pos):
         tok = tokens[pos]
         if tok in (INT_POS, INT_NEG, RATIONAL):
-            return _read_number(tokens, pos)
+            return _read_number_node(tokens, pos)
         if tok in leaves:
             return leaves[tok], pos + 1
         if tok.startswith("idx:") and tok[4:] in INDEX_KINDS:
@@ -273,10 +271,8 @@ def _build_nary(op: str, at: int, close_at: int, operands: list, spec) -> Node:
     return Node(kind, tuple(operands))
 
 
-def _read_number(tokens, pos) -> tuple[Node, int]:
-    from .notations import _read_number as read_sympy_number
-
-    value, pos = read_sympy_number(tokens, pos)
+def _read_number_node(tokens, pos) -> tuple[Node, int]:
+    value, pos = read_number(tokens, pos)
     if value < 0:
         # the amplitude grammar has no negative literals: a sign is a neg node
         return Node("neg", (Node("num", value=Fraction(int(-value.p), int(value.q))),)), pos

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
-from .notations import DIGITS, DOT_PRODUCTS, INT_POS, MAX_LEGS, MAX_TOKENS, TokenError
+from symba.physics.symbols import DOT_PRODUCTS, IMAGINARY_UNIT, MOMENTA, REGULATOR
+
+from .notations import DIGITS, INT_POS, MAX_TOKENS, TokenError
 
 MARKER = "MARTY"
 IMPORTED_BACKEND = "symba-import"  # imported rows whose amplitude was translated into our syntax
@@ -29,9 +31,9 @@ INDEX_TOKEN_LIMIT = 32
 OBJECT_NAMES = ("Prod", "Sum", "Pow", "gamma", "gamma5", "T", "f", "g", "delta", "epsilon", "P_L", "P_R")
 FIELD_NAMES = ("e", "ee", "mu", "t", "tt", "ta", "tau", "u", "d", "s", "c", "b", "A", "G", "Z", "W", "H")
 SCALAR_NAMES = (
-    "i", "e", "g", "g_s", "reg_prop",
+    IMAGINARY_UNIT, "e", "g", "g_s", REGULATOR,
     "m_e", "m_mu", "m_t", "m_tt", "m_ta", "m_tau", "m_u", "m_d", "m_s", "m_c", "m_b",
-    *DOT_PRODUCTS, *(f"p_{k}" for k in range(1, MAX_LEGS + 1)),
+    *DOT_PRODUCTS, *MOMENTA,
 )  # fmt: skip
 PUNCTUATION = ("_{", "{", "}", ",", "(", ")", "+", "-", "*", "/", "^", "^(*)", "_u", "_v", "|")
 

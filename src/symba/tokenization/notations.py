@@ -43,17 +43,15 @@ from functools import cache
 
 import sympy
 
-from symba.physics.kinematics import ALL_MASSES
+from symba.physics.expressions import numbers_too_big, power_problem
+from symba.physics.expressions import parse_expression as parse_engine_expression
+from symba.physics.symbols import ALL_COUPLINGS as COUPLINGS
+from symba.physics.symbols import ALL_MASSES, DOT_PRODUCTS, IMAGINARY_UNIT, REGULATOR
 
 NOTATIONS = ("prefix", "hybrid", "hybrid-short")
 DEFAULT_NOTATION = "hybrid-short"
 
-MAX_LEGS = 6
-COUPLINGS = ("e", "g_s")
-DOT_PRODUCTS = tuple(f"s_{i}{j}" for i in range(1, MAX_LEGS + 1) for j in range(i + 1, MAX_LEGS + 1))
 # reg_prop: MARTY's propagator regulator, kept by ``symba import-symba --reg-prop keep``.
-REGULATOR = "reg_prop"
-IMAGINARY_UNIT = "i"
 SYMBOL_TOKENS = (*COUPLINGS, *ALL_MASSES, *DOT_PRODUCTS, REGULATOR)
 
 MASS_POWERS = (2, 4, 6, 8)  # m_X^n as one token in hybrid-short
@@ -148,10 +146,8 @@ def parse_expression(text: str) -> sympy.Expr:
     Uses the engine's recursion-free parser: ``sympify`` fails on sums of a few
     thousand terms, which QCD 2->3 squares exceed.
     """
-    from symba.physics.expressions import parse_expression as parse
-
     try:
-        return parse(text)
+        return parse_engine_expression(text)
     except ValueError as exc:
         raise ValueError(f"cannot parse expression {text[:60]!r}: {exc}") from None
 
@@ -348,7 +344,7 @@ def detokenize(tokens, notation: str = DEFAULT_NOTATION) -> sympy.Expr:
     def read_operand(tokens, pos):
         tok = tokens[pos]
         if tok in (INT_POS, INT_NEG, RATIONAL):
-            return _read_number(tokens, pos)
+            return read_number(tokens, pos)
         if tok in leaves:
             return leaves[tok], pos + 1
         if tok in DIGITS:
@@ -444,8 +440,6 @@ def _build_fixed(op: str, operands: list) -> sympy.Expr:
 
 def _bounded_power(base, exponent) -> sympy.Expr:
     """``base^exponent`` within the bounds of :mod:`symba.physics.expressions` (raises TokenError)."""
-    from symba.physics.expressions import power_problem
-
     problem = power_problem(base, exponent)
     if problem:
         raise TokenError(problem)
@@ -453,8 +447,6 @@ def _bounded_power(base, exponent) -> sympy.Expr:
 
 
 def _bounded_numbers(expr) -> sympy.Expr:
-    from symba.physics.expressions import numbers_too_big
-
     if numbers_too_big(expr):
         raise TokenError(f"a number would have more than {MAX_NUMBER_DIGITS} digits")
     return expr
@@ -482,7 +474,7 @@ def _read_integer(tokens, pos) -> tuple[int, int]:
     return (-value if sign == INT_NEG else value), pos
 
 
-def _read_number(tokens, pos) -> tuple[sympy.Rational, int]:
+def read_number(tokens, pos) -> tuple[sympy.Rational, int]:
     if tokens[pos] != RATIONAL:
         value, pos = _read_integer(tokens, pos)
         return sympy.Integer(value), pos

@@ -6,8 +6,7 @@ import pytest
 import sympy
 
 from symba.physics import expressions
-from symba.physics.expressions import ExpressionSyntaxError, parse_expression
-from symba.physics.kinematics import symbol_table
+from symba.physics.expressions import ExpressionSyntaxError, parse_expression, symbol_table
 
 
 @pytest.mark.parametrize(

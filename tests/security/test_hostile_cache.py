@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import sympy
 
-from symba.physics.kinematics import symbol_table
+from symba.physics.expressions import symbol_table
 from symba.simplify import SimplifyOptions, simplify_expressions
 from symba.simplify.expressions import (
     MAX_CACHE_ENTRY_BYTES,

@@ -7,7 +7,7 @@ import pytest
 import sympy
 
 from symba.dataset_schema import SCHEMA
-from symba.physics.kinematics import symbol_table
+from symba.physics.expressions import symbol_table
 from symba.sources.symba_text import SymbaFormatError, import_files, import_symba, map_particle, map_squared
 from symba.tokenization.notations import NOTATIONS, detokenize, parse_expression, tokenize
 

@@ -5,8 +5,8 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symba.physics.expressions import MAX_EXPONENT
-from symba.physics.kinematics import ALL_MASSES, symbol_table
+from symba.physics.expressions import MAX_EXPONENT, symbol_table
+from symba.physics.symbols import ALL_MASSES
 from symba.tokenization.notations import (
     DOT_PRODUCTS,
     NOTATIONS,

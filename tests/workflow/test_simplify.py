@@ -2,7 +2,8 @@ import time
 
 import sympy
 
-from symba.physics.kinematics import numerically_equal, symbol_table
+from symba.physics.expressions import symbol_table
+from symba.physics.kinematics import numerically_equal
 from symba.simplify import SimplifyOptions, simplify_expressions
 
 # docs/physics.md worked example (e- e+ -> mu- mu+), written unsimplified as an engine would.

@@ -20,12 +20,12 @@ from functools import lru_cache
 from symba.physics.models import get_model
 from symba.physics.orderings import MAX_LEGS_PER_SIDE, Relabelling
 from symba.physics.process import parse_process
+from symba.physics.symbols import MAX_LEGS
 
 # An external wavefunction: kind, field label, leg momentum (amplitude_syntax's tensor objects).
 _EXTERNAL_RE = re.compile(r"(?<![A-Za-z0-9_])(ubar|vbar|epsc|eps|u|v)\(\s*([A-Za-z][A-Za-z0-9_~]*)\s*,\s*p_([1-9])\b")
 _INCOMING_KINDS = {"u": False, "vbar": True, "eps": False}  # kind -> antiparticle?
 _OUTGOING_KINDS = {"ubar": False, "v": True, "epsc": False}
-MAX_LEGS = 9  # p_1 .. p_9: what the momentum names allow
 
 
 @dataclass(frozen=True)

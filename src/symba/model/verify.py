@@ -27,6 +27,16 @@ import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import mpmath
+import sympy
+
+from symba.physics.amplitude_syntax import Node, parse
+from symba.physics.expressions import parse_expression
+from symba.physics.kinematics import KinematicsError, evaluate, random_point
+from symba.physics.numeric_square import NumericSquareError, scalar_value, square_at_point
+from symba.physics.process import parse_process
+from symba.physics.symbols import ALL_COUPLINGS, ALL_MASSES, REGULATOR
+
 CHECKS = ("parse", "coupling", "denominator", "dimension", "finite_real_positive", "amplitude_square")
 RTOL = 1e-6  # the amplitude's square is float64 numpy; wrong answers differ at O(1)
 SCALE = 1.7  # factor of the homogeneity tests (couplings, mass dimension)
@@ -111,9 +121,6 @@ def _term_denominators(node, out: dict) -> None:
 
 def _random_values(n_legs: int, rng: random.Random) -> dict:
     """Independent random values of every symbol (not a physical point): polynomial identities."""
-    import mpmath
-
-    from symba.physics.models import ALL_COUPLINGS, ALL_MASSES
 
     vals = {
         f"s_{i}{j}": mpmath.mpf(rng.uniform(0.5, 2.0)) for i in range(1, n_legs + 1) for j in range(i + 1, n_legs + 1)
@@ -124,7 +131,6 @@ def _random_values(n_legs: int, rng: random.Random) -> dict:
 
 
 def _node_value(node, values: dict) -> complex:
-    from symba.physics.numeric_square import scalar_value
 
     return scalar_value(node, {k: complex(v) for k, v in values.items()})
 
@@ -162,12 +168,6 @@ def amplitude_facts(
     amplitude: str, process: str, theory: str, diagram: int, massless: tuple = (), n_points: int = 3
 ) -> AmplitudeFacts:
     """The facts of one row (cached: the beams of one row share them)."""
-    from symba.physics.amplitude_syntax import Node, parse
-    from symba.physics.expressions import REGULATOR
-    from symba.physics.kinematics import random_point
-    from symba.physics.models import ALL_COUPLINGS
-    from symba.physics.numeric_square import NumericSquareError, square_at_point
-    from symba.physics.process import parse_process
 
     proc = parse_process(process, theory, check=False).with_massless(massless)
     n = len(proc.legs)
@@ -230,10 +230,6 @@ def _mass_names(tree) -> set[str]:
 
 # ---------------------------------------------------------------- the candidate's checks
 def _value(expr, values):
-    import mpmath
-
-    from symba.physics.expressions import REGULATOR
-    from symba.physics.kinematics import evaluate
 
     return evaluate(expr, {**values, REGULATOR: mpmath.mpf(0)})  # MARTY's regulator is zero
 
@@ -246,7 +242,6 @@ def _homogeneous(expr, values: dict, scaled: dict, degree: float) -> bool:
 
 
 def _check_denominators(expr, facts: AmplitudeFacts) -> bool:
-    import sympy
 
     rng = random.Random(3)
     probes = [_random_values(facts.n_legs, rng) for _ in range(2)]
@@ -262,10 +257,6 @@ def _check_denominators(expr, facts: AmplitudeFacts) -> bool:
 
 def verify(candidate: str, facts: AmplitudeFacts) -> Verdict:
     """Run every check on one candidate; the verdict lists those that fail and those skipped."""
-    import mpmath
-
-    from symba.physics.expressions import parse_expression
-    from symba.physics.kinematics import KinematicsError
 
     verdict = Verdict(skipped=[c for c in CHECKS if c in facts.why_skipped])
     try:

@@ -16,9 +16,7 @@ import mpmath
 import sympy
 
 from .expressions import parse_expression
-from .expressions import symbol_table as symbol_table  # re-exported: tests and benchmarks read it here
 from .symbols import ALL_COUPLINGS
-from .symbols import ALL_MASSES as ALL_MASSES  # re-exported: tokenization/splits.py reads it here
 
 PRECISION_DIGITS = 50
 # Test values of the couplings in tenths: e = 0.3, g_s = 1.1, then further ones 0.8 apart.

@@ -32,7 +32,7 @@ import itertools
 
 import sympy
 
-from symba.physics.kinematics import ALL_MASSES
+from symba.physics.symbols import ALL_MASSES
 
 SPLIT_KINDS = ("random", "template")
 DEFAULT_SPLIT = "template"

@@ -165,7 +165,7 @@ def _compute_in_worker(text: str, theory: str, backend: str, massless, timeout: 
 
 def _rebuild_error(answer: dict, text: str, timeout: float, memory_mb: int) -> Exception:
     """The worker's exception, as the same project type when it is one of ours."""
-    from .squaring import FormTimeout
+    from .form.runner import FormTimeout
 
     if answer.get("memory"):
         return EngineLimitError(f"process '{text}' needs more than the memory cap of {memory_mb} MB")

@@ -80,7 +80,6 @@ def pure_gauge_program(
     references: dict[int, int],
     feynman_leg: int,
     n_in: int,
-    conservation: bool = True,
 ) -> tuple[str, dict[str, str]]:
     """FORM program for a process of external gluons only, contracted at amplitude level.
 
@@ -120,8 +119,7 @@ def pure_gauge_program(
                 lines.append(f"id {t}{x + 1}.p{x + 1} = 0;")
                 if x in references:
                     lines.append(f"id {t}{x + 1}.p{references[x] + 1} = 0;")
-                if conservation:
-                    lines.append(conservation_id(t, x, references.get(x, x), n, n_in))
+                lines.append(conservation_id(t, x, references.get(x, x), n, n_in))
         return lines
 
     invariants = program.invariants() + program.reference_invariants()

@@ -54,8 +54,9 @@ import statistics
 import time
 
 from symba.physics.diagrams import build_diagrams
+from symba.physics.form.runner import FormError
 from symba.physics.process import enumerate_processes, parse_process
-from symba.physics.squaring import FormError, square
+from symba.physics.squaring import square
 
 
 def _children_cpu() -> float:

@@ -196,6 +196,13 @@ def test_unknown_route_is_refused():
         square(proc, build_diagrams(proc), whole_process_route="x")
 
 
+def test_gluon_square_without_a_timeout():
+    # One budget for both FORM runs: without a bound there is nothing to share.
+    proc = parse_process("u u~ -> g g", "qcd")
+    per_diagram, total = square(proc, build_diagrams(proc), timeout=None)
+    assert len(per_diagram) == 3 and "g_s" in total
+
+
 # ---------------------------------------------------------------- gauge invariance
 @pytest.mark.slow
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from symba.physics.form.program import FORM_MASS, MASS_FROM_FORM
 from symba.physics.models import ALL_COUPLINGS, ALL_MASSES, MODELS, Field
-from symba.physics.squaring import FORM_MASS, MASS_FROM_FORM
 
 
 def test_mass_symbols_and_couplings_come_from_the_models():

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from symba.cli import is_input_error
-from symba.physics import squaring
+from symba.physics import gluon_sums, squaring
 from symba.physics.builtin import compute_builtin
 from symba.physics.engine import EngineOptionError, compute_process
+from symba.physics.form.runner import FormError
 from symba.physics.process import ProcessError, feyngraph_guard, parse_process
 from symba.physics.tempdirs import remove_stale_dirs
 
@@ -117,9 +118,16 @@ def test_feyngraph_panics_become_one_line_process_errors():
 def test_empty_or_malformed_form_output_is_an_error_naming_the_process(monkeypatch, form_output, fragment):
     monkeypatch.setattr(squaring, "run_form", lambda program, timeout: dict(form_output))
     proc = parse_process("e- e+ -> mu- mu+")
-    with pytest.raises(squaring.FormError, match="e- e\\+ -> mu- mu\\+") as err:
+    with pytest.raises(FormError, match="e- e\\+ -> mu- mu\\+") as err:
         compute_builtin(proc, timeout=None)
     assert fragment in str(err.value)
+
+
+def test_missing_whole_process_square_of_gluons_is_an_error_not_zero(monkeypatch):
+    monkeypatch.setattr(gluon_sums, "run_form", lambda program, timeout, workers: {})
+    proc = parse_process("u u~ -> g g", "qcd")
+    with pytest.raises(FormError, match="u u~ -> g g.*lacks expression\\(s\\) T"):
+        compute_builtin(proc, timeout=None)
 
 
 def test_form_killed_by_the_timeout_leaves_no_folder(tmp_path):
@@ -186,7 +194,7 @@ def test_stale_folders_of_live_processes_and_other_names_are_kept(tmp_path):
 
 def test_only_the_projects_own_errors_are_one_line():
     assert is_input_error(ProcessError("bad process"))
-    assert is_input_error(squaring.FormError("FORM failed"))
+    assert is_input_error(FormError("FORM failed"))
     assert is_input_error(FileNotFoundError("no such file"))
     try:
         parse_process("e- e+ -> mu- mu+", "qfd")  # a plain ValueError raised by the project

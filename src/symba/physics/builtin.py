@@ -6,9 +6,10 @@ import time
 
 from .amplitude_printing import amplitude_text
 from .diagrams import build_diagrams
+from .form.runner import FormTimeout
 from .process import Process
 from .results import DiagramResult, ProcessResult
-from .squaring import FormTimeout, square
+from .squaring import square
 
 
 def compute_builtin(

@@ -21,6 +21,7 @@ import traceback
 
 from symba.workers import LineWorker, WorkerDied
 
+from .form.runner import FormTimeout
 from .process import Process, ProcessError, parse_process
 from .results import DiagramResult, ProcessResult  # noqa: F401  (re-exported)
 from .tempdirs import make_owned_dir
@@ -166,8 +167,6 @@ def _compute_in_worker(text: str, theory: str, backend: str, massless, timeout: 
 
 def _rebuild_error(answer: dict, text: str, timeout: float, memory_mb: int) -> Exception:
     """The worker's exception, as the same project type when it is one of ours."""
-    from .squaring import FormTimeout  # lazy: see compute_here
-
     if answer.get("memory"):
         return EngineLimitError(f"process '{text}' needs more than the memory cap of {memory_mb} MB")
     module, name, message = answer.get("module", ""), answer.get("type", ""), answer.get("error", "")

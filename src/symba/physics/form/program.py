@@ -11,7 +11,7 @@ import re
 from fractions import Fraction
 
 from ..diagrams import DiagramExpr, FermionPropagator, Gamma, denominator_text
-from ..models import ALL_MASSES
+from ..symbols import ALL_MASSES
 
 FORM_MASS = {m: "M" + m.removeprefix("m_") for m in ALL_MASSES}
 MASS_FROM_FORM = {v: k for k, v in FORM_MASS.items()}

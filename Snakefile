@@ -4,8 +4,8 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from symba.workflow.config_check import check_config, fill_theory_defaults, stop_on_bad_input
-from symba.workflow.console import quiet_scheduling
+from symba.pipeline.config_check import check_config, fill_theory_defaults, stop_on_bad_input
+from symba.pipeline.console import quiet_scheduling
 
 min_version("9.0")
 quiet_scheduling()  # with the default profile: one progress line per job on the console

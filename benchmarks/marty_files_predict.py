@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import sympy
 
 from symba.physics.canonical import canonicalise
-from symba.physics.expressions import parse_expression
+from symba.physics.expression_parser import parse_expression
 from symba.physics.kinematics import numerically_equal
 from symba.physics.marty import translate_amplitude
 from symba.physics.process import parse_process

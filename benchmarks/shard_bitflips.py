@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from symba.dataset_schema import SCHEMA, ShardError, read_shard, write_table_atomic
+from symba.pipeline.amplitude_shards import compute_amplitude_shard
 from symba.tokenization.token_shards import OUTPUT_SCHEMA, tokenize_shard
-from symba.workflow.amplitude_shards import compute_amplitude_shard
 
 PROCESSES = ["e- e+ -> mu- mu+", "mu- mu+ -> a a", "e- e+ -> a a", "e- mu- -> e- mu-", "e- a -> e- a"]
 

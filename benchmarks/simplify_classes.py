@@ -20,9 +20,9 @@ import pyarrow.parquet as pq
 from symba.physics.engine import ENGINE_VERSION, compute_process
 from symba.physics.orderings import rows_for_orderings
 from symba.physics.process import parse_process
+from symba.pipeline.amplitude_shards import process_rows
 from symba.simplify import SimplifyOptions
 from symba.simplify.shards import simplify_rows
-from symba.workflow.amplitude_shards import process_rows
 
 DEFAULT = ["e- e+ -> mu- mu+ a", "e- a -> e- a a", "e- e+ -> e- e+ a", "e- mu- -> e- mu- a"]
 

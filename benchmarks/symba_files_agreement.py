@@ -29,7 +29,7 @@ import sympy
 
 from symba.physics.canonical import canonicalise, engine_amplitudes, without_sign
 from symba.physics.engine import compute_process
-from symba.physics.expressions import parse_expression
+from symba.physics.expression_parser import parse_expression
 from symba.physics.kinematics import numerically_equal
 from symba.physics.marty import translate_amplitude
 from symba.physics.process import parse_process

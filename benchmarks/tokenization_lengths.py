@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from symba.dataset_schema import SCHEMA
 from symba.tokenization.amplitude_tokens import tokenize_amplitude
-from symba.tokenization.notations import NOTATIONS, parse_expression, tokenize
+from symba.tokenization.notations import NOTATIONS, parse_squared, tokenize
 from symba.tokenization.stats import LENGTH_LIMIT, length_report
 
 
@@ -66,7 +66,7 @@ def shard_rows(paths) -> list[dict]:
 
 def simplify_rows(rows: list[dict], method: str) -> list[dict]:
     """As the workflow's simplify rule does (``factor`` on FLINT), without its timeout."""
-    from symba.simplify.expressions import simplify_text
+    from symba.simplify.simplifier import simplify_text
 
     done = {}
     for r in rows:
@@ -85,7 +85,7 @@ def measure(rows: list[dict], max_chars: int = 0) -> None:
         pairs = [(a, sq) for a, sq in pairs if len(sq) <= max_chars]
     print(f"{len(pairs) + n_long} unique (amplitude, squared) pairs, {n_long} of them over {max_chars} characters")
     t0 = time.perf_counter()
-    exprs = [parse_expression(sq) for _, sq in pairs]
+    exprs = [parse_squared(sq) for _, sq in pairs]
     parse_s = time.perf_counter() - t0
     lengths = {}
     for n in NOTATIONS:

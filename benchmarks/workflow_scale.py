@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from symba.workflow.manifest import assign_shards, stable_hash
+from symba.pipeline.manifest import assign_shards, stable_hash
 
 SNAKEFILE = Path(__file__).resolve().parents[1] / "Snakefile"
 PARTICLES = ["e-", "e+", "mu-", "mu+", "ta-", "ta+", "u", "u~", "d", "d~", "s", "s~", "a"]

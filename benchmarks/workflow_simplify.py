@@ -17,7 +17,7 @@ import time
 import sympy
 
 from symba.physics.engine import compute_process
-from symba.physics.expressions import symbol_table
+from symba.physics.expression_parser import symbol_table
 from symba.physics.process import enumerate_processes
 from symba.simplify import SimplifyOptions, simplify_expressions
 

@@ -11,7 +11,7 @@ import sympy
 from symba.physics import marty
 from symba.physics.amplitude_syntax import parse
 from symba.physics.diagrams import momentum_text
-from symba.physics.expressions import symbol_table
+from symba.physics.expression_parser import symbol_table
 from symba.physics.kinematics import evaluate, random_point
 from symba.physics.process import parse_process
 

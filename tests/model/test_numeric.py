@@ -5,7 +5,7 @@ import time
 import sympy
 
 from symba.model.numeric import NumericChecker, numerically_equivalent
-from symba.physics.expressions import symbol_table
+from symba.physics.expression_parser import symbol_table
 
 PROCESS = "e- e+ -> mu- mu+"
 # docs/physics.md worked example (one s-channel photon, masses kept)

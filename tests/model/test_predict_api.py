@@ -16,12 +16,12 @@ from symba.model import predict as predict_module
 from symba.model.batches import amplitude_to_ids, load_vocab
 from symba.model.search import Hypothesis
 from symba.physics.engine import compute_process
-from symba.physics.expressions import parse_expression
+from symba.physics.expression_parser import parse_expression
 from symba.physics.orderings import rows_for_orderings
-from symba.simplify.expressions import SimplifyOptions
+from symba.pipeline.amplitude_shards import process_rows
 from symba.simplify.shards import simplify_rows
+from symba.simplify.simplifier import SimplifyOptions
 from symba.tokenization.notations import tokenize
-from symba.workflow.amplitude_shards import process_rows
 
 from .model_test_data import NOTATION
 

@@ -14,15 +14,15 @@ from symba.model.evaluate import CheckerPool, evaluate_rows
 from symba.model.relabel import process_of_amplitude, relabelling_for, relabelling_of_process
 from symba.model.search import Hypothesis
 from symba.physics.engine import compute_process
-from symba.physics.expressions import parse_expression
+from symba.physics.expression_parser import parse_expression
 from symba.physics.kinematics import numerically_equal
 from symba.physics.orderings import distinct_orderings, relabel_result, rows_for_orderings
 from symba.physics.process import parse_process
+from symba.pipeline.amplitude_shards import process_rows
 from symba.tokenization.amplitude_tokens import tokenize_amplitude
 from symba.tokenization.notations import tokenize
 from symba.tokenization.token_shards import tokenize_rows
 from symba.tokenization.vocab import build_vocabulary
-from symba.workflow.amplitude_shards import process_rows
 
 from .model_test_data import NOTATION
 

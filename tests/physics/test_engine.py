@@ -8,7 +8,7 @@ import sympy
 from symba.physics import compute_process, parse_process
 from symba.physics.amplitude_syntax import canonical, parse
 from symba.physics.builtin import compute_builtin
-from symba.physics.expressions import parse_expression, symbol_table
+from symba.physics.expression_parser import parse_expression, symbol_table
 from symba.physics.form.runner import FormError, run_form
 from symba.physics.kinematics import evaluate, numerically_equal, random_point
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from symba.physics.form.program import FORM_MASS, MASS_FROM_FORM
-from symba.physics.models import ALL_COUPLINGS, ALL_MASSES, MODELS, Field
+from symba.physics.theories import ALL_COUPLINGS, ALL_MASSES, MODELS, Field
 
 
 def test_mass_symbols_and_couplings_come_from_the_models():

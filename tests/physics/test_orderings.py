@@ -33,8 +33,8 @@ from symba.physics.orderings import (
     rows_for_orderings,
 )
 from symba.physics.process import parse_process
+from symba.pipeline.amplitude_shards import process_rows
 from symba.simplify.flint import flint_factor_text, relabel_factored
-from symba.workflow.amplitude_shards import process_rows
 
 from .bruteforce import AmplitudeEvaluator, BruteForce, kinematics_from_point
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from symba.physics import symbols
-from symba.physics.expressions import ExpressionSyntaxError, known_symbols, parse_expression, symbol_table
-from symba.physics.models import MODELS
+from symba.physics.expression_parser import ExpressionSyntaxError, known_symbols, parse_expression, symbol_table
 from symba.physics.process import ProcessError, check_size
+from symba.physics.theories import MODELS
 from symba.tokenization import marty_tokens, notations
 from symba.tokenization.amplitude_tokens import MOMENTA
 

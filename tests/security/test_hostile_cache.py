@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import sympy
 
-from symba.physics.expressions import symbol_table
+from symba.physics.expression_parser import symbol_table
 from symba.simplify import SimplifyOptions, simplify_expressions
-from symba.simplify.expressions import (
+from symba.simplify.simplifier import (
     MAX_CACHE_ENTRY_BYTES,
     Outcome,
     _cache_path,
@@ -133,7 +133,7 @@ def test_a_bad_cache_entry_is_recomputed_and_rewritten(tmp_path, caplog, case):
     assert clean.status == "ok" and parse(clean.text) == parse(FACTORED) and first.computed == 1
     path = entry_path(tmp_path)
     case.damage(path)
-    caplog.set_level(logging.WARNING, logger="symba.simplify.expressions")
+    caplog.set_level(logging.WARNING, logger="symba.simplify.simplifier")
     start = time.monotonic()
     (again,), stats = simplify_expressions([RAW], options)
     assert time.monotonic() - start < HARD_S
@@ -362,8 +362,8 @@ def test_a_damaged_dataset_shard_stops_tokenize_with_one_line(tmp_path):
 def test_a_damaged_token_shard_stops_training_reads_with_one_line(tmp_path):
     from symba.model.batches import check_shards
     from symba.model.errors import ShardError
+    from symba.pipeline.amplitude_shards import compute_amplitude_shard
     from symba.tokenization.token_shards import tokenize_shard
-    from symba.workflow.amplitude_shards import compute_amplitude_shard
 
     path = tmp_path / "amplitudes.parquet"
     compute_amplitude_shard(["e- e+ -> mu- mu+", "mu- mu+ -> a a"], "qed", path, orderings="all")
@@ -395,7 +395,7 @@ def _edited_processes(text: str) -> str:
 
 
 def _resealed_for_another_spec(text: str) -> str:
-    from symba.workflow import manifest as mf
+    from symba.pipeline import manifest as mf
 
     return mf.manifest_cache_text("qed", dict(MANIFEST_SPEC, particles=["e-", "e+"]), ["e- e+ -> e- e+"])
 
@@ -411,7 +411,7 @@ MANIFEST_CASES = [
 
 @pytest.mark.parametrize("name, damage, reason", MANIFEST_CASES, ids=[c[0] for c in MANIFEST_CASES])
 def test_an_edited_process_cache_is_named_and_enumerated_again(tmp_path, capsys, name, damage, reason):
-    from symba.workflow import manifest as mf
+    from symba.pipeline import manifest as mf
 
     truth = mf.cached_manifest("qed", MANIFEST_SPEC, tmp_path)
     assert "e- e+ -> mu- mu+" in truth
@@ -442,7 +442,7 @@ def test_the_workflow_recovers_from_a_damaged_cache_stamp_and_process_cache(tmp_
     equal to the run without the fault."""
     from workflow.runner import SLUGS, ok, snakemake, tiny_config  # tests/workflow (pytest's rootdir import)
 
-    from symba.workflow import manifest as mf
+    from symba.pipeline import manifest as mf
 
     config = tiny_config(sharding={"batch_size": 1})
     ok(snakemake(tmp_path, config=config))

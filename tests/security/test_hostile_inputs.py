@@ -279,7 +279,7 @@ def test_recursive_glob_over_two_symlink_loops_ends(tmp_path):
     os.symlink("../a", tmp_path / "d/a/b/loop")
     os.symlink("../../c", tmp_path / "d/a/b/loop2")
     os.symlink("..", tmp_path / "d/c/back")
-    code = "from symba.workflow.config_check import symba_file_paths as s; print(s(['d/**/*.txt']))"
+    code = "from symba.pipeline.config_check import symba_file_paths as s; print(s(['d/**/*.txt']))"
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,
@@ -295,7 +295,7 @@ def test_recursive_glob_over_two_symlink_loops_ends(tmp_path):
 def test_recursive_glob_matches_python_glob_without_loops(tmp_path, monkeypatch):
     import glob
 
-    from symba.workflow.config_check import _recursive_glob
+    from symba.pipeline.config_check import _recursive_glob
 
     for f in ("d/x.txt", "d/a/y.txt", "d/a/b/z.txt", "d/.hid/h.txt", "d/a/.q.txt", "d/c/w.dat", "top.txt"):
         (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from symba.physics.engine import compute_process
-from symba.physics.expressions import parse_expression
+from symba.physics.expression_parser import parse_expression
 from symba.physics.kinematics import numerically_equal
 from symba.simplify import SimplifyOptions, simplify_expressions
-from symba.simplify.expressions import cache_key
+from symba.simplify.simplifier import cache_key
 
 SAMPLE = [("e- e+ -> mu- mu+", "qed"), ("e- a -> e- a", "qed"), ("u u~ -> g g", "qcd")]
 

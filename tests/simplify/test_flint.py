@@ -11,7 +11,7 @@ from functools import lru_cache
 import pytest
 
 from symba.physics.engine import compute_process
-from symba.physics.expressions import parse_expression
+from symba.physics.expression_parser import parse_expression
 from symba.physics.kinematics import numerically_equal
 from symba.physics.process import parse_process
 from symba.simplify.flint import (

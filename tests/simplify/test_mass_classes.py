@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from symba.physics.expressions import parse_expression
+from symba.physics.expression_parser import parse_expression
 from symba.physics.kinematics import numerically_equal
 from symba.physics.process import parse_process
+from symba.pipeline.amplitude_shards import compute_amplitude_shard
 from symba.simplify import SimplifyOptions
 from symba.simplify.classes import map_back, mass_maps, representative
 from symba.simplify.flint import flint_factor_text
 from symba.simplify.shards import simplify_rows
-from symba.workflow.amplitude_shards import compute_amplitude_shard
 
 # Lepton flavours of one process (one class), and quarks whose charges differ (u: 2/3, d and b: -1/3).
 PROCESSES = [

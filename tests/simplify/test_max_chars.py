@@ -3,7 +3,7 @@
 import pytest
 
 from symba.simplify import SimplifyOptions
-from symba.simplify.expressions import simplify_expressions
+from symba.simplify.simplifier import simplify_expressions
 
 SHORT = "s_12^2 + 2*s_12*s_13 + s_13^2"  # factors to (s_12 + s_13)^2
 LONG = " + ".join(f"{k}*s_12*s_13^{k % 5}" for k in range(1, 40))

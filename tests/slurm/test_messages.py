@@ -1,6 +1,6 @@
 """The SLURM run's plain-words messages, from texts SLURM writes (no cluster needed)."""
 
-from symba.workflow import slurm
+from symba.pipeline import slurm
 
 # slurmstepd's lines, as SLURM 22.05 wrote them on the local test cluster (OverMemoryKill) ...
 OVER_MEMORY_LOG = """slurmstepd-localhost: error: StepId=18.batch exceeded memory limit (110006272 > 83886080), being killed

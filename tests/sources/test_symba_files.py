@@ -6,6 +6,7 @@ import pytest
 
 from symba.cli import main
 from symba.physics.kinematics import numerically_equal
+from symba.pipeline.config_check import ConfigError, symba_file_paths
 from symba.simplify import SimplifyOptions
 from symba.simplify.shards import simplify_rows
 from symba.sources.symba_text import (
@@ -16,7 +17,6 @@ from symba.sources.symba_text import (
     plan_import_shards,
 )
 from symba.tokenization.notations import tokenize
-from symba.workflow.config_check import ConfigError, symba_file_paths
 
 # Lines written for these tests in SYMBA's labelled layout; "amp" stands for the amplitude column.
 EE_MUMU = "Interaction: e_-(X) e_+(X) to mu_-(X) mu_+(X) : s : amp : {}\n"
@@ -159,7 +159,7 @@ def test_simplification_removes_the_imaginary_unit_of_imported_squares(tmp_path,
 
 @pytest.mark.parametrize("method", ["cancel", "together"])
 def test_other_methods_remove_it_too(method):
-    from symba.simplify.expressions import simplify_text
+    from symba.simplify.simplifier import simplify_text
 
     text = simplify_text("-2*I*e^2*(I*e^2*s_13 + I*e^2*s_14)/(I*s_12)*I", method)
     assert "I" not in text

@@ -7,9 +7,9 @@ import pytest
 import sympy
 
 from symba.dataset_schema import SCHEMA
-from symba.physics.expressions import symbol_table
+from symba.physics.expression_parser import symbol_table
 from symba.sources.symba_text import SymbaFormatError, import_files, import_symba, map_particle, map_squared
-from symba.tokenization.notations import NOTATIONS, detokenize, parse_expression, tokenize
+from symba.tokenization.notations import NOTATIONS, detokenize, parse_squared, tokenize
 
 S = symbol_table()
 
@@ -58,7 +58,7 @@ def test_labelled_qed_lines_map_names(files):
     assert all(r["backend"] == "symba-import-noncanonical" for r in rows)
     assert all(r["status"] == "raw" and r["multiplicity"] == "2->2" for r in rows)
     # QED: t is the tau, tt the top; reg_prop kept
-    first = parse_expression(rows[0]["squared"])
+    first = parse_squared(rows[0]["squared"])
     expected = (
         2
         * S["e"] ** 4
@@ -66,11 +66,11 @@ def test_labelled_qed_lines_map_names(files):
         / (S["m_e"] ** 2 + S["s_12"] + sympy.Symbol("reg_prop")) ** 2
     )
     assert first == expected
-    top = parse_expression(rows[2]["squared"])
+    top = parse_squared(rows[2]["squared"])
     assert top.free_symbols == {S["e"], S["m_t"], S["m_e"], S["s_12"], S["s_34"]}
     # i*i is the imaginary unit squared
     assert (
-        parse_expression(rows[3]["squared"])
+        parse_squared(rows[3]["squared"])
         == -2 * S["e"] ** 4 * (S["s_12"] * S["s_24"] + S["m_mu"] ** 2 * S["s_23"]) / (S["m_mu"] ** 2 - S["s_12"]) ** 2
     )
     assert rows[0]["squared_raw"] == rows[0]["squared"]  # in our symbols, as the simplify stage reads it
@@ -81,14 +81,14 @@ def test_labelled_qed_lines_map_names(files):
 def test_qcd_t_is_top_and_g_is_g_s(files):
     (row,), _ = import_files([files["qcd"]], theory="qcd")
     assert row["process"] == "u u~ -> t t~"
-    expr = parse_expression(row["squared"])
+    expr = parse_squared(row["squared"])
     assert S["g_s"] in expr.free_symbols and S["m_t"] in expr.free_symbols
     assert "m_tau" not in row["squared"]
 
 
 def test_reg_prop_zero(files):
     rows, _ = import_files([files["qed"]], theory="qed", reg_prop="zero")
-    assert parse_expression(rows[1]["squared"]) == 4 * S["e"] ** 4 * S["m_tau"] ** 4 / S["s_13"] ** 2
+    assert parse_squared(rows[1]["squared"]) == 4 * S["e"] ** 4 * S["m_tau"] ** 4 / S["s_13"] ** 2
 
 
 def test_line_aligned_pair(files):
@@ -96,14 +96,14 @@ def test_line_aligned_pair(files):
     assert [r["diagram"] for r in rows] == [0, 1]
     assert rows[0]["multiplicity"] == "1->2"
     assert rows[0]["amplitude"].startswith("Prod,-1,Prod,i")
-    assert parse_expression(rows[0]["squared"]) == -4 * S["e"] ** 2 * (2 * S["m_tau"] ** 2 - S["s_12"])
-    assert parse_expression(rows[1]["squared"]) == sympy.Rational(16, 9) * S["e"] ** 2 * (2 * S["m_t"] ** 2 + S["s_23"])
+    assert parse_squared(rows[0]["squared"]) == -4 * S["e"] ** 2 * (2 * S["m_tau"] ** 2 - S["s_12"])
+    assert parse_squared(rows[1]["squared"]) == sympy.Rational(16, 9) * S["e"] ** 2 * (2 * S["m_t"] ** 2 + S["s_23"])
 
 
 def test_imported_squared_amplitudes_tokenize_in_every_notation(files):
     rows, _ = import_files([files["qed"], files["amp"], files["sq"]], theory="qed")
     for row in rows:
-        expr = parse_expression(row["squared"])
+        expr = parse_squared(row["squared"])
         for notation in NOTATIONS:
             assert detokenize(tokenize(expr, notation), notation) == expr
 
@@ -182,4 +182,4 @@ def test_imported_rows_tokenize_and_decode(files):
             assert tokenize_marty_amplitude(text) == tokens
         else:  # translated into our syntax
             assert text == r["amplitude"]
-        assert detokenize(vocab.decode(r["squared_ids"]), "hybrid") == parse_expression(r["squared"])
+        assert detokenize(vocab.decode(r["squared_ids"]), "hybrid") == parse_squared(r["squared"])

@@ -5,7 +5,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symba.physics.expressions import MAX_EXPONENT, symbol_table
+from symba.physics.expression_parser import MAX_EXPONENT, symbol_table
 from symba.physics.symbols import ALL_MASSES
 from symba.tokenization.notations import (
     DOT_PRODUCTS,

@@ -10,7 +10,7 @@ from symba.dataset_schema import SCHEMA, TOKEN_COLUMNS
 from symba.physics.amplitude_syntax import canonical
 from symba.physics.orderings import relabel_amplitude, relabel_squared
 from symba.tokenization.amplitude_tokens import detokenize_amplitude
-from symba.tokenization.notations import detokenize, parse_expression
+from symba.tokenization.notations import detokenize, parse_squared
 from symba.tokenization.splits import SIDES_OF_SPLIT, check_fractions, group_id, side_of
 from symba.tokenization.token_shards import tokenize_rows, tokenize_shard
 from symba.tokenization.vocab import build_vocabulary
@@ -62,7 +62,7 @@ def test_shard_gets_token_columns_that_decode_back(tmp_path):
     assert stats["skipped"] == {"duplicate": 1, "status timeout": 1}
     vocab = build_vocabulary("hybrid-short")
     for r in table.to_pylist():
-        assert detokenize(vocab.decode(r["squared_ids"]), "hybrid-short") == parse_expression(r["squared"])
+        assert detokenize(vocab.decode(r["squared_ids"]), "hybrid-short") == parse_squared(r["squared"])
         assert detokenize_amplitude(vocab.decode(r["amplitude_ids"]), "hybrid-short") == canonical(r["amplitude"])
         assert r["split"] in SIDES_OF_SPLIT["template"]
 

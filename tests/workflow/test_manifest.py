@@ -3,7 +3,7 @@ import os
 import pytest
 
 from symba.physics.process import enumerate_processes, parse_process
-from symba.workflow import manifest as mf
+from symba.pipeline import manifest as mf
 
 
 def test_slug_matches_process_and_round_trips():

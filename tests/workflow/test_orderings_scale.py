@@ -14,17 +14,17 @@ import pytest
 
 from symba.dataset_schema import SCHEMA, read_shard
 from symba.physics.engine import compute_process
-from symba.physics.expressions import parse_expression
+from symba.physics.expression_parser import parse_expression
 from symba.physics.kinematics import numerically_equal
 from symba.physics.orderings import distinct_orderings, ordered_process, parse_permutation
 from symba.physics.process import parse_process
+from symba.pipeline.amplitude_shards import compute_amplitude_shard
 from symba.simplify import SimplifyOptions
 from symba.simplify.classes import map_back, representative
 from symba.simplify.flint import flint_factor_text
 from symba.simplify.shards import simplify_rows
 from symba.tokenization.stats import length_report
 from symba.tokenization.token_shards import tokenize_rows
-from symba.workflow.amplitude_shards import compute_amplitude_shard
 
 from .runner import snakemake, tiny_config
 

@@ -6,8 +6,8 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from symba.workflow.config_check import ConfigError, check_config, fill_theory_defaults
-from symba.workflow.runs import check_own_folder, foreign_shards, record_processes, recorded_processes
+from symba.pipeline.config_check import ConfigError, check_config, fill_theory_defaults
+from symba.pipeline.runs import check_own_folder, foreign_shards, record_processes, recorded_processes
 
 from .runner import ROOT, ok, snakemake
 

@@ -5,7 +5,7 @@ import types
 import pytest
 
 from symba.dataset_schema import ShardError
-from symba.workflow.scripting import rule_logging
+from symba.pipeline.scripting import rule_logging
 
 
 def _job(tmp_path):

@@ -2,7 +2,7 @@ import time
 
 import sympy
 
-from symba.physics.expressions import symbol_table
+from symba.physics.expression_parser import symbol_table
 from symba.physics.kinematics import numerically_equal
 from symba.simplify import SimplifyOptions, simplify_expressions
 

@@ -7,11 +7,11 @@ from snakemake.exceptions import WorkflowError
 
 from symba.dataset_schema import TOKEN_SHARD_VERSION, check_complete
 from symba.physics.engine import ENGINE_VERSION
-from symba.workflow import manifest as mf, runs
+from symba.pipeline import manifest as mf, runs
 from symba.sources.symba_text import ENGINE_VERSION as IMPORTER_VERSION, plan_import_shards
-from symba.workflow.config_check import stop_on_bad_input, symba_file_paths
+from symba.pipeline.config_check import stop_on_bad_input, symba_file_paths
 
-# Each run writes only under its own folder, results/<run>/ (symba.workflow.runs); caches keyed
+# Each run writes only under its own folder, results/<run>/ (symba.pipeline.runs); caches keyed
 # by their whole input are shared by all runs.
 RESULTS = runs.run_folder(config["results"], config["run"])
 CACHE = runs.cache_folder(config["results"])

@@ -5,7 +5,7 @@ import sys
 
 from snakemake.exceptions import WorkflowError
 
-from symba.workflow import slurm as _slurm
+from symba.pipeline import slurm as _slurm
 
 
 def _on_slurm():

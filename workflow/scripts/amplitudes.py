@@ -1,7 +1,7 @@
 # Amplitudes of the processes of one shard -> Parquet (status "raw"); skipped processes -> TSV.
 from symba.files import atomic_write
-from symba.workflow.amplitude_shards import compute_amplitude_shard, skipped_tsv
-from symba.workflow.scripting import rule_logging
+from symba.pipeline.amplitude_shards import compute_amplitude_shard, skipped_tsv
+from symba.pipeline.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
     stats = compute_amplitude_shard(

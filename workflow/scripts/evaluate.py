@@ -1,7 +1,7 @@
 # Evaluate the trained model on the two held-out test sides.
 from symba.model.evaluate import run_evaluation
 from symba.model.report import headline
-from symba.workflow.scripting import rule_logging
+from symba.pipeline.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
     metrics = run_evaluation(

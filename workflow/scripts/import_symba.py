@@ -2,8 +2,8 @@
 # whole or not at all.  A malformed line ends the job with one line naming the file and line.
 import sys
 
+from symba.pipeline.scripting import rule_logging
 from symba.sources.symba_text import SymbaFormatError, import_symba
-from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
     try:

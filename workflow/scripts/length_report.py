@@ -1,6 +1,6 @@
 # Sequence lengths per notation over all dataset shards (read one at a time).
+from symba.pipeline.scripting import rule_logging
 from symba.tokenization.stats import length_report
-from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake):
     length_report(

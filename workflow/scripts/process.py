@@ -1,10 +1,10 @@
 # One process, independent of sharding: amplitudes, then simplification.
 from pathlib import Path
 
+from symba.pipeline.amplitude_shards import compute_amplitude_shard
+from symba.pipeline.manifest import slug_to_process
+from symba.pipeline.scripting import rule_logging
 from symba.simplify import SimplifyOptions, simplify_shard
-from symba.workflow.amplitude_shards import compute_amplitude_shard
-from symba.workflow.manifest import slug_to_process
-from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
     out = Path(snakemake.output[0])

@@ -1,6 +1,6 @@
 # Simplify the squared amplitudes of one shard (timeout-guarded, deduplicated, cached).
+from symba.pipeline.scripting import rule_logging
 from symba.simplify import SimplifyOptions, simplify_shard
-from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
     options = SimplifyOptions(

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from symba.files import atomic_write
-from symba.workflow.scripting import rule_logging
+from symba.pipeline.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
     lines = [line for path in snakemake.input for line in Path(path).read_text().splitlines(keepends=True)]

@@ -1,6 +1,6 @@
 # Token columns and split for one dataset shard.
+from symba.pipeline.scripting import rule_logging
 from symba.tokenization.token_shards import tokenize_shard
-from symba.workflow.scripting import rule_logging
 
 with rule_logging(snakemake) as log:
     stats = tokenize_shard(

@@ -1,7 +1,7 @@
 # Train the transformer; resumes from params.checkpoint_dir (undeclared, survives failures).
 # With resources gpu: N > 1 (profiles/slurm), N processes train under torchrun (docs/distributed.md).
 from symba.model.train import run_training_processes
-from symba.workflow.scripting import rule_logging
+from symba.pipeline.scripting import rule_logging
 
 with rule_logging(snakemake):
     run_training_processes(

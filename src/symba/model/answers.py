@@ -39,7 +39,7 @@ def dataset_text(text: str, process: str | None, theory: str) -> str:
     the exchanges of identical legs and masses, factored, renamed back.  The text itself when
     it cannot be factored (the simplify stage then keeps the raw text too)."""
     from symba.simplify.classes import map_back, representative
-    from symba.simplify.expressions import simplify_text
+    from symba.simplify.simplifier import simplify_text
 
     from .relabel import relabelling_of_process
 
@@ -54,10 +54,10 @@ def dataset_text(text: str, process: str | None, theory: str) -> str:
 
 
 def _tokens(text: str, notation: str | None) -> list[str] | None:
-    from symba.tokenization.notations import parse_expression, tokenize
+    from symba.tokenization.notations import parse_squared, tokenize
 
     try:
-        return list(tokenize(parse_expression(text), notation))
+        return list(tokenize(parse_squared(text), notation))
     except (ValueError, ArithmeticError, TypeError):
         return None
 

@@ -1,7 +1,7 @@
 """Numeric equivalence of a predicted squared amplitude, with a process-level timeout.
 
 Model output is untrusted text: it is read only by the project's bounded parser
-(:func:`symba.physics.expressions.parse_expression`), never ``sympify``.  Even
+(:func:`symba.physics.expression_parser.parse_expression`), never ``sympify``.  Even
 within the bounds a prediction can be slow (a sum of a hundred thousand terms),
 and SymPy cannot be interrupted, so detokenizing and checking both run in a
 worker process (:class:`symba.workers.LineWorker`) that is killed at the
@@ -31,7 +31,7 @@ def numerically_equivalent(prediction: str, truth: str, process: str, theory: st
 
     Unparseable predictions, and ones with symbols the process does not have, are wrong.
     """
-    from symba.physics.expressions import parse_expression
+    from symba.physics.expression_parser import parse_expression
     from symba.physics.kinematics import numerically_equal
 
     try:
@@ -56,10 +56,10 @@ def detokenized_text(tokens: list[str], notation: str) -> str | None:
 
 def expression_tokens(text: str, notation: str) -> list[str] | None:
     """The tokens of an expression's text, or None if it has no token form."""
-    from symba.tokenization.notations import parse_expression, tokenize
+    from symba.tokenization.notations import parse_squared, tokenize
 
     try:
-        return list(tokenize(parse_expression(text), notation))
+        return list(tokenize(parse_squared(text), notation))
     except (ValueError, ArithmeticError, TypeError):
         return None
 

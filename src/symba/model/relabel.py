@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from symba.physics.models import get_model
 from symba.physics.orderings import MAX_LEGS_PER_SIDE, Relabelling
 from symba.physics.process import parse_process
 from symba.physics.symbols import MAX_LEGS
+from symba.physics.theories import get_model
 
 # An external wavefunction: kind, field label, leg momentum (amplitude_syntax's tensor objects).
 _EXTERNAL_RE = re.compile(r"(?<![A-Za-z0-9_])(ubar|vbar|epsc|eps|u|v)\(\s*([A-Za-z][A-Za-z0-9_~]*)\s*,\s*p_([1-9])\b")
@@ -104,7 +104,7 @@ def process_of_amplitude(amplitude: str, theory: str) -> str | None:
     ``u``/``vbar``/``eps`` are incoming, ``ubar``/``v``/``epsc`` outgoing; the field label and
     the spinor kind name the particle.  None when the legs do not make a process of ``theory``
     (a leg missing or named twice, a label the theory lacks, outgoing before incoming)."""
-    from symba.physics.models import get_model
+    from symba.physics.theories import get_model
 
     try:
         fields = {f.label: f for f in get_model(theory).fields}

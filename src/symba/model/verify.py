@@ -31,7 +31,7 @@ import mpmath
 import sympy
 
 from symba.physics.amplitude_syntax import Node, parse
-from symba.physics.expressions import parse_expression
+from symba.physics.expression_parser import parse_expression
 from symba.physics.kinematics import KinematicsError, evaluate, random_point
 from symba.physics.numeric_square import NumericSquareError, scalar_value, square_at_point
 from symba.physics.process import parse_process

@@ -45,7 +45,7 @@ from .amplitude_printing import amplitude_text
 from .amplitude_syntax import Node, canonicalize_indices, parse, to_string
 from .amplitude_values import AmplitudeValueError, amplitude_value, same_up_to_sign, value_points
 from .diagrams import build_diagrams, denominator_text
-from .expressions import ExpressionSyntaxError, parse_expression
+from .expression_parser import ExpressionSyntaxError, parse_expression
 from .kinematics import KinematicsError, evaluate, random_point
 from .process import Process, ProcessError, parse_process
 from .reference_diagrams import reference_diagrams

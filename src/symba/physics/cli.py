@@ -14,7 +14,7 @@ from .engine import (
     check_timeout,
     compute_process,
 )
-from .models import MODELS
+from .theories import MODELS
 
 SUMMARY_CHARS = 1000  # longer expressions are cut in the readable summary (--json and --full print them whole)
 

@@ -27,8 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .models import Model
 from .process import Process, ProcessError, feyngraph_guard, generate_feyngraph_diagrams
+from .theories import Model
 
 # Squaring is quadratic in the diagrams: beyond this many, refuse rather than run for days.
 MAX_DIAGRAMS = 5000

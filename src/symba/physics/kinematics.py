@@ -15,7 +15,7 @@ from functools import lru_cache
 import mpmath
 import sympy
 
-from .expressions import parse_expression
+from .expression_parser import parse_expression
 from .symbols import ALL_COUPLINGS
 
 PRECISION_DIGITS = 50

@@ -39,7 +39,7 @@ from symba.workers import LineWorker, WorkerDied
 from .amplitude_syntax import AmplitudeSyntaxError, Node, ProductParser, canonicalize_indices, lex, parse, to_string
 from .builtin import compute_builtin
 from .canonical import canonicalise
-from .expressions import ExpressionSyntaxError, known_symbols, parse_expression
+from .expression_parser import ExpressionSyntaxError, known_symbols, parse_expression
 from .kinematics import evaluate, random_point
 from .process import Process
 from .reference_diagrams import ReferenceDiagram, reference_diagrams

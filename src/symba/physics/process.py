@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .models import Model, get_model
 from .symbols import ALL_MASSES, MAX_LEGS
+from .theories import Model, get_model
 
 MULTIPLICITIES = ("1->2", "2->1", "2->2", "2->3", "3->2", "3->3")
 # Size bounds, checked before FeynGraph runs: its time and memory grow factorially with the legs.

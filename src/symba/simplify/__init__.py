@@ -4,7 +4,8 @@
 process it runs in; ``shards`` applies it to a dataset shard.
 """
 
-from symba.simplify.expressions import (
+from symba.simplify.shards import simplify_shard, simplify_table
+from symba.simplify.simplifier import (
     METHODS,
     Outcome,
     SimplifyOptions,
@@ -12,7 +13,6 @@ from symba.simplify.expressions import (
     simplify_expressions,
     simplify_text,
 )
-from symba.simplify.shards import simplify_shard, simplify_table
 
 __all__ = [
     "METHODS",

@@ -32,8 +32,8 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from symba.physics.models import ALL_MASSES
 from symba.physics.orderings import NAME_RE, OrderingError, parse_permutation, rename_leg_symbol
+from symba.physics.theories import ALL_MASSES
 
 MAX_EXCHANGES = 48  # exchanges of identical particles tried per process (3 photons: 6)
 MAX_RELABELLINGS = 96  # (exchanges) x (orders of equally frequent masses) tried per row

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from .expressions import ENGINES, METHODS, SimplifyOptions, simplify_expressions
+from .simplifier import ENGINES, METHODS, SimplifyOptions, simplify_expressions
 
 MAX_STDIN_CHARS = 256_000_000  # whole-process 3->3 squares are about 1.2 MB each
 

@@ -13,7 +13,7 @@ A factorisation over Q is unique up to order and constant units, so
 :func:`canonical_factored_text` prints it the same way whichever engine
 produced it; :func:`sympy_factor_text` is the SymPy route to the same string.
 The text has exact rationals only (no floats) and parses back with
-``symba.physics.expressions.parse_expression``.  Imported squares may still
+``symba.physics.expression_parser.parse_expression``.  Imported squares may still
 hold the imaginary unit (``2*I*e^2*(I*e^2*...)``): it is read as a variable,
 reduced with ``I^2 = -1`` and must leave a real result (else a one-line error).
 """
@@ -614,7 +614,7 @@ def sympy_factor_text(text_or_expr) -> str:
     """The same canonical text, computed with ``sympy.factor`` (the reference route)."""
     import sympy
 
-    from symba.physics.expressions import parse_expression
+    from symba.physics.expression_parser import parse_expression
 
     expr = parse_expression(text_or_expr, rename={"I": "i"}) if isinstance(text_or_expr, str) else text_or_expr
     expr = sympy_real_part(expr)

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from symba.dataset_schema import read_shard, write_table_atomic
 from symba.simplify.classes import Relabelling, map_back, representative
-from symba.simplify.expressions import Outcome, SimplifyOptions, simplify_expressions
+from symba.simplify.simplifier import Outcome, SimplifyOptions, simplify_expressions
 
 
 def simplify_rows(

@@ -15,7 +15,7 @@ def main() -> None:
     die_with_parent()  # a SIGKILLed caller must not leave SymPy running (its stdin EOF comes too late)
     method, memory_mb = sys.argv[1], int(sys.argv[2])
     engine = sys.argv[3] if len(sys.argv) > 3 else "flint"
-    from symba.simplify.expressions import simplify_text
+    from symba.simplify.simplifier import simplify_text
 
     def handle(request: dict) -> dict:
         return {"text": simplify_text(request["text"], method, engine)}

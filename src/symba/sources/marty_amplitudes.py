@@ -20,8 +20,8 @@ from functools import lru_cache
 
 from symba.physics.canonical import canonicalise
 from symba.physics.marty import MARTY_TO_OURS, MartyFailure, translate_amplitude
-from symba.physics.models import MODELS
 from symba.physics.process import Process, ProcessError, parse_process
+from symba.physics.theories import MODELS
 from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND, IMPORTED_NONCANONICAL_BACKEND
 
 # SYMBA file names -> ours, per theory (the squares' masses are renamed alike in symba_text)

@@ -21,7 +21,7 @@ is translated into our syntax (:mod:`symba.sources.marty_amplitudes`); one that 
 be is kept as MARTY wrote it, with backend ``symba-import-marty``, counted in
 ``untranslated_amplitude`` and tokenized by lexemes (:mod:`symba.tokenization.marty_tokens`).
 All of it is data: the squares are read by
-:func:`symba.physics.expressions.parse_expression`, never evaluated as code.
+:func:`symba.physics.expression_parser.parse_expression`, never evaluated as code.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import pyarrow as pa
 import sympy
 
 from symba.dataset_schema import SCHEMA, fill_ordering_defaults, write_table_atomic
-from symba.physics.expressions import ExpressionSyntaxError, known_symbols, parse_expression
+from symba.physics.expression_parser import ExpressionSyntaxError, known_symbols, parse_expression
 from symba.physics.process import parse_process
 from symba.physics.symbols import REGULATOR, SYMBOL_NAME_RE
 from symba.tokenization.marty_tokens import IMPORTED_BACKEND, IMPORTED_MARTY_BACKEND, IMPORTED_NONCANONICAL_BACKEND

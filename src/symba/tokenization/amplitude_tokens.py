@@ -31,8 +31,8 @@ from symba.physics.amplitude_syntax import (
     to_string,
 )
 from symba.physics.canonical import canonicalise
-from symba.physics.models import MODELS
 from symba.physics.symbols import ALL_MASSES, IMAGINARY_UNIT, MOMENTA
+from symba.physics.theories import MODELS
 
 from .marty_tokens import (
     IMPORTED_MARTY_BACKEND,

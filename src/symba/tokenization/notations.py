@@ -43,8 +43,8 @@ from functools import cache
 
 import sympy
 
-from symba.physics.expressions import numbers_too_big, power_problem
-from symba.physics.expressions import parse_expression as parse_engine_expression
+from symba.physics.expression_parser import numbers_too_big, power_problem
+from symba.physics.expression_parser import parse_expression as parse_engine_expression
 from symba.physics.symbols import ALL_COUPLINGS as COUPLINGS
 from symba.physics.symbols import ALL_MASSES, DOT_PRODUCTS, IMAGINARY_UNIT, REGULATOR
 
@@ -140,7 +140,7 @@ def check_notation(notation: str) -> None:
         raise ValueError(f"unknown notation {notation!r}; choose one of {', '.join(NOTATIONS)}")
 
 
-def parse_expression(text: str) -> sympy.Expr:
+def parse_squared(text: str) -> sympy.Expr:
     """Parse a squared amplitude written with ``^`` or ``**`` in the symbols of docs/physics.md.
 
     Uses the engine's recursion-free parser: ``sympify`` fails on sums of a few
@@ -169,7 +169,7 @@ def tokenize(expr, notation: str = DEFAULT_NOTATION) -> list[str]:
     """Tokens of a squared amplitude (SymPy expression, or text parsed with our symbols)."""
     check_notation(notation)
     if isinstance(expr, str):
-        expr = parse_expression(expr)
+        expr = parse_squared(expr)
     elif isinstance(expr, int):
         expr = sympy.Integer(expr)
     elif not isinstance(expr, sympy.Basic):  # never sympify: it evals strings
@@ -315,7 +315,7 @@ def _fuse_factors(args: list) -> list:
 # Bounds, so that a hostile or broken sequence (model output) fails fast with one line.
 MAX_TOKENS = 5_000_000  # a whole-process QCD 2->3 square is under a million tokens
 MAX_TOKEN_NESTING = 200  # operators open at once (an amplitude nests up to 5 per parenthesis); a chain counts once
-MAX_NUMBER_DIGITS = 300  # as symba.physics.expressions: also for numbers SymPy folds
+MAX_NUMBER_DIGITS = 300  # as symba.physics.expression_parser: also for numbers SymPy folds
 
 
 class TokenError(ValueError):
@@ -439,7 +439,7 @@ def _build_fixed(op: str, operands: list) -> sympy.Expr:
 
 
 def _bounded_power(base, exponent) -> sympy.Expr:
-    """``base^exponent`` within the bounds of :mod:`symba.physics.expressions` (raises TokenError)."""
+    """``base^exponent`` within the bounds of :mod:`symba.physics.expression_parser` (raises TokenError)."""
     problem = power_problem(base, exponent)
     if problem:
         raise TokenError(problem)

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from symba.files import atomic_write
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
-from .notations import NOTATIONS, parse_expression, tokenize
+from .notations import NOTATIONS, parse_squared, tokenize
 from .splits import SIDES_OF_SPLIT
 from .token_shards import SKIPPED_STATUSES, surely_over_max_tokens
 
@@ -65,7 +65,7 @@ def shard_lengths(path, max_tokens: int = 0) -> tuple[dict, list, list, int]:
             too_long += 1
             continue
         try:
-            expr = parse_expression(row["squared"] or "")
+            expr = parse_squared(row["squared"] or "")
             syntax = amplitude_syntax_of(row["backend"])
             per_notation = {
                 n: (len(tokenize_amplitude(row["amplitude"] or "", n, syntax)), len(tokenize(expr, n)))

@@ -28,7 +28,7 @@ from symba.physics.orderings import Relabelling, relabel_amplitude
 from symba.physics.process import parse_process
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
-from .notations import DEFAULT_NOTATION, check_notation, parse_expression, tokenize
+from .notations import DEFAULT_NOTATION, check_notation, parse_squared, tokenize
 from .splits import (
     DEFAULT_FRACTIONS,
     DEFAULT_SPLIT,
@@ -116,7 +116,7 @@ def decoding_columns(row: dict, vocab, notation: str) -> dict:
         return none
     try:
         source = vocab.encode(list(tokenize_amplitude(relabelling.canonical_amplitude(amplitude), notation)))
-        expr = parse_expression(relabelling.squared_to_canonical(squared))  # trusted dataset text
+        expr = parse_squared(relabelling.squared_to_canonical(squared))  # trusted dataset text
         target = vocab.encode(list(tokenize(expr, notation)))
     except (ValueError, KeyError, IndexError, ArithmeticError, TypeError):  # no token form: decode as it is
         return none
@@ -178,7 +178,7 @@ def tokenize_rows(
             skipped["over_max_tokens"] += 1
             continue
         try:
-            expr = parse_expression(squared)
+            expr = parse_squared(squared)
             squared_tokens = tokenize(expr, notation)
             amplitude_tokens = tokenize_amplitude(amplitude, notation, amplitude_syntax_of(row.get("backend", "")))
         except ValueError as exc:

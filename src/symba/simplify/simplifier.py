@@ -84,7 +84,7 @@ def simplify_text(text: str, method: str, engine: str = "flint") -> str:
         return factor_text(text, engine)
     import sympy
 
-    from symba.physics.expressions import parse_expression
+    from symba.physics.expression_parser import parse_expression
     from symba.simplify.flint import sympy_real_part
 
     expr = sympy_real_part(
@@ -152,10 +152,10 @@ def _run_pool(texts: list[str], options: SimplifyOptions, seed: int) -> dict[str
 SIMPLIFIER_VERSION = "2"
 # The code that decides a simplified text (relative to the symba package).
 SIMPLIFIER_SOURCES = (
-    "simplify/expressions.py",
+    "simplify/simplifier.py",
     "simplify/flint.py",
     "simplify/worker.py",
-    "physics/expressions.py",
+    "physics/expression_parser.py",
     "physics/kinematics.py",  # the symbols' assumptions steer SymPy
 )
 CACHE_FORMAT = 2

@@ -158,7 +158,7 @@ def read_manifest_file(path: str | os.PathLike) -> dict[str, list[str]]:
     before any job runs, with the line's number.  (Set lookups only: a 30,000-line manifest is
     read at every parse.  Conservation is checked by the job, like any physics error.)
     """
-    from symba.physics.models import get_model
+    from symba.physics.theories import get_model
 
     particles: dict[str, frozenset] = {}
     out: dict[str, list[str]] = {}

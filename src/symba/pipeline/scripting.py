@@ -13,7 +13,7 @@ def rule_logging(snakemake):
     path = snakemake.log[0] if len(snakemake.log) else None
     handle = open(path, "w") if path else sys.stderr
     logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
-    log = logging.getLogger("symba.workflow")
+    log = logging.getLogger("symba.pipeline")
     try:
         with contextlib.redirect_stderr(handle):
             try:

@@ -44,8 +44,8 @@ def check_fractions(fractions: list[float]) -> None:
 
 def check_theory_spec(theory: str, spec: dict) -> None:
     """Particles and extra processes of one ``theories:`` entry exist in that theory."""
-    from symba.physics.models import get_model
     from symba.physics.process import parse_process
+    from symba.physics.theories import get_model
 
     model = get_model(theory)
     for particle in spec.get("particles") or []:
@@ -70,7 +70,7 @@ def fill_theory_defaults(config: dict) -> None:
 
 def check_massless(massless: list[str]) -> None:
     """Mass symbols come from the models (a third theory's masses need no schema edit)."""
-    from symba.physics.models import ALL_MASSES
+    from symba.physics.theories import ALL_MASSES
 
     unknown = [m for m in massless if m not in ALL_MASSES]
     if unknown:

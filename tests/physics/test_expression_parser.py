@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sympy
 
-from symba.physics import expressions
-from symba.physics.expressions import ExpressionSyntaxError, parse_expression, symbol_table
+from symba.physics import expression_parser as expressions
+from symba.physics.expression_parser import ExpressionSyntaxError, parse_expression, symbol_table
 
 
 @pytest.mark.parametrize(

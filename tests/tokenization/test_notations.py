@@ -13,7 +13,7 @@ from symba.tokenization.notations import (
     TokenError,
     detokenize,
     notation_tokens,
-    parse_expression,
+    parse_squared,
     tokenize,
 )
 from symba.tokenization.vocab import build_vocabulary
@@ -42,7 +42,7 @@ def _round_trip(expr):
 
 @pytest.mark.parametrize("text", PHYSICAL)
 def test_physical_examples_round_trip_exactly(text):
-    _round_trip(parse_expression(text))
+    _round_trip(parse_squared(text))
 
 
 def test_engine_generated_squared_amplitudes_round_trip():
@@ -61,12 +61,12 @@ def test_engine_generated_squared_amplitudes_round_trip():
         result = compute_process(process, theory="qed")
         texts = [d.squared_amplitude for d in result.diagrams] + [result.squared_amplitude]
         for text in texts:
-            _round_trip(parse_expression(text))
+            _round_trip(parse_squared(text))
             seen += 1
     for process in ("u u~ -> g g", "u g -> u g"):
         result = compute_process(process, theory="qcd")
         for text in [d.squared_amplitude for d in result.diagrams] + [result.squared_amplitude]:
-            _round_trip(parse_expression(text))
+            _round_trip(parse_squared(text))
             seen += 1
     assert seen >= 18
 
@@ -174,7 +174,7 @@ def test_worked_example_uses_pair_coefficient_and_power_tokens():
 )
 def test_new_hybrid_short_tokens_written_by_hand(text, tokens):
     assert tokenize(text, "hybrid-short") == tokens
-    assert detokenize(tokens, "hybrid-short") == parse_expression(text)
+    assert detokenize(tokens, "hybrid-short") == parse_squared(text)
 
 
 def test_hybrid_short_vocabulary_sizes_and_names():
@@ -230,7 +230,7 @@ def test_e_is_the_coupling_and_i_the_imaginary_unit():
 
 
 def test_hybrid_short_is_shorter_than_prefix_on_the_worked_example():
-    expr = parse_expression(PHYSICAL[0])
+    expr = parse_squared(PHYSICAL[0])
     assert len(tokenize(expr, "hybrid-short")) < len(tokenize(expr, "hybrid"))
     assert len(tokenize(expr, "hybrid-short")) < len(tokenize(expr, "prefix"))
 

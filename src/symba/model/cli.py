@@ -147,6 +147,7 @@ def cmd_predict(args) -> int:
             threshold=threshold if args.fallback else None,
             theory=args.theory,
             pool=pool,
+            alternatives=args.amplitude != "-" and not args.jsonl,  # only the full answer shows them
         )
     except BaseException:
         pool.close()

@@ -9,6 +9,12 @@ start from the detokenized text; which relabelling is smallest can depend on the
 for processes with identical particles a right answer may differ from the row in the order of
 its terms (measured on the default run: 387 of its 405 distinct rows identical, all 405 equal).
 
+An exact answer is looked up, when it can be, in the dataset of the workflow run the model file
+sits in (``RUN/model/model.pt`` -> ``RUN/dataset``): the row of the same process whose amplitude
+is the request's, from a shard whose checksums hold, computed by this engine version with the
+builtin backend and no massless option, as the fallback computes it.  Its stored engine text
+then goes through the same :func:`dataset_text`; anything else is computed afresh.
+
 Model output is untrusted and SymPy cannot be interrupted, so the text work (detokenize, rename
 the legs, factor, tokenize) and the exact computations run in worker processes
 (:class:`symba.workers.LineWorker`, killed at a timeout), ``n`` of them side by side
@@ -17,10 +23,13 @@ the legs, factor, tokenize) and the exact computations run in worker processes
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
+from pathlib import Path
 
 from symba.physics.canonical import canonicalise
 from symba.workers import LineWorker, WorkerDied
@@ -83,6 +92,98 @@ def model_answer(
     return {"text": text, "tokens": _tokens(text, notation)}
 
 
+def run_dataset(model_path: str) -> str | None:
+    """The dataset folder of the workflow run ``model_path`` sits in (``RUN/model/model.pt`` ->
+    ``RUN/dataset``), when the run's amplitudes were computed as the exact fallback computes them:
+    every stamp of its amplitudes parameters says the builtin backend and no massless particle.
+    None otherwise (no run folder, no stamps, other settings)."""
+    run = Path(model_path).resolve().parent.parent
+    folder = run / "dataset"
+    stamps = sorted((run / "params" / "amplitudes").glob("*.json"))
+    if not stamps or not folder.is_dir():
+        return None
+    for stamp in stamps:
+        try:
+            params = json.loads(stamp.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(params, dict) or params.get("backend") != "builtin" or params.get("massless") != []:
+            return None
+    return str(folder)
+
+
+class DatasetRows:
+    """Worker side: the raw rows of a run's dataset, read one shard at a time as processes ask."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+        self._shards: dict[Path, dict[str, list[dict]]] = {}
+
+    def _shard_path(self, canonical: str, theory: str) -> Path | None:
+        """The shard holding ``canonical``: named by its stable hash (``h007``) among the
+        theory's hashed shards, or by its slug (one process per shard)."""
+        from symba.workflow.manifest import process_slug, stable_hash
+
+        by_slug = self.folder / theory / f"{process_slug(canonical)}.parquet"
+        if by_slug.is_file():
+            return by_slug
+        numbers = [m for p in (self.folder / theory).glob("h*.parquet") if (m := re.fullmatch(r"h(\d+)", p.stem))]
+        if not numbers:
+            return None
+        buckets = 1 << max(int(m.group(1)) for m in numbers).bit_length()  # a power of two above them
+        width = len(numbers[0].group(1))
+        return self.folder / theory / f"h{stable_hash(theory, canonical) % buckets:0{width}d}.parquet"
+
+    def rows(self, canonical: str, written: str, theory: str) -> list[dict]:
+        """The rows of process ``written`` (an ordering of ``canonical``) computed by this engine
+        with the builtin backend, in the dataset's order; [] when the dataset has none."""
+        from symba.dataset_schema import ShardError, read_shard
+        from symba.physics.engine import ENGINE_VERSION
+
+        path = self._shard_path(canonical, theory)
+        if path is None or not path.is_file():
+            return []
+        if path not in self._shards:
+            by_process: dict[str, list[dict]] = {}
+            try:
+                table = read_shard(path)  # checksums and content digest checked
+            except ShardError:
+                table = None
+            for row in table.to_pylist() if table is not None else []:
+                if (row["status"], row["backend"], row["engine_version"]) == ("ok", "builtin", ENGINE_VERSION):
+                    by_process.setdefault(row["process"], []).append(row)
+            self._shards[path] = by_process
+        return [row for row in self._shards[path].get(written, []) if row["theory"] == theory]
+
+
+_dataset: DatasetRows | None = None  # the worker's run dataset (its second argument)
+
+
+def _dataset_row(process: str, theory: str, diagram: int | None, amplitude: str | None) -> dict | None:
+    """The run dataset's row for the request, when its amplitude is the request's and every row
+    of the process with that amplitude has the same engine text; None: compute it."""
+    if _dataset is None or not amplitude:
+        return None
+    from .relabel import relabelling_of_process
+
+    try:
+        relabelling = relabelling_of_process(process, theory)
+        canonical = relabelling.canonical_process if relabelling else process
+        rows = _dataset.rows(canonical, process, theory)
+        wanted = "".join(amplitude.split())
+        found = [row for row in rows if "".join(row["amplitude"].split()) == wanted]
+        if not found and rows:  # relabelled rows are not in canonical chain order: compare canonical texts
+            wanted = canonicalise(amplitude, process, theory)[0]
+            found = [row for row in rows if canonicalise(row["amplitude"], row["process"], theory)[0] == wanted]
+    except (ValueError, ArithmeticError):  # the engine's path says what is wrong
+        return None
+    if diagram is not None:
+        found = [row for row in found if row["diagram"] == diagram]
+    if not found or len({row["squared_raw"] for row in found}) != 1:
+        return None
+    return found[0]
+
+
 @lru_cache(maxsize=64)
 def _exact_rows(process: str, theory: str) -> tuple[dict, ...]:
     """The dataset's raw rows of ``process`` (legs as written): its canonical process computed,
@@ -108,12 +209,25 @@ def _exact_rows(process: str, theory: str) -> tuple[dict, ...]:
 def exact_answer(process: str, theory: str, diagram: int | None, amplitude: str | None, notation: str | None) -> dict:
     """The exact squared amplitude in the dataset's form: of diagram ``diagram`` (-1: the whole
     process), or, without one, of the diagram whose amplitude is ``amplitude`` (whitespace aside).
+    With both, ``amplitude`` only checks a run dataset's row (:func:`_dataset_row`).
     {"error": ...} (one line) when the process cannot be computed or has no such diagram."""
+    process = " ".join(process.split())
     try:
-        rows = _exact_rows(" ".join(process.split()), theory)
+        row = _dataset_row(process, theory, diagram, amplitude)
+        if row is None:
+            row = _computed_row(process, theory, diagram, amplitude)
     except ValueError as exc:  # the physics stage's input errors (ProcessError, ...) are ValueErrors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return {"error": f"process {process!r}: {first}"}
+    if "error" in row:
+        return row
+    text = dataset_text(row["squared_raw"], row["process"], theory)
+    return {"text": text, "tokens": _tokens(text, notation), "diagram": row["diagram"]}
+
+
+def _computed_row(process: str, theory: str, diagram: int | None, amplitude: str | None) -> dict:
+    """The engine's row for the request (process computed here), or {"error": ...}."""
+    rows = _exact_rows(process, theory)
     if diagram is None:
         wanted = "".join((amplitude or "").split())
         found = [row["diagram"] for row in rows if "".join(row["amplitude"].split()) == wanted]
@@ -131,8 +245,7 @@ def exact_answer(process: str, theory: str, diagram: int | None, amplitude: str 
     row = next((row for row in rows if row["diagram"] == diagram), None)
     if row is None:
         return {"error": f"process {process!r} has no diagram {diagram} (it has {len(rows) - 1})"}
-    text = dataset_text(row["squared_raw"], row["process"], theory)
-    return {"text": text, "tokens": _tokens(text, notation), "diagram": diagram}
+    return row
 
 
 def _handle(request: dict):
@@ -165,9 +278,11 @@ class AnswerPool:
     so their imports overlap the caller's (torch, the model).  Exact requests of one process go
     to the same worker, which keeps that process's result for the next diagram."""
 
-    def __init__(self, n: int = 2, timeout_s: float = 20.0):
+    def __init__(self, n: int = 2, timeout_s: float = 20.0, dataset: str | None = None):
+        """``dataset``: a run's dataset folder (:func:`run_dataset`) to look exact answers up in."""
         self.timeout_s = timeout_s
-        self._workers = [LineWorker("symba.model.answers", [str(WORKER_MEMORY_MB)]) for _ in range(max(1, n))]
+        args = [str(WORKER_MEMORY_MB), dataset or ""]
+        self._workers = [LineWorker("symba.model.answers", args) for _ in range(max(1, n))]
         self._threads = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="answers") for _ in self._workers]
         self._load = [0] * len(self._workers)
         self._lock = threading.Lock()
@@ -239,4 +354,6 @@ class AnswerPool:
 if __name__ == "__main__":
     from symba.workers import serve
 
+    if len(sys.argv) > 2 and sys.argv[2]:
+        _dataset = DatasetRows(sys.argv[2])
     serve(_handle, memory_mb=int(sys.argv[1]) if len(sys.argv) > 1 else 0, warm_up=_warm_up)

@@ -125,9 +125,9 @@ def cmd_predict(args) -> int:
         raise ModelInputError(f"model file {args.model} does not exist")
     if args.workers < 1:
         raise ModelInputError(f"--workers must be at least 1, not {args.workers}")
-    from .answers import AnswerPool
+    from .answers import AnswerPool, run_dataset
 
-    pool = AnswerPool(args.workers)  # its workers start importing while we import torch
+    pool = AnswerPool(args.workers, dataset=run_dataset(args.model))  # they start importing while we import torch
     try:
         from .predict import Predictor, choose_threshold, evaluated_search, find_metrics
 

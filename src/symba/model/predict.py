@@ -30,7 +30,7 @@ import torch
 from symba.physics.canonical import canonicalise
 
 from . import batches
-from .answers import AnswerPool
+from .answers import AnswerPool, run_dataset
 from .checkpoint import check_vocabulary, load_model
 from .config import EvalConfig
 from .errors import ModelInputError
@@ -135,7 +135,7 @@ class Predictor:
             # a small model: more threads only synchronise, and spin-wait on a loaded machine
             torch.set_num_threads(num_threads)
         # started first (or by the caller, before importing torch): the workers' imports overlap ours
-        self.pool = pool if pool is not None else AnswerPool(workers, timeout_s)
+        self.pool = pool if pool is not None else AnswerPool(workers, timeout_s, run_dataset(model_path))
         try:
             self.model, record = load_model(model_path, device)
             self.vocab = batches.load_vocab(vocab_path or record["vocab_path"])
@@ -298,7 +298,7 @@ class Predictor:
                 "the fallback needs the process: the amplitude's spinors and polarisation vectors do not "
                 'name its legs (give --process, or a "process" key on the line)'
             )
-        amplitude = None if it.diagram is not None else it.amplitude
+        amplitude = it.amplitude  # with a diagram, it only checks a dataset row
         key = ("exact", " ".join(process.split()), it.theory, it.diagram, amplitude)
         return self._futures.get_or_make(
             key, lambda: self.pool.exact(process, it.theory, it.diagram, amplitude, self.notation)

@@ -187,3 +187,9 @@ def test_a_model_in_a_run_folder_gets_its_exact_answers_from_the_dataset(tmp_pat
         preds = model.predict([row["amplitude"] for row in dataset_rows])
     assert [p.source for p in preds] == ["exact"] * len(dataset_rows)
     assert [p.squared for p in preds] == [row["squared"] for row in dataset_rows]
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 1), (2, 1), (3, 2), (16, 2)])
+def test_answer_workers_take_the_cores_beside_the_decoding(cores, workers, monkeypatch):
+    monkeypatch.setattr(answers.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert answers.default_workers() == workers

@@ -38,10 +38,11 @@ from .relabel import process_of_amplitude, relabelling_for
 from .search import beam_search, greedy
 
 MAX_INPUT_CHARS = 1_000_000  # an amplitude the model can read is far shorter
-# Sources decoded together, sorted by length.  Small: beam search's per-step cost grows with
-# batch x length (its cache is re-gathered each step), so 200 amplitudes cost 4.0 CPU-s in
-# batches of 8 against 9.9 in batches of 64 (default run's model, beam 2, loaded machine).
-DECODE_BATCH = 8
+# Sources decoded together, sorted by length.  Beam search's per-step cost grows with batch x
+# length (its cache is re-gathered each step): the default run's 87 distinct held-out sources
+# (beam 2) cost 0.7 CPU-s in batches of 16, 0.8-0.9 in batches of 8 and 32; 200 sources cost
+# 4.0 in batches of 8 against 9.9 in batches of 64.
+DECODE_BATCH = 16
 READ_CHUNK = 64  # requests taken in at a time (stdin: what has arrived), 8 at first
 # Answers kept for repeated requests: decoding, answer text and exact results depend only on
 # their inputs, and relabelling maps many amplitudes onto one canonical source (default run:
@@ -120,7 +121,7 @@ class Predictor:
         fallback: bool = False,
         threshold: float | None = None,
         theory: str = "qed",
-        workers: int = 2,
+        workers: int | None = None,
         batch_size: int = DECODE_BATCH,
         pool: AnswerPool | None = None,
         num_threads: int = EvalConfig.num_threads,
@@ -128,7 +129,7 @@ class Predictor:
     ):
         if beam_size < 1:
             raise ModelInputError(f"the beam size must be at least 1 (1: greedy), not {beam_size}")
-        if workers < 1 or batch_size < 1:
+        if (workers is not None and workers < 1) or batch_size < 1:
             raise ModelInputError("workers and batch_size must be at least 1")
         self.model_path = model_path
         if device == "cpu":

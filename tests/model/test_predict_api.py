@@ -193,3 +193,26 @@ def test_a_model_in_a_run_folder_gets_its_exact_answers_from_the_dataset(tmp_pat
 def test_answer_workers_take_the_cores_beside_the_decoding(cores, workers, monkeypatch):
     monkeypatch.setattr(answers.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert answers.default_workers() == workers
+
+
+def test_the_dataset_shard_of_a_process_is_found_by_its_hash_and_big_ones_are_not_read(tmp_path, dataset_rows):
+    from symba.workflow.manifest import stable_hash
+
+    folder = tmp_path / "dataset" / "qed"
+    folder.mkdir(parents=True)
+    stored = [dict(row, status="ok", engine_version=ENGINE_VERSION) for row in dataset_rows]
+    holder = stable_hash("qed", MUMU) % 4
+    for k in range(4):
+        write_table_atomic(
+            pa.Table.from_pylist(stored if k == holder else [], schema=SCHEMA), folder / f"h{k:03d}.parquet"
+        )
+    written = "e+ e- -> mu+ mu-"
+    expected = [row for row in dataset_rows if row["process"] == written]
+    assert expected
+    found = answers.DatasetRows(str(tmp_path / "dataset")).rows(MUMU, written, "qed")
+    assert [(row["diagram"], row["squared_raw"]) for row in found] == [
+        (r["diagram"], r["squared_raw"]) for r in expected
+    ]
+    small = answers.DatasetRows(str(tmp_path / "dataset"))
+    small.MAX_SHARD_BYTES = 100
+    assert small.rows(MUMU, written, "qed") == []

@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -114,11 +115,17 @@ def run_dataset(model_path: str) -> str | None:
 
 
 class DatasetRows:
-    """Worker side: the raw rows of a run's dataset, read one shard at a time as processes ask."""
+    """Worker side: the raw rows of a run's dataset, read one shard at a time as processes ask
+    (the last ``SHARDS_KEPT`` kept; a shard over ``MAX_SHARD_BYTES`` is not read: computing is
+    cheaper than holding it)."""
+
+    SHARDS_KEPT = 32
+    MAX_SHARD_BYTES = 64 << 20
 
     def __init__(self, folder: str):
         self.folder = Path(folder)
-        self._shards: dict[Path, dict[str, list[dict]]] = {}
+        self._shards: OrderedDict[Path, dict[str, list[dict]]] = OrderedDict()
+        self._buckets: dict[str, tuple[int, int] | None] = {}  # theory -> (hashed shards, digits)
 
     def _shard_path(self, canonical: str, theory: str) -> Path | None:
         """The shard holding ``canonical``: named by its stable hash (``h007``) among the
@@ -128,33 +135,51 @@ class DatasetRows:
         by_slug = self.folder / theory / f"{process_slug(canonical)}.parquet"
         if by_slug.is_file():
             return by_slug
-        numbers = [m for p in (self.folder / theory).glob("h*.parquet") if (m := re.fullmatch(r"h(\d+)", p.stem))]
-        if not numbers:
+        if theory not in self._buckets:
+            found = [m for p in (self.folder / theory).glob("h*.parquet") if (m := re.fullmatch(r"h(\d+)", p.stem))]
+            # the bucket count is a power of two (symba.workflow.manifest.bucket_count) above the names
+            highest = max((int(m.group(1)) for m in found), default=None)
+            self._buckets[theory] = None if highest is None else (1 << highest.bit_length(), len(found[0].group(1)))
+        if self._buckets[theory] is None:
             return None
-        buckets = 1 << max(int(m.group(1)) for m in numbers).bit_length()  # a power of two above them
-        width = len(numbers[0].group(1))
+        buckets, width = self._buckets[theory]
         return self.folder / theory / f"h{stable_hash(theory, canonical) % buckets:0{width}d}.parquet"
+
+    def warm_up(self) -> None:
+        """Reads one shard: the first read of a process pays ~0.2 CPU-s of pyarrow set-up."""
+        first = next(iter(sorted(self.folder.glob("*/*.parquet"))), None)
+        if first is not None:
+            self._read(first)
+
+    def _read(self, path: Path) -> dict[str, list[dict]]:
+        """The shard's rows computed by this engine with the builtin backend, by process ({} when
+        the shard is damaged)."""
+        from symba.dataset_schema import ShardError, read_shard
+        from symba.physics.engine import ENGINE_VERSION
+
+        if path in self._shards:
+            self._shards.move_to_end(path)
+            return self._shards[path]
+        by_process: dict[str, list[dict]] = {}
+        try:
+            table = read_shard(path) if path.stat().st_size <= self.MAX_SHARD_BYTES else None  # checksums checked
+        except (ShardError, OSError):
+            table = None
+        for row in table.to_pylist() if table is not None else []:
+            if (row["status"], row["backend"], row["engine_version"]) == ("ok", "builtin", ENGINE_VERSION):
+                by_process.setdefault(row["process"], []).append(row)
+        self._shards[path] = by_process
+        if len(self._shards) > self.SHARDS_KEPT:
+            self._shards.popitem(last=False)
+        return by_process
 
     def rows(self, canonical: str, written: str, theory: str) -> list[dict]:
         """The rows of process ``written`` (an ordering of ``canonical``) computed by this engine
         with the builtin backend, in the dataset's order; [] when the dataset has none."""
-        from symba.dataset_schema import ShardError, read_shard
-        from symba.physics.engine import ENGINE_VERSION
-
         path = self._shard_path(canonical, theory)
         if path is None or not path.is_file():
             return []
-        if path not in self._shards:
-            by_process: dict[str, list[dict]] = {}
-            try:
-                table = read_shard(path)  # checksums and content digest checked
-            except ShardError:
-                table = None
-            for row in table.to_pylist() if table is not None else []:
-                if (row["status"], row["backend"], row["engine_version"]) == ("ok", "builtin", ENGINE_VERSION):
-                    by_process.setdefault(row["process"], []).append(row)
-            self._shards[path] = by_process
-        return [row for row in self._shards[path].get(written, []) if row["theory"] == theory]
+        return [row for row in self._read(path).get(written, []) if row["theory"] == theory]
 
 
 _dataset: DatasetRows | None = None  # the worker's run dataset (its second argument)
@@ -269,6 +294,9 @@ def _warm_up() -> None:
     import symba.simplify.classes  # noqa: F401  (the slow imports, before the first timed request)
     import symba.simplify.flint  # noqa: F401
     import symba.tokenization.notations  # noqa: F401
+
+    if _dataset is not None:
+        _dataset.warm_up()
 
 
 # -- caller side -----------------------------------------------------------------------------

@@ -96,6 +96,7 @@ class _Item:
     hyps: list = field(default_factory=list)
     futures: list = field(default_factory=list)  # model answers of the beams, best first
     exact: object = None  # future of the exact answer
+    submitted: bool = False  # decoded, its answers asked for
 
 
 def _first_line(exc: BaseException) -> str:
@@ -233,10 +234,11 @@ class Predictor:
 
     # -- decoding and answering ------------------------------------------------------------
 
-    def _decode(self, items: list[_Item]) -> None:
+    def _decode(self, items: list[_Item]) -> Iterator[None]:
         """Beam search over the items' sources, ``batch_size`` at a time, shortest first (a
         source seen before is not decoded again); then every beam goes to the answer workers,
-        and low-certainty answers to the exact engine."""
+        and low-certainty answers to the exact engine.  Yields after each step, so that the
+        caller hands out the answers ready meanwhile."""
         waiting = [it for it in items if it.ids is not None]
         hyps_of = {}
         for it in waiting:
@@ -244,6 +246,7 @@ class Predictor:
             if key not in hyps_of:
                 hyps_of[key] = self._decoded.get(key)
         waiting = self._submit_decoded(waiting, hyps_of)
+        yield
         todo = sorted((list(key) for key, hyps in hyps_of.items() if hyps is None), key=len)
         bos, eos, pad = self.specials.bos, self.specials.eos, self.specials.pad
         for start in range(0, len(todo), self.batch_size):
@@ -259,6 +262,7 @@ class Predictor:
                 self._decoded.get_or_make(tuple(ids), lambda hyps=hyps: hyps)
             # this group's items go to the workers before the next group decodes
             waiting = self._submit_decoded(waiting, hyps_of)
+            yield
 
     def _submit_decoded(self, items: list[_Item], hyps_of: dict) -> list[_Item]:
         """Submits the items whose source is decoded; returns the others."""
@@ -270,6 +274,7 @@ class Predictor:
             else:
                 it.hyps = hyps
                 self._submit(it)
+                it.submitted = True
         return left
 
     def _submit(self, it: _Item) -> None:
@@ -366,11 +371,11 @@ class Predictor:
         pending: list[_Item] = []
         for chunk in chunks:
             items = [self._item(r) for r in chunk]
-            self._decode(items)
             pending.extend(items)
-            # answers ready while the next chunk decodes go out now
-            while pending and _ready(pending[0]):
-                yield self._answer(pending.pop(0))
+            for _ in self._decode(items):
+                # answers ready while the next group decodes go out now
+                while pending and _ready(pending[0]):
+                    yield self._answer(pending.pop(0))
         for it in pending:
             yield self._answer(it)
 
@@ -389,6 +394,8 @@ class Predictor:
 
 
 def _ready(it: _Item) -> bool:
+    if it.error is None and not it.submitted:
+        return False
     futures = [*it.futures, it.exact]
     return all(f is None or isinstance(f, str) or f.done() for f in futures)
 

@@ -46,8 +46,10 @@ DECODE_BATCH = 16
 READ_CHUNK = 64  # requests taken in at a time (stdin: what has arrived), 8 at first
 # Answers kept for repeated requests: decoding, answer text and exact results depend only on
 # their inputs, and relabelling maps many amplitudes onto one canonical source (default run:
-# 200 held-out lines, 87 distinct sources).  Bounded, so a long stream does not grow memory.
-REUSE_ENTRIES = 4096
+# 200 held-out lines, 87 distinct sources).  Bounded, so a long stream does not grow memory; a
+# request text over REUSED_TEXT_CHARS (far longer than the model reads) is not kept.
+REUSE_ENTRIES = 1024
+REUSED_TEXT_CHARS = 20_000
 
 
 class _Recent(OrderedDict):
@@ -108,7 +110,10 @@ class Predictor:
     """A model loaded once, for many amplitudes; close it (or use ``with``) to stop its workers.
 
     ``predict(amplitudes)`` answers a list; ``predict_iter`` a stream, in order, as soon as each
-    answer is ready.  ``fallback``: recompute below ``threshold`` (None: inf, every answer)."""
+    answer is ready.  ``fallback``: recompute below ``threshold`` (None: inf, every answer).
+    ``workers``: answer worker processes (None: :func:`symba.model.answers.default_workers`).
+    ``alternatives``: False leaves ``Prediction.alternatives`` empty, for a caller that never
+    shows them (the beams' text is worked out in the workers, as much again as the answer's)."""
 
     def __init__(
         self,
@@ -215,10 +220,12 @@ class Predictor:
             error=request.get("error"),
         )
         if item.error is None:
-            key = (item.amplitude, item.process, item.theory)
-            item.amplitude, item.ids, item.relabelling, item.error = self._sources.get_or_make(
-                key, lambda: self._source(item.amplitude, item.process, item.theory)
-            )
+            if len(item.amplitude) + len(str(item.process or "")) > REUSED_TEXT_CHARS:
+                source = self._source(item.amplitude, item.process, item.theory)
+            else:
+                key = (item.amplitude, item.process, item.theory)
+                source = self._sources.get_or_make(key, lambda: self._source(item.amplitude, item.process, item.theory))
+            item.amplitude, item.ids, item.relabelling, item.error = source
         return item
 
     def _source(self, amplitude: str, process: str | None, theory: str):

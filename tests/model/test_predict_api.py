@@ -156,8 +156,8 @@ def test_exact_answers_come_from_the_run_dataset_without_the_engine(tmp_path, da
     answers._exact_rows.cache_clear()
     for row in dataset_rows:
         as_sent = canonicalise(row["amplitude"], row["process"], "qed")[0]  # what the Predictor sends
-        for diagram in (None, row["diagram"]):
-            got = answers.exact_answer(row["process"], "qed", diagram, as_sent, NOTATION)
+        for diagram, as_given in ((None, None), (row["diagram"], None), (row["diagram"], row["amplitude"])):
+            got = answers.exact_answer(row["process"], "qed", diagram, as_sent, NOTATION, as_given)
             assert got["text"] == row["squared"], (row["process"], diagram)
             assert got["tokens"] == list(tokenize(parse_expression(row["squared"]), NOTATION))
 
@@ -170,7 +170,8 @@ def test_exact_answers_are_computed_when_the_dataset_does_not_vouch_for_them(tmp
     monkeypatch.setattr(answers, "_dataset", answers.DatasetRows(str(run / "dataset")))
     answers._exact_rows.cache_clear()
     for diagram in (None, 0):
-        assert answers.exact_answer(MUMU, "qed", diagram, row["amplitude"], NOTATION)["text"] == row["squared"]
+        got = answers.exact_answer(MUMU, "qed", diagram, row["amplitude"], NOTATION, row["amplitude"])
+        assert got["text"] == row["squared"]
     shard = run / "dataset" / "qed" / "h000.parquet"
     write_table_atomic(pa.Table.from_pylist([dict(row, squared_raw="0", status="ok")], schema=SCHEMA), shard)
     data = bytearray(shard.read_bytes())

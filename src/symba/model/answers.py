@@ -173,6 +173,13 @@ class DatasetRows:
             self._shards.popitem(last=False)
         return by_process
 
+    @staticmethod
+    def canonical_amplitude(row: dict, theory: str) -> str:
+        """The row's amplitude in canonical form, worked out once."""
+        if "canonical_amplitude" not in row:
+            row["canonical_amplitude"] = canonicalise(row["amplitude"], row["process"], theory)[0]
+        return row["canonical_amplitude"]
+
     def rows(self, canonical: str, written: str, theory: str) -> list[dict]:
         """The rows of process ``written`` (an ordering of ``canonical``) computed by this engine
         with the builtin backend, in the dataset's order; [] when the dataset has none."""
@@ -185,9 +192,12 @@ class DatasetRows:
 _dataset: DatasetRows | None = None  # the worker's run dataset (its second argument)
 
 
-def _dataset_row(process: str, theory: str, diagram: int | None, amplitude: str | None) -> dict | None:
-    """The run dataset's row for the request, when its amplitude is the request's and every row
-    of the process with that amplitude has the same engine text; None: compute it."""
+def _dataset_row(
+    process: str, theory: str, diagram: int | None, amplitude: str | None, as_given: str | None = None
+) -> dict | None:
+    """The run dataset's row for the request, when its amplitude is the request's (``as_given``,
+    the text the user sent, or ``amplitude``, its canonical text) and every row of the process
+    with that amplitude has the same engine text; None: compute it."""
     if _dataset is None or not amplitude:
         return None
     from .relabel import relabelling_of_process
@@ -196,15 +206,15 @@ def _dataset_row(process: str, theory: str, diagram: int | None, amplitude: str 
         relabelling = relabelling_of_process(process, theory)
         canonical = relabelling.canonical_process if relabelling else process
         rows = _dataset.rows(canonical, process, theory)
-        wanted = "".join(amplitude.split())
-        found = [row for row in rows if "".join(row["amplitude"].split()) == wanted]
+        if diagram is not None:
+            rows = [row for row in rows if row["diagram"] == diagram]
+        texts = {"".join(text.split()) for text in (amplitude, as_given) if text}
+        found = [row for row in rows if "".join(row["amplitude"].split()) in texts]
         if not found and rows:  # relabelled rows are not in canonical chain order: compare canonical texts
             wanted = canonicalise(amplitude, process, theory)[0]
-            found = [row for row in rows if canonicalise(row["amplitude"], row["process"], theory)[0] == wanted]
+            found = [row for row in rows if _dataset.canonical_amplitude(row, theory) == wanted]
     except (ValueError, ArithmeticError):  # the engine's path says what is wrong
         return None
-    if diagram is not None:
-        found = [row for row in found if row["diagram"] == diagram]
     if not found or len({row["squared_raw"] for row in found}) != 1:
         return None
     return found[0]
@@ -232,14 +242,22 @@ def _exact_rows(process: str, theory: str) -> tuple[dict, ...]:
     return tuple(row for row in rows_for_orderings(result, make_rows, orderings) if row["process"] == written)
 
 
-def exact_answer(process: str, theory: str, diagram: int | None, amplitude: str | None, notation: str | None) -> dict:
+def exact_answer(
+    process: str,
+    theory: str,
+    diagram: int | None,
+    amplitude: str | None,
+    notation: str | None,
+    as_given: str | None = None,
+) -> dict:
     """The exact squared amplitude in the dataset's form: of diagram ``diagram`` (-1: the whole
     process), or, without one, of the diagram whose amplitude is ``amplitude`` (whitespace aside).
-    With both, ``amplitude`` only checks a run dataset's row (:func:`_dataset_row`).
+    With both, ``amplitude`` only checks a run dataset's row (:func:`_dataset_row`), as does
+    ``as_given``, the amplitude as the user wrote it.
     {"error": ...} (one line) when the process cannot be computed or has no such diagram."""
     process = " ".join(process.split())
     try:
-        row = _dataset_row(process, theory, diagram, amplitude)
+        row = _dataset_row(process, theory, diagram, amplitude, as_given)
         if row is None:
             row = _computed_row(process, theory, diagram, amplitude)
     except ValueError as exc:  # the physics stage's input errors (ProcessError, ...) are ValueErrors
@@ -285,7 +303,12 @@ def _handle(request: dict):
         )
     if request["op"] == "exact":
         return exact_answer(
-            request["process"], request["theory"], request.get("diagram"), request.get("amplitude"), request["notation"]
+            request["process"],
+            request["theory"],
+            request.get("diagram"),
+            request.get("amplitude"),
+            request["notation"],
+            request.get("as_given"),
         )
     raise ValueError(f"unknown op {request['op']!r}")
 
@@ -371,9 +394,16 @@ class AnswerPool:
         return self._submit(k, request, self.timeout_s)
 
     def exact(
-        self, process: str, theory: str, diagram: int | None, amplitude: str | None, notation: str | None
+        self,
+        process: str,
+        theory: str,
+        diagram: int | None,
+        amplitude: str | None,
+        notation: str | None,
+        as_given: str | None = None,
     ) -> Future:
-        """Future of {"text", "tokens", "diagram"} or {"error"}."""
+        """Future of {"text", "tokens", "diagram"} or {"error"}; ``as_given``: the amplitude as
+        the user wrote it, to find it in a run dataset (``amplitude`` is its canonical text)."""
         key = " ".join(process.split())
         k = sum(key.encode()) % len(self._workers)  # stable across runs, unlike hash()
         request = {
@@ -383,6 +413,7 @@ class AnswerPool:
             "diagram": diagram,
             "amplitude": amplitude,
             "notation": notation,
+            "as_given": as_given,
         }
         return self._submit(k, request, EXACT_TIMEOUT_S + _GRACE_S)
 

@@ -88,10 +88,11 @@ class Prediction:
 class _Item:
     """One request on its way through decoding and the answer workers."""
 
-    amplitude: str
+    amplitude: str  # canonical once read
     process: str | None
     theory: str
     diagram: int | None
+    as_given: str = ""  # the amplitude as the request wrote it
     ids: list[int] | None = None
     relabelling: object = None
     error: str | None = None
@@ -217,6 +218,7 @@ class Predictor:
             request.get("process"),
             request.get("theory") or self.theory,
             request.get("diagram"),
+            as_given=request.get("amplitude") or "",
             error=request.get("error"),
         )
         if item.error is None:
@@ -313,8 +315,9 @@ class Predictor:
             )
         amplitude = it.amplitude  # with a diagram, it only checks a dataset row
         key = ("exact", " ".join(process.split()), it.theory, it.diagram, amplitude)
+        as_given = it.as_given if len(it.as_given) <= REUSED_TEXT_CHARS else None  # only a shortcut
         return self._futures.get_or_make(
-            key, lambda: self.pool.exact(process, it.theory, it.diagram, amplitude, self.notation)
+            key, lambda: self.pool.exact(process, it.theory, it.diagram, amplitude, self.notation, as_given)
         )
 
     def _answer(self, it: _Item) -> Prediction:

@@ -132,8 +132,9 @@ class DatasetRows:
         theory's hashed shards, or by its slug (one process per shard)."""
         from symba.workflow.manifest import process_slug, stable_hash
 
-        by_slug = self.folder / theory / f"{process_slug(canonical)}.parquet"
-        if by_slug.is_file():
+        slug = process_slug(canonical)
+        by_slug = self.folder / theory / f"{slug}.parquet"
+        if "/" not in slug and not slug.startswith(".") and by_slug.is_file():
             return by_slug
         if theory not in self._buckets:
             found = [m for p in (self.folder / theory).glob("h*.parquet") if (m := re.fullmatch(r"h(\d+)", p.stem))]
@@ -183,6 +184,8 @@ class DatasetRows:
     def rows(self, canonical: str, written: str, theory: str) -> list[dict]:
         """The rows of process ``written`` (an ordering of ``canonical``) computed by this engine
         with the builtin backend, in the dataset's order; [] when the dataset has none."""
+        if not re.fullmatch(r"\w+", theory):  # a folder name, never a path out of the dataset
+            return []
         path = self._shard_path(canonical, theory)
         if path is None or not path.is_file():
             return []

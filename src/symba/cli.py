@@ -20,6 +20,18 @@ COMMAND_MODULES = (
     "symba.simplify.cli",  # simplify
     "symba.model.cli",  # train, evaluate, predict
 )
+# The module of each command: a command line imports only its own (the others pull in SymPy and
+# pyarrow, ~0.8 CPU-s that `symba predict` does not need).  tests/test_cli_commands.py checks it.
+COMMANDS = {
+    "amplitudes": "symba.physics.cli",
+    "tokenize": "symba.tokenization.cli",
+    "detokenize": "symba.tokenization.cli",
+    "import-symba": "symba.tokenization.cli",
+    "simplify": "symba.simplify.cli",
+    "train": "symba.model.cli",
+    "evaluate": "symba.model.cli",
+    "predict": "symba.model.cli",
+}
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -28,10 +40,12 @@ class _ArgumentParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``argv`` naming a command first, of that one's module only."""
     parser = _ArgumentParser(prog="symba", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
-    for name in COMMAND_MODULES:
+    command = argv[0] if argv else None
+    for name in (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -69,7 +83,8 @@ def is_input_error(exc: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)

@@ -6,16 +6,20 @@ from __future__ import annotations
 import io
 import json
 
+import pyarrow as pa
 import pytest
 import sympy
 import torch
 
 import symba.model
 from symba.cli import main
+from symba.dataset_schema import SCHEMA, write_table_atomic
+from symba.model import answers
 from symba.model import predict as predict_module
 from symba.model.batches import amplitude_to_ids, load_vocab
 from symba.model.search import Hypothesis
-from symba.physics.engine import compute_process
+from symba.physics.canonical import canonicalise
+from symba.physics.engine import ENGINE_VERSION, compute_process
 from symba.physics.expression_parser import parse_expression
 from symba.physics.orderings import rows_for_orderings
 from symba.pipeline.amplitude_shards import process_rows
@@ -112,3 +116,104 @@ def test_invalid_utf8_spoils_only_its_own_line(stub, dataset_rows, monkeypatch, 
     assert out[0]["prediction"] == out[2]["prediction"] == dataset_rows[0]["squared"]
     assert set(out[1]) == {"error"} and "line 2 is not valid UTF-8" in out[1]["error"]
     assert "1 of 3" in captured.err
+
+
+def _write_run(tmp_path, rows, stamp=None):
+    """A workflow run folder holding ``rows`` as its dataset (one checksummed shard), a model
+    file and the amplitudes stage's parameter stamp (default: builtin backend, nothing massless)."""
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    (run / "model" / "model.pt").write_bytes(b"")
+    (run / "dataset" / "qed").mkdir(parents=True)
+    stored = [dict(row, status="ok", engine_version=ENGINE_VERSION) for row in rows]
+    write_table_atomic(pa.Table.from_pylist(stored, schema=SCHEMA), run / "dataset" / "qed" / "h000.parquet")
+    (run / "params" / "amplitudes").mkdir(parents=True)
+    stamp = stamp if stamp is not None else {"backend": "builtin", "massless": [], "engine_version": ENGINE_VERSION}
+    (run / "params" / "amplitudes" / "0123.json").write_text(json.dumps(stamp))
+    return run
+
+
+def test_the_run_dataset_is_used_only_when_computed_as_the_fallback_computes(tmp_path, dataset_rows):
+    run = _write_run(tmp_path, dataset_rows)
+    model = str(run / "model" / "model.pt")
+    assert answers.run_dataset(model) == str(run / "dataset")
+    for stamp in ({"backend": "builtin", "massless": ["m_e"]}, {"backend": "marty", "massless": []}, ["x"]):
+        (run / "params" / "amplitudes" / "4567.json").write_text(json.dumps(stamp))
+        assert answers.run_dataset(model) is None, stamp
+    (run / "params" / "amplitudes" / "4567.json").write_text("{not json")
+    assert answers.run_dataset(model) is None
+    assert answers.run_dataset(str(tmp_path / "elsewhere" / "model.pt")) is None
+
+
+def _engine_must_not_run(*args, **kwargs):
+    raise AssertionError("the exact engine ran although the run's dataset has the row")
+
+
+def test_exact_answers_come_from_the_run_dataset_without_the_engine(tmp_path, dataset_rows, monkeypatch):
+    run = _write_run(tmp_path, dataset_rows)
+    monkeypatch.setattr(answers, "_dataset", answers.DatasetRows(str(run / "dataset")))
+    monkeypatch.setattr("symba.physics.engine.compute_here", _engine_must_not_run)
+    answers._exact_rows.cache_clear()
+    for row in dataset_rows:
+        as_sent = canonicalise(row["amplitude"], row["process"], "qed")[0]  # what the Predictor sends
+        for diagram, as_given in ((None, None), (row["diagram"], None), (row["diagram"], row["amplitude"])):
+            got = answers.exact_answer(row["process"], "qed", diagram, as_sent, NOTATION, as_given)
+            assert got["text"] == row["squared"], (row["process"], diagram)
+            assert got["tokens"] == list(tokenize(parse_expression(row["squared"]), NOTATION))
+
+
+def test_exact_answers_are_computed_when_the_dataset_does_not_vouch_for_them(tmp_path, dataset_rows, monkeypatch):
+    """A row whose amplitude is not the request's, or a damaged shard, is never used."""
+    row = next(r for r in dataset_rows if r["process"] == MUMU and r["diagram"] == 0)
+    other = dict(row, amplitude=row["amplitude"].replace("mu,p_3", "mu,p_4"), squared_raw="0")
+    run = _write_run(tmp_path, [other])
+    monkeypatch.setattr(answers, "_dataset", answers.DatasetRows(str(run / "dataset")))
+    answers._exact_rows.cache_clear()
+    for diagram in (None, 0):
+        got = answers.exact_answer(MUMU, "qed", diagram, row["amplitude"], NOTATION, row["amplitude"])
+        assert got["text"] == row["squared"]
+    shard = run / "dataset" / "qed" / "h000.parquet"
+    write_table_atomic(pa.Table.from_pylist([dict(row, squared_raw="0", status="ok")], schema=SCHEMA), shard)
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # a flipped byte: the checksums fail
+    shard.write_bytes(bytes(data))
+    monkeypatch.setattr(answers, "_dataset", answers.DatasetRows(str(run / "dataset")))
+    assert answers.exact_answer(MUMU, "qed", None, row["amplitude"], NOTATION)["text"] == row["squared"]
+
+
+def test_a_model_in_a_run_folder_gets_its_exact_answers_from_the_dataset(tmp_path, stub, dataset_rows):
+    run = _write_run(tmp_path, dataset_rows)
+    with symba.model.load(str(run / "model" / "model.pt"), beam_size=1, fallback=True, threshold=1.0) as model:
+        assert all(w.command[-1] == str(run / "dataset") for w in model.pool._workers)
+        preds = model.predict([row["amplitude"] for row in dataset_rows])
+    assert [p.source for p in preds] == ["exact"] * len(dataset_rows)
+    assert [p.squared for p in preds] == [row["squared"] for row in dataset_rows]
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 1), (2, 1), (3, 2), (16, 2)])
+def test_answer_workers_take_the_cores_beside_the_decoding(cores, workers, monkeypatch):
+    monkeypatch.setattr(answers.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert answers.default_workers() == workers
+
+
+def test_the_dataset_shard_of_a_process_is_found_by_its_hash_and_big_ones_are_not_read(tmp_path, dataset_rows):
+    from symba.pipeline.manifest import stable_hash
+
+    folder = tmp_path / "dataset" / "qed"
+    folder.mkdir(parents=True)
+    stored = [dict(row, status="ok", engine_version=ENGINE_VERSION) for row in dataset_rows]
+    holder = stable_hash("qed", MUMU) % 4
+    for k in range(4):
+        write_table_atomic(
+            pa.Table.from_pylist(stored if k == holder else [], schema=SCHEMA), folder / f"h{k:03d}.parquet"
+        )
+    written = "e+ e- -> mu+ mu-"
+    expected = [row for row in dataset_rows if row["process"] == written]
+    assert expected
+    found = answers.DatasetRows(str(tmp_path / "dataset")).rows(MUMU, written, "qed")
+    assert [(row["diagram"], row["squared_raw"]) for row in found] == [
+        (r["diagram"], r["squared_raw"]) for r in expected
+    ]
+    small = answers.DatasetRows(str(tmp_path / "dataset"))
+    small.MAX_SHARD_BYTES = 100
+    assert small.rows(MUMU, written, "qed") == []

@@ -123,11 +123,11 @@ def cmd_predict(args) -> int:
         raise ModelInputError(f"--threshold must be a finite number, not {args.threshold}")
     if not Path(args.model).is_file():
         raise ModelInputError(f"model file {args.model} does not exist")
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise ModelInputError(f"--workers must be at least 1, not {args.workers}")
-    from .answers import AnswerPool
+    from .answers import AnswerPool, run_dataset
 
-    pool = AnswerPool(args.workers)  # its workers start importing while we import torch
+    pool = AnswerPool(args.workers, dataset=run_dataset(args.model))  # they start importing while we import torch
     try:
         from .predict import Predictor, choose_threshold, evaluated_search, find_metrics
 
@@ -147,6 +147,7 @@ def cmd_predict(args) -> int:
             threshold=threshold if args.fallback else None,
             theory=args.theory,
             pool=pool,
+            alternatives=args.amplitude != "-" and not args.jsonl,  # only the full answer shows them
         )
     except BaseException:
         pool.close()
@@ -315,7 +316,10 @@ def register(subparsers) -> None:
         help="beam size (1: greedy; default: the evaluation's, from metrics.json, else 4)",
     )
     p.add_argument(
-        "--workers", type=int, default=2, help="worker processes for the answers' text and the exact fallback"
+        "--workers",
+        type=int,
+        help="worker processes for the answers' text and the exact fallback (default: the cores beside "
+        "this process, at most 2)",
     )
     p.add_argument("--vocab", help="vocabulary file (default: the one the model was trained with)")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per answer (see the description)")

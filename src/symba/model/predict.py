@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ import torch
 from symba.physics.canonical import canonicalise
 
 from . import batches
-from .answers import AnswerPool
+from .answers import AnswerPool, run_dataset
 from .checkpoint import check_vocabulary, load_model
 from .config import EvalConfig
 from .errors import ModelInputError
@@ -37,11 +38,35 @@ from .relabel import process_of_amplitude, relabelling_for
 from .search import beam_search, greedy
 
 MAX_INPUT_CHARS = 1_000_000  # an amplitude the model can read is far shorter
-# Sources decoded together, sorted by length.  Small: beam search's per-step cost grows with
-# batch x length (its cache is re-gathered each step), so 200 amplitudes cost 4.0 CPU-s in
-# batches of 8 against 9.9 in batches of 64 (default run's model, beam 2, loaded machine).
-DECODE_BATCH = 8
+# Sources decoded together, sorted by length.  Beam search's per-step cost grows with batch x
+# length (its cache is re-gathered each step): the default run's 87 distinct held-out sources
+# (beam 2) cost 0.7 CPU-s in batches of 16, 0.8-0.9 in batches of 8 and 32; 200 sources cost
+# 4.0 in batches of 8 against 9.9 in batches of 64.
+DECODE_BATCH = 16
 READ_CHUNK = 64  # requests taken in at a time (stdin: what has arrived), 8 at first
+# Answers kept for repeated requests: decoding, answer text and exact results depend only on
+# their inputs, and relabelling maps many amplitudes onto one canonical source (default run:
+# 200 held-out lines, 87 distinct sources).  Bounded, so a long stream does not grow memory; a
+# request text over REUSED_TEXT_CHARS (far longer than the model reads) is not kept.
+REUSE_ENTRIES = 1024
+REUSED_TEXT_CHARS = 20_000
+
+
+class _Recent(OrderedDict):
+    """A dict that forgets its least recently used entries past ``size``."""
+
+    def __init__(self, size: int = REUSE_ENTRIES):
+        super().__init__()
+        self.size = size
+
+    def get_or_make(self, key, make):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = make()
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
 
 
 @dataclass
@@ -63,16 +88,18 @@ class Prediction:
 class _Item:
     """One request on its way through decoding and the answer workers."""
 
-    amplitude: str
+    amplitude: str  # canonical once read
     process: str | None
     theory: str
     diagram: int | None
+    as_given: str = ""  # the amplitude as the request wrote it
     ids: list[int] | None = None
     relabelling: object = None
     error: str | None = None
     hyps: list = field(default_factory=list)
     futures: list = field(default_factory=list)  # model answers of the beams, best first
     exact: object = None  # future of the exact answer
+    submitted: bool = False  # decoded, its answers asked for
 
 
 def _first_line(exc: BaseException) -> str:
@@ -84,7 +111,10 @@ class Predictor:
     """A model loaded once, for many amplitudes; close it (or use ``with``) to stop its workers.
 
     ``predict(amplitudes)`` answers a list; ``predict_iter`` a stream, in order, as soon as each
-    answer is ready.  ``fallback``: recompute below ``threshold`` (None: inf, every answer)."""
+    answer is ready.  ``fallback``: recompute below ``threshold`` (None: inf, every answer).
+    ``workers``: answer worker processes (None: :func:`symba.model.answers.default_workers`).
+    ``alternatives``: False leaves ``Prediction.alternatives`` empty, for a caller that never
+    shows them (the beams' text is worked out in the workers, as much again as the answer's)."""
 
     def __init__(
         self,
@@ -98,21 +128,22 @@ class Predictor:
         fallback: bool = False,
         threshold: float | None = None,
         theory: str = "qed",
-        workers: int = 2,
+        workers: int | None = None,
         batch_size: int = DECODE_BATCH,
         pool: AnswerPool | None = None,
         num_threads: int = EvalConfig.num_threads,
+        alternatives: bool = True,
     ):
         if beam_size < 1:
             raise ModelInputError(f"the beam size must be at least 1 (1: greedy), not {beam_size}")
-        if workers < 1 or batch_size < 1:
+        if (workers is not None and workers < 1) or batch_size < 1:
             raise ModelInputError("workers and batch_size must be at least 1")
         self.model_path = model_path
         if device == "cpu":
             # a small model: more threads only synchronise, and spin-wait on a loaded machine
             torch.set_num_threads(num_threads)
         # started first (or by the caller, before importing torch): the workers' imports overlap ours
-        self.pool = pool if pool is not None else AnswerPool(workers, timeout_s)
+        self.pool = pool if pool is not None else AnswerPool(workers, timeout_s, run_dataset(model_path))
         try:
             self.model, record = load_model(model_path, device)
             self.vocab = batches.load_vocab(vocab_path or record["vocab_path"])
@@ -134,6 +165,11 @@ class Predictor:
         self.threshold = math.inf if threshold is None else threshold
         self.theory = theory
         self.batch_size = batch_size
+        # False: the beam alternatives' text is not worked out (a caller that never shows them)
+        self.alternatives = alternatives
+        self._sources = _Recent()  # request -> (amplitude, ids, relabelling, error)
+        self._decoded = _Recent()  # source ids -> hypotheses
+        self._futures = _Recent()  # worker request -> its future
 
     def close(self) -> None:
         self.pool.close()
@@ -182,52 +218,93 @@ class Predictor:
             request.get("process"),
             request.get("theory") or self.theory,
             request.get("diagram"),
+            as_given=request.get("amplitude") or "",
             error=request.get("error"),
         )
         if item.error is None:
-            try:
-                if len(item.amplitude) <= MAX_INPUT_CHARS:  # longer: source_ids refuses it
-                    # MARTY's text and ours read alike (docs/physics.md, section 7)
-                    item.amplitude = canonicalise(item.amplitude, item.process, item.theory)[0]
-                item.ids, item.relabelling = self._relabelled_source(item.amplitude, item.process, item.theory)
-            except ModelInputError as exc:
-                item.error = _first_line(exc)
+            if len(item.amplitude) + len(str(item.process or "")) > REUSED_TEXT_CHARS:
+                source = self._source(item.amplitude, item.process, item.theory)
+            else:
+                key = (item.amplitude, item.process, item.theory)
+                source = self._sources.get_or_make(key, lambda: self._source(item.amplitude, item.process, item.theory))
+            item.amplitude, item.ids, item.relabelling, item.error = source
         return item
+
+    def _source(self, amplitude: str, process: str | None, theory: str):
+        """(canonical amplitude, source ids, relabelling, error) of a request."""
+        try:
+            if len(amplitude) <= MAX_INPUT_CHARS:  # longer: source_ids refuses it
+                # MARTY's text and ours read alike (docs/physics.md, section 7)
+                amplitude = canonicalise(amplitude, process, theory)[0]
+            ids, relabelling = self._relabelled_source(amplitude, process, theory)
+            return amplitude, ids, relabelling, None
+        except ModelInputError as exc:
+            return amplitude, None, None, _first_line(exc)
 
     # -- decoding and answering ------------------------------------------------------------
 
-    def _decode(self, items: list[_Item]) -> None:
-        """Beam search over the items' sources, ``batch_size`` at a time, shortest first; then
-        every beam goes to the answer workers, and low-certainty answers to the exact engine."""
-        todo = sorted((it for it in items if it.ids is not None), key=lambda it: len(it.ids))
+    def _decode(self, items: list[_Item]) -> Iterator[None]:
+        """Beam search over the items' sources, ``batch_size`` at a time, shortest first (a
+        source seen before is not decoded again); then every beam goes to the answer workers,
+        and low-certainty answers to the exact engine.  Yields after each step, so that the
+        caller hands out the answers ready meanwhile."""
+        waiting = [it for it in items if it.ids is not None]
+        hyps_of = {}
+        for it in waiting:
+            key = tuple(it.ids)
+            if key not in hyps_of:
+                hyps_of[key] = self._decoded.get(key)
+        waiting = self._submit_decoded(waiting, hyps_of)
+        yield
+        todo = sorted((list(key) for key, hyps in hyps_of.items() if hyps is None), key=len)
         bos, eos, pad = self.specials.bos, self.specials.eos, self.specials.pad
         for start in range(0, len(todo), self.batch_size):
             group = todo[start : start + self.batch_size]
-            width = max(len(it.ids) for it in group)
-            src = torch.tensor([it.ids + [pad] * (width - len(it.ids)) for it in group], device=self.device)
+            width = max(len(ids) for ids in group)
+            src = torch.tensor([ids + [pad] * (width - len(ids)) for ids in group], device=self.device)
             if self.beam_size == 1:
                 found = [[h] for h in greedy(self.model, src, bos, eos, alpha=self.length_penalty)]
             else:
                 found = beam_search(self.model, src, bos, eos, self.beam_size, self.length_penalty)
-            for it, hyps in zip(group, found):
+            for ids, hyps in zip(group, found):
+                hyps_of[tuple(ids)] = hyps
+                self._decoded.get_or_make(tuple(ids), lambda hyps=hyps: hyps)
+            # this group's items go to the workers before the next group decodes
+            waiting = self._submit_decoded(waiting, hyps_of)
+            yield
+
+    def _submit_decoded(self, items: list[_Item], hyps_of: dict) -> list[_Item]:
+        """Submits the items whose source is decoded; returns the others."""
+        left = []
+        for it in items:
+            hyps = hyps_of[tuple(it.ids)]
+            if hyps is None:
+                left.append(it)
+            else:
                 it.hyps = hyps
                 self._submit(it)
+                it.submitted = True
+        return left
 
     def _submit(self, it: _Item) -> None:
         permutation = list(it.relabelling.permutation) if it.relabelling is not None else None
         process = it.process or process_of_amplitude(it.amplitude, it.theory)
-        for h in it.hyps:
+        for h in it.hyps if self.alternatives else it.hyps[:1]:
             try:
                 tokens = self.vocab.decode(h.ids)
             except ValueError:  # an id outside the vocabulary: no expression
                 tokens = None
-            it.futures.append(
-                None if tokens is None else self.pool.model(tokens, self.notation, permutation, process, it.theory)
-            )
+            it.futures.append(None if tokens is None else self._model_answer(tokens, permutation, process, it.theory))
         top = it.hyps[0]
         if self.fallback and top.mean_logprob < self.threshold:
             it.exact = self._exact(it)
         # an unparseable top answer is sent to the exact engine once its text is known (_answer)
+
+    def _model_answer(self, tokens, permutation, process, theory):
+        key = ("model", tuple(tokens), tuple(permutation or ()), process, theory)
+        return self._futures.get_or_make(
+            key, lambda: self.pool.model(tokens, self.notation, permutation, process, theory)
+        )
 
     def _exact(self, it: _Item):
         process = it.process or process_of_amplitude(it.amplitude, it.theory)
@@ -236,8 +313,12 @@ class Predictor:
                 "the fallback needs the process: the amplitude's spinors and polarisation vectors do not "
                 'name its legs (give --process, or a "process" key on the line)'
             )
-        amplitude = None if it.diagram is not None else it.amplitude
-        return self.pool.exact(process, it.theory, it.diagram, amplitude, self.notation)
+        amplitude = it.amplitude  # with a diagram, it only checks a dataset row
+        key = ("exact", " ".join(process.split()), it.theory, it.diagram, amplitude)
+        as_given = it.as_given if len(it.as_given) <= REUSED_TEXT_CHARS else None  # only a shortcut
+        return self._futures.get_or_make(
+            key, lambda: self.pool.exact(process, it.theory, it.diagram, amplitude, self.notation, as_given)
+        )
 
     def _answer(self, it: _Item) -> Prediction:
         if it.error is not None:
@@ -300,11 +381,11 @@ class Predictor:
         pending: list[_Item] = []
         for chunk in chunks:
             items = [self._item(r) for r in chunk]
-            self._decode(items)
             pending.extend(items)
-            # answers ready while the next chunk decodes go out now
-            while pending and _ready(pending[0]):
-                yield self._answer(pending.pop(0))
+            for _ in self._decode(items):
+                # answers ready while the next group decodes go out now
+                while pending and _ready(pending[0]):
+                    yield self._answer(pending.pop(0))
         for it in pending:
             yield self._answer(it)
 
@@ -323,6 +404,8 @@ class Predictor:
 
 
 def _ready(it: _Item) -> bool:
+    if it.error is None and not it.submitted:
+        return False
     futures = [*it.futures, it.exact]
     return all(f is None or isinstance(f, str) or f.done() for f in futures)
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -133,8 +134,6 @@ DIGEST_KEY = b"symba.content_digest"  # schema metadata: digest of the table as 
 
 def _feed_array(digest, array: pa.Array) -> None:
     """Feed ``array``'s values (not its memory layout: slicing, chunking, null slots) to ``digest``."""
-    import numpy as np
-
     nulls = array.is_null()
     digest.update(nulls.cast(pa.int8()).to_numpy(zero_copy_only=False).tobytes())
     kind = array.type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -64,8 +65,6 @@ def stdin_lines(max_line_bytes: int = 10_000_000, stream=None):
     goes on.  A line's trailing newline (and ``\\r``) is removed.  Memory is bounded by
     ``max_line_bytes``: the rest of an over-long line is read and dropped in chunks.
     """
-    import sys
-
     source = stream if stream is not None else sys.stdin.buffer
     k = 0
     while True:

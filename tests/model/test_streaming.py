@@ -152,8 +152,8 @@ def test_arrow_holds_a_few_pages_not_the_row_group(tmp_path):
     group = pq.read_metadata(path).row_group(0)
     stored = sum(group.column(i).total_compressed_size for i in range(group.num_columns))  # ~18 MB
     base, peak, rows = pa.total_allocated_bytes(), 0, 0
-    with batches._open_shard(path) as pf:
-        for batch in batches._record_batches(pf, path, 0, batches.TRAIN_COLUMNS):
+    with batches.open_shard(path) as pf:
+        for batch in batches.record_batches(pf, path, 0, batches.TRAIN_COLUMNS):
             peak, rows = max(peak, pa.total_allocated_bytes() - base), rows + batch.num_rows
     assert rows == n
     assert peak < stored / 3  # pre-buffered (Arrow's default), the column chunks, ~stored, are held
@@ -190,7 +190,7 @@ def test_in_file_order_each_shard_is_opened_once_to_read(vocab_path, tmp_path, m
     vocab = load_vocab(vocab_path)
     paths = _shards(vocab, tmp_path, rows=60, row_group_size=5)  # 12 row groups each
     opened = []
-    original = batches._open_shard
-    monkeypatch.setattr(batches, "_open_shard", lambda path: opened.append(path) or original(path))
+    original = batches.open_shard
+    monkeypatch.setattr(batches, "open_shard", lambda path: opened.append(path) or original(path))
     assert len(list(batches.iter_rows(paths, "train", batches.TRAIN_COLUMNS))) == 3 * 20
     assert opened == paths + paths  # once to count its row groups, once to read them all

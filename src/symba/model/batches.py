@@ -16,7 +16,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import sympy
 import torch
+
+from symba.tokenization.amplitude_tokens import tokenize_amplitude
+from symba.tokenization.notations import detokenize
+from symba.tokenization.vocab import load_vocabulary
 
 from .errors import ModelInputError, ShardError
 
@@ -35,8 +40,6 @@ ID_COLUMNS = ("amplitude_ids", "squared_ids")
 
 def load_vocab(path: str):
     """The tokenization stage's vocabulary (``.encode .decode .pad_id .bos_id .eos_id``, ``len``)."""
-    from symba.tokenization.vocab import load_vocabulary
-
     try:
         return load_vocabulary(path)
     except FileNotFoundError:
@@ -51,10 +54,6 @@ def vocab_notation(vocab) -> str | None:
 
 def detokenize_ids(ids: list[int], vocab, notation: str | None) -> str:
     """Predicted target ids -> SymPy-parseable text (raises ValueError when ill-formed)."""
-    import sympy
-
-    from symba.tokenization.notations import detokenize
-
     return sympy.sstr(detokenize(list(vocab.decode(list(ids))), notation or vocab_notation(vocab)))
 
 
@@ -80,7 +79,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _open_shard(path: str) -> pq.ParquetFile:
+def open_shard(path: str) -> pq.ParquetFile:
     """A shard opened for streaming: without ``pre_buffer`` (on by default) Arrow would read
     every selected column chunk of a row group into memory before the first row."""
     try:
@@ -95,7 +94,7 @@ def _row_groups(paths: list[str], rng: random.Random | None):
     """(path, row group) of every shard, shuffled when ``rng``: the unit of the reading order."""
     units = []
     for path in paths:
-        with _open_shard(path) as pf:
+        with open_shard(path) as pf:
             n = pf.metadata.num_row_groups
         units.extend((path, g) for g in range(n))
     if rng is not None:
@@ -103,7 +102,7 @@ def _row_groups(paths: list[str], rng: random.Random | None):
     return units
 
 
-def _record_batches(pf: pq.ParquetFile, path: str, group: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
+def record_batches(pf: pq.ParquetFile, path: str, group: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
     """Row group ``group`` of a shard, ``READ_ROWS`` rows at a time; damage is a ShardError.
 
     A row group with more than MAX_ROW_IDS ids per row on average is refused before it is
@@ -154,14 +153,14 @@ def check_shards(paths: list[str], vocab_size: int) -> None:
     """Every shard readable, with the token columns and only ids of the vocabulary: one pass
     over the id columns, so bad data fails before training starts, not hours into it."""
     for path in paths:
-        with _open_shard(path) as pf:
-            _check_columns(pf, path, TRAIN_COLUMNS)
+        with open_shard(path) as pf:
+            check_columns(pf, path, TRAIN_COLUMNS)
             for group in range(pf.metadata.num_row_groups):
-                for batch in _record_batches(pf, path, group, ["amplitude_ids", "squared_ids"]):
+                for batch in record_batches(pf, path, group, ["amplitude_ids", "squared_ids"]):
                     _check_ids(batch, path, vocab_size)
 
 
-def _check_columns(pf: pq.ParquetFile, path: str, columns: list[str]) -> list[str]:
+def check_columns(pf: pq.ParquetFile, path: str, columns: list[str]) -> list[str]:
     """The wanted columns the shard has; the token columns must be among them, ``split`` text."""
     schema = pf.schema_arrow
     present = [c for c in columns if c in schema.names]
@@ -209,10 +208,10 @@ def iter_rows(
             if opened is None or opened[0] != path:
                 if opened is not None:
                     opened[1].close()
-                opened = path, _open_shard(path)
+                opened = path, open_shard(path)
             pf = opened[1]
-            present = _check_columns(pf, path, columns)
-            for batch in _record_batches(pf, path, group, present):
+            present = check_columns(pf, path, columns)
+            for batch in record_batches(pf, path, group, present):
                 try:
                     batch = batch.filter(pc.equal(batch["split"], split))
                     if vocab_size is not None:
@@ -327,7 +326,5 @@ def training_stream(
 
 def amplitude_to_ids(text: str, vocab) -> list[int]:
     """Amplitude text -> BOS + token ids + EOS, as the tokenization stage writes them."""
-    from symba.tokenization.amplitude_tokens import tokenize_amplitude
-
     ids = vocab.encode(list(tokenize_amplitude(text, vocab_notation(vocab))))
     return Specials(vocab).wrap(ids)

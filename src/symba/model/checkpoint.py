@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 
 from symba.files import atomic_write
+from symba.tokenization.notations import NOTATIONS
 
 from .config import model_config_from_dict
 from .errors import ConfigError, ModelFileError, ModelInputError
@@ -44,6 +45,21 @@ MODEL_VERSION = 2
 _MODEL_FORMATS_READ = {(FORMAT_MODEL, MODEL_VERSION), ("symba-seq2seq-1", None)}  # v1 had no version key
 FORMAT_CHECKPOINT = "symba-train-checkpoint"
 CHECKPOINT_VERSION = 1
+# The columns of the metric rows a checkpoint keeps (and of train's metrics CSV). tokens_seen and
+# train_s are cumulative (source + target tokens without padding, and training seconds without
+# validation): accuracy against data seen and against time.
+METRIC_FIELDS = [
+    "step",
+    "epoch",
+    "loss",
+    "token_accuracy",
+    "lr",
+    "tokens_per_s",
+    "tokens_seen",
+    "train_s",
+    "valid_loss",
+    "valid_token_accuracy",
+]
 SAFE_TORCH = (2, 6)  # before 2.6, weights_only=True could still run code (CVE-2025-32434)
 
 
@@ -233,8 +249,6 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[Seq2SeqTransforme
     if record.get("notation") is not None:
         _field(record, "notation", str, path, what)
     if record.get("notation") is not None:
-        from symba.tokenization.notations import NOTATIONS
-
         if record["notation"] not in NOTATIONS:
             raise ModelFileError(
                 f"{what} {path}: notation {record['notation']!r:.40} is not one of {', '.join(NOTATIONS)}"
@@ -291,6 +305,11 @@ def model_record(
     }
 
 
+def empty_window() -> dict:
+    """The running totals of a training window (between two metric rows), all zero."""
+    return {"loss": 0.0, "correct": 0, "tokens": 0, "all_tokens": 0, "seconds": 0.0, "steps": 0}
+
+
 def load_checkpoint(path: str | Path) -> dict | None:
     """A training checkpoint's state, or None when it has another format (an older one: the
     caller starts afresh).  A file that cannot be read safely is a ModelFileError."""
@@ -315,10 +334,8 @@ def load_checkpoint(path: str | Path) -> dict | None:
         and all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in position)
     ):
         raise ModelFileError(f"checkpoint {path}: 'position' is not [epoch, index]")
-    from .train import METRIC_FIELDS, Trainer  # here: train imports this module
-
     window = _field(state, "window", dict, path, what)
-    if set(window) != set(Trainer._empty_window()) or not all(_number(v) for v in window.values()):
+    if set(window) != set(empty_window()) or not all(_number(v) for v in window.values()):
         raise ModelFileError(f"checkpoint {path}: 'window' is not the running totals of a training window")
 
     rows = _field(state, "rows", list, path, what)

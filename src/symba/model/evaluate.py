@@ -24,6 +24,7 @@ from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import pyarrow.compute as pc
 import torch
 
 from symba.dataset_schema import DECODE_COLUMNS
@@ -126,16 +127,14 @@ def _too_long(row: dict, specials: batches.Specials, cfg: EvalConfig, test_set: 
 def training_templates(shard_paths: list[str]) -> set[str] | None:
     """The group ids (templates) of the training rows, reading only two columns; None when a
     shard has no group column (made before groups were recorded)."""
-    import pyarrow.compute as pc
-
     groups: set[str] = set()
     for path in shard_paths:
-        with batches._open_shard(path) as pf:
+        with batches.open_shard(path) as pf:
             if "group" not in pf.schema_arrow.names or "split" not in pf.schema_arrow.names:
                 return None
-            batches._check_columns(pf, path, ["split", "group"])  # a split of another type: one line
+            batches.check_columns(pf, path, ["split", "group"])  # a split of another type: one line
             for row_group in range(pf.metadata.num_row_groups):
-                for batch in batches._record_batches(pf, path, row_group, ["split", "group"]):
+                for batch in batches.record_batches(pf, path, row_group, ["split", "group"]):
                     train = batch.filter(pc.equal(batch.column("split"), "train"))
                     groups.update(pc.unique(train.column("group")).drop_null().to_pylist())
     return groups

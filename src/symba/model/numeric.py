@@ -13,15 +13,21 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 
+import sympy
+
+from symba.physics.expression_parser import parse_expression
+from symba.physics.kinematics import numerically_equal
+from symba.physics.process import parse_process
+from symba.tokenization.notations import detokenize, parse_squared, tokenize
 from symba.workers import LineWorker, WorkerDied, serve
+
+from .verify import verify_candidate
 
 WORKER_MEMORY_MB = 4096  # a check that needs more is a pathological prediction
 
 
 @lru_cache(maxsize=1024)
 def _kinematics(process: str, theory: str):
-    from symba.physics.process import parse_process
-
     proc = parse_process(process, theory, check=False)
     return tuple(proc.leg_masses()), proc.n_in
 
@@ -31,9 +37,6 @@ def numerically_equivalent(prediction: str, truth: str, process: str, theory: st
 
     Unparseable predictions, and ones with symbols the process does not have, are wrong.
     """
-    from symba.physics.expression_parser import parse_expression
-    from symba.physics.kinematics import numerically_equal
-
     try:
         predicted = parse_expression(prediction)
         leg_masses, n_in = _kinematics(process, theory)
@@ -44,10 +47,6 @@ def numerically_equivalent(prediction: str, truth: str, process: str, theory: st
 
 def detokenized_text(tokens: list[str], notation: str) -> str | None:
     """The expression text of a token sequence, or None if the tokens are not one."""
-    import sympy
-
-    from symba.tokenization.notations import detokenize
-
     try:
         return sympy.sstr(detokenize(list(tokens), notation))
     except (ValueError, ArithmeticError, TypeError):  # a malformed sequence has no expression
@@ -56,8 +55,6 @@ def detokenized_text(tokens: list[str], notation: str) -> str | None:
 
 def expression_tokens(text: str, notation: str) -> list[str] | None:
     """The tokens of an expression's text, or None if it has no token form."""
-    from symba.tokenization.notations import parse_squared, tokenize
-
     try:
         return list(tokenize(parse_squared(text), notation))
     except (ValueError, ArithmeticError, TypeError):
@@ -66,8 +63,6 @@ def expression_tokens(text: str, notation: str) -> list[str] | None:
 
 def verification(request: dict) -> dict:
     """The physics checks of one candidate (:mod:`symba.model.verify`) as a JSON-able verdict."""
-    from .verify import verify_candidate
-
     verdict = verify_candidate(
         request["candidate"],
         request["amplitude"],
@@ -92,13 +87,6 @@ def _handle(request: dict):
             request["prediction"], request["truth"], request["process"], request["theory"], request["n_points"]
         )
     }
-
-
-def _warm_up() -> None:
-    import symba.model.verify  # noqa: F401  (the slow imports, before the first timed request)
-    import symba.physics.kinematics  # noqa: F401
-    import symba.physics.numeric_square  # noqa: F401
-    import symba.tokenization.notations  # noqa: F401
 
 
 class NumericChecker:
@@ -179,4 +167,4 @@ class NumericChecker:
 
 
 if __name__ == "__main__":
-    serve(_handle, memory_mb=int(sys.argv[1]) if len(sys.argv) > 1 else 0, warm_up=_warm_up)
+    serve(_handle, memory_mb=int(sys.argv[1]) if len(sys.argv) > 1 else 0)

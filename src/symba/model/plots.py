@@ -8,6 +8,7 @@ from symba.files import atomic_write
 
 
 def _pyplot():
+    # lazy: matplotlib costs 0.4 s, which importing train or evaluate should not pay; Agg before pyplot
     import matplotlib
 
     matplotlib.use("Agg")

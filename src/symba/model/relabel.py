@@ -104,8 +104,6 @@ def process_of_amplitude(amplitude: str, theory: str) -> str | None:
     ``u``/``vbar``/``eps`` are incoming, ``ubar``/``v``/``epsc`` outgoing; the field label and
     the spinor kind name the particle.  None when the legs do not make a process of ``theory``
     (a leg missing or named twice, a label the theory lacks, outgoing before incoming)."""
-    from symba.physics.theories import get_model
-
     try:
         fields = {f.label: f for f in get_model(theory).fields}
     except (ValueError, KeyError):

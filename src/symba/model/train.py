@@ -13,21 +13,28 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import math
 import os
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from symba.files import atomic_write
 
 from . import batches, checkpoint
 from .batches import TRAIN_COLUMNS, Example, Specials, collate, examples, iter_rows, training_stream, vocab_notation
+from .checkpoint import METRIC_FIELDS, empty_window
 from .config import TrainConfig, train_config
 from .errors import ModelFileError, ModelInputError
 from .plots import plot_training
@@ -36,20 +43,6 @@ from .transformer import Seq2SeqTransformer
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "last.pt"
-# tokens_seen and train_s are cumulative (source + target tokens without padding, and training
-# seconds without validation): accuracy against data seen and against time.
-METRIC_FIELDS = [
-    "step",
-    "epoch",
-    "loss",
-    "token_accuracy",
-    "lr",
-    "tokens_per_s",
-    "tokens_seen",
-    "train_s",
-    "valid_loss",
-    "valid_token_accuracy",
-]
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -115,7 +108,7 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, cfg)
         # position: (epoch, index) of rank 0's last batch; the step took position_batches batches
         self.step, self.position, self.position_batches = 0, None, self.world_size
-        self.window = self._empty_window()
+        self.window = empty_window()
         self.tokens_processed = 0  # in this process (benchmarks); not part of a checkpoint
         self.rows: list[dict] = []
         self.provenance = checkpoint.provenance(asdict(self.cfg), self.paths, vocab)
@@ -124,8 +117,6 @@ class Trainer:
         if cfg.compile:
             self.train_model = torch.compile(self.train_model)
         if self.world_size > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = DistributedDataParallel(self.train_model, device_ids=ids)
         self.autocast = self.device.type == "cuda" and cfg.bf16
@@ -134,8 +125,6 @@ class Trainer:
     def _setup_device(self) -> torch.device:
         cfg = self.cfg
         if self.world_size > 1:
-            import torch.distributed as dist
-
             cuda = cfg.device.startswith("cuda")
             if not dist.is_initialized():
                 dist.init_process_group(backend="nccl" if cuda else "gloo")
@@ -154,10 +143,6 @@ class Trainer:
             torch.set_num_threads(cfg.num_threads)
             torch.use_deterministic_algorithms(True)
         return device
-
-    @staticmethod
-    def _empty_window():
-        return {"loss": 0.0, "correct": 0, "tokens": 0, "all_tokens": 0, "seconds": 0.0, "steps": 0}
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -258,8 +243,6 @@ class Trainer:
         w = self.window
         stats = torch.tensor([w["loss"], w["correct"], w["tokens"], w["all_tokens"]], dtype=torch.float64)
         if self.world_size > 1:
-            import torch.distributed as dist
-
             stats = stats.to(self.device)
             dist.all_reduce(stats)
             stats = stats.cpu()
@@ -281,7 +264,7 @@ class Trainer:
             vl, va = self.validate()
             row["valid_loss"], row["valid_token_accuracy"] = round(vl, 6), round(va, 6)
         self.rows.append(row)
-        self.window = self._empty_window()
+        self.window = empty_window()
         if self.is_main:
             self._write_metrics()
 
@@ -292,8 +275,6 @@ class Trainer:
         token-mean loss by world_size x its share of the step's target tokens makes that average
         the gradient of the token mean over all ranks' batches together."""
         if self.world_size > 1:
-            import torch.distributed as dist
-
             total = n.detach().to(torch.float64).clone()
             dist.all_reduce(total)
             loss = loss * (n.to(torch.float64) * self.world_size / total.clamp(min=1)).to(loss.dtype)
@@ -407,8 +388,6 @@ def run_training(
             plot_training(metrics_csv, lr_png, curves_png)
     finally:
         if trainer.world_size > 1:
-            import torch.distributed as dist
-
             if dist.is_initialized():
                 dist.destroy_process_group()
 
@@ -420,11 +399,6 @@ def run_training_processes(processes: int, *args) -> None:
     if processes <= 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
         run_training(*args)
         return
-    import json
-    import subprocess
-    import sys
-    import tempfile
-
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="symba-train-") as fh:
         json.dump(list(args), fh)
         fh.flush()
@@ -435,7 +409,4 @@ def run_training_processes(processes: int, *args) -> None:
 
 
 if __name__ == "__main__":  # torchrun's entry from run_training_processes: one rank
-    import json
-    import sys
-
     run_training(*json.loads(Path(sys.argv[1]).read_text()))

@@ -12,6 +12,9 @@ import os
 import sys
 import tempfile
 
+from symba.physics.engine import answer_request  # loaded already: `-m` imports symba.physics first
+from symba.workers import die_with_parent, serve
+
 
 def main(argv: list[str]) -> int:
     parent, memory_mb = int(argv[0]), int(argv[1])
@@ -19,18 +22,12 @@ def main(argv: list[str]) -> int:
     os.dup2(log, 2)
     os.close(log)
 
-    from symba.workers import die_with_parent
-
     die_with_parent()  # a killed caller takes its worker (and FORM) with it
     if os.getppid() != parent:  # the caller died before that was set
         return 1
 
-    from symba.physics.engine import answer_request
-    from symba.workers import serve
-
     def warm_up() -> None:
-        import feyngraph  # noqa: F401
-
+        # lazy: the heavy imports run under serve's memory limit, with stderr in worker.log
         import symba.physics.builtin  # noqa: F401
 
     serve(answer_request, memory_mb=memory_mb, warm_up=warm_up)

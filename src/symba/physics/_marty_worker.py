@@ -14,7 +14,7 @@ from symba.workers import serve
 def compute(job: dict) -> dict:
     """One MARTY call; the status says whether the bridge is missing or unloadable, or MARTY failed."""
     try:
-        import symba_marty
+        import symba_marty  # lazy: an optional bridge; missing or broken, that is the answer, not a crash
     except ImportError as exc:
         if importlib.util.find_spec("symba_marty") is None:
             return {"status": "missing", "message": str(exc)}

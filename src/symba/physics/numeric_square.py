@@ -137,6 +137,16 @@ def _state_label(kind: str, leg: int) -> str:
     return f"#{kind}{leg}"
 
 
+def _sum_tensors(terms: list[_Tensor]) -> _Tensor:
+    first = terms[0]
+    total = first.array.copy()
+    for t in terms[1:]:
+        if set(t.labels) != set(first.labels) or len(t.labels) != len(first.labels):
+            raise NumericSquareError("terms of a sum have different free indices")
+        total = total + np.transpose(t.array, [t.labels.index(x) for x in first.labels])
+    return _Tensor(total, first.labels)
+
+
 class _Evaluator:
     def __init__(self, legs: list[Leg], scalars: dict[str, complex], physical: bool):
         self.legs, self.scalars, self.physical = legs, scalars, physical
@@ -209,7 +219,7 @@ class _Evaluator:
             t = self.eval(node.args[0])
             return _Tensor(-t.array, t.labels)
         if op == "+":
-            return self._sum([self.eval(a) for a in node.args])
+            return _sum_tensors([self.eval(a) for a in node.args])
         if op == "*":
             return self._product([self.eval(a) for a in node.args])
         if op == "/":
@@ -227,15 +237,6 @@ class _Evaluator:
         if op == "call":
             return self._call(node)
         raise NumericSquareError(f"unknown node {op!r}")
-
-    def _sum(self, terms: list[_Tensor]) -> _Tensor:
-        first = terms[0]
-        total = first.array.copy()
-        for t in terms[1:]:
-            if set(t.labels) != set(first.labels) or len(t.labels) != len(first.labels):
-                raise NumericSquareError("terms of a sum have different free indices")
-            total = total + np.transpose(t.array, [t.labels.index(x) for x in first.labels])
-        return _Tensor(total, first.labels)
 
     def _product(self, factors: list[_Tensor]) -> _Tensor:
         scalar = complex(1)
@@ -341,7 +342,7 @@ def spin_summed_square(
     for term in tree.args if tree.op == "+" else (tree,):  # index names are dummies of one term
         ev.collect_aliases(term)
         terms.append(ev.eval(term))
-    amp = ev._sum(terms)
+    amp = _sum_tensors(terms)
     expected = {_state_label("h", k) for k in range(len(legs))}
     missing = [k + 1 for k in range(len(legs)) if _state_label("h", k) not in amp.labels]
     if missing:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from .amplitude_syntax import Node, canonicalize_indices, parse, to_string
+from .process import parse_process
 from .results import DiagramResult, ProcessResult
 
 MAX_LEGS_PER_SIDE = 4  # 4! = 24 orderings a side at most; MULTIPLICITIES stop at 3
@@ -371,8 +372,6 @@ def relabel_result(result: ProcessResult, permutation) -> ProcessResult:
 
     Diagram indices stay those of the canonical computation.
     """
-    from .process import parse_process
-
     perm = tuple(permutation)
     ordered = ordered_process(result.process, perm)
     leg_masses = parse_process(ordered, result.theory, check=False).leg_masses()

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
+import feyngraph
+
 from .symbols import ALL_MASSES, MAX_LEGS
 from .theories import Model, get_model
 
@@ -164,8 +166,6 @@ def feyngraph_guard(proc: Process):
 
 
 def generate_feyngraph_diagrams(proc: Process):
-    import feyngraph  # lazy: the Rust extension is needed only once diagrams are generated
-
     check_size(proc.incoming, proc.outgoing)
     with feyngraph_guard(proc):
         return feyngraph.generate_diagrams(

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 
+import feyngraph
+
 from .symbols import ALL_COUPLINGS, ALL_MASSES, MASS_SYMBOL_RE
 
 
@@ -136,8 +138,6 @@ class Model:
 
     @cached_property
     def feyngraph_model(self):
-        import feyngraph  # lazy: the Rust extension is needed only once diagrams are generated
-
         fg = feyngraph.Model.empty()
         for f in self.fields:
             fg.add_particle(

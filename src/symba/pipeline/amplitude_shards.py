@@ -18,6 +18,9 @@ import os
 import pyarrow as pa
 
 from symba.dataset_schema import SCHEMA, identity_permutation, write_table_atomic
+from symba.physics.engine import ENGINE_VERSION, compute_process
+from symba.physics.orderings import rows_for_orderings
+from symba.physics.process import parse_process
 from symba.physics.results import WHOLE_PROCESS
 
 log = logging.getLogger(__name__)
@@ -78,10 +81,6 @@ def compute_amplitude_shard(
     :class:`EmptyShardError` is raised, unless ``allow_empty``: a broken tool must not leave
     empty shards that a later run takes for finished ones.
     """
-    from symba.physics.engine import ENGINE_VERSION, compute_process
-    from symba.physics.orderings import rows_for_orderings
-    from symba.physics.process import parse_process
-
     if orderings not in ORDERINGS:
         raise ValueError(f"orderings must be one of {', '.join(ORDERINGS)}, got {orderings!r}")
     if on_error not in ("fail", "skip"):

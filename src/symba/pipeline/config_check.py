@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
 import functools
+import glob
 import math
 import os
 import sys
 from pathlib import Path
+
+from symba.cli import error_line
 
 
 class ConfigError(ValueError):
@@ -23,6 +27,9 @@ class ConfigError(ValueError):
 
 def schema_problem(config: dict, schema_path: str | Path) -> str | None:
     """The most relevant schema violation as one line (``key.path: message``), or None."""
+    # lazy, here and below: runs.py and common.smk import this module for its light helpers
+    # (ConfigError, stop_on_bad_input, symba_file_paths); only the checks need jsonschema, yaml,
+    # physics and the model config (0.1 s together)
     import jsonschema
     import yaml
 
@@ -44,7 +51,7 @@ def check_fractions(fractions: list[float]) -> None:
 
 def check_theory_spec(theory: str, spec: dict) -> None:
     """Particles and extra processes of one ``theories:`` entry exist in that theory."""
-    from symba.physics.process import parse_process
+    from symba.physics.process import parse_process  # lazy: see schema_problem
     from symba.physics.theories import get_model
 
     model = get_model(theory)
@@ -70,7 +77,7 @@ def fill_theory_defaults(config: dict) -> None:
 
 def check_massless(massless: list[str]) -> None:
     """Mass symbols come from the models (a third theory's masses need no schema edit)."""
-    from symba.physics.theories import ALL_MASSES
+    from symba.physics.theories import ALL_MASSES  # lazy: see schema_problem
 
     unknown = [m for m in massless if m not in ALL_MASSES]
     if unknown:
@@ -81,7 +88,7 @@ def check_massless(massless: list[str]) -> None:
 
 def check_model_sections(train: dict, evaluate: dict) -> None:
     """``train:`` and ``evaluate:`` as the model library will read them (unknown keys, bad values)."""
-    from symba.model.config import check_sections
+    from symba.model.config import check_sections  # lazy: see schema_problem
 
     try:
         check_sections(train, evaluate)
@@ -92,8 +99,6 @@ def check_model_sections(train: dict, evaluate: dict) -> None:
 
 def symba_file_paths(patterns: list[str]) -> list[str]:
     """The files that ``symba_files:`` names, in order, each once; a pattern matching no file is an error."""
-    import glob
-
     found: list[str] = []
     for pattern in patterns:
         if "**" in pattern:
@@ -110,9 +115,6 @@ def _recursive_glob(pattern: str) -> list[str]:
     """The files matching ``pattern`` (``**``: zero or more directories), as ``glob.glob(...,
     recursive=True)`` finds them, except that each real directory is entered once: Python's glob
     follows symlinks, so two symlink loops make it run for ever."""
-    import fnmatch
-    import glob
-
     parts = pattern.split("/")
     k = 0
     while k < len(parts) - 1 and not glob.has_magic(parts[k]):
@@ -183,8 +185,6 @@ def stop_on_bad_input(what: str = "config"):
     try:
         yield
     except (ValueError, OSError) as exc:  # ConfigError, ProcessError, manifest errors, missing files
-        from symba.cli import error_line
-
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             print(f"symba: error: {error_line(exc)}", file=sys.stderr)
         else:

@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 
 from symba.files import atomic_write, write_text_if_changed
+from symba.physics.engine import ENGINE_VERSION
+from symba.physics.process import enumerate_processes, parse_process
+from symba.physics.theories import get_model
 
 PER_PROCESS = 1  # batch_size meaning "one process per job, shard named by the slug"
 
@@ -60,8 +63,6 @@ def assign_shards(theory: str, processes: list[str], batch_size: int) -> dict[st
 
 def enumerate_theory(theory: str, spec: dict) -> list[str]:
     """Process strings chosen by one ``theories:`` entry of the config."""
-    from symba.physics.process import enumerate_processes, parse_process
-
     found = []
     if spec.get("multiplicities"):
         found = [str(p) for p in enumerate_processes(theory, tuple(spec["multiplicities"]), spec.get("particles"))]
@@ -75,8 +76,6 @@ MAX_MANIFEST_CACHE_BYTES = 256 << 20  # QED up to 3->3 lists a few hundred thous
 
 
 def _manifest_key_text(theory: str, spec: dict) -> str:
-    from symba.physics.engine import ENGINE_VERSION
-
     return json.dumps({"theory": theory, "spec": spec, "engine": ENGINE_VERSION}, sort_keys=True)
 
 
@@ -158,8 +157,6 @@ def read_manifest_file(path: str | os.PathLike) -> dict[str, list[str]]:
     before any job runs, with the line's number.  (Set lookups only: a 30,000-line manifest is
     read at every parse.  Conservation is checked by the job, like any physics error.)
     """
-    from symba.physics.theories import get_model
-
     particles: dict[str, frozenset] = {}
     out: dict[str, list[str]] = {}
     for number, line in enumerate(Path(path).read_text().splitlines(), 1):

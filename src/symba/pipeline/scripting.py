@@ -6,6 +6,8 @@ import contextlib
 import logging
 import sys
 
+from symba.cli import error_line, is_input_error
+
 
 @contextlib.contextmanager
 def rule_logging(snakemake):
@@ -19,8 +21,6 @@ def rule_logging(snakemake):
             try:
                 yield log
             except Exception as exc:  # the reason goes to the job's log too, not only to the terminal
-                from symba.cli import error_line, is_input_error
-
                 log.error("%s: %s", type(exc).__name__, error_line(exc))  # a full disk says "disk"
                 if not is_input_error(exc):
                     raise  # a bug keeps its traceback

@@ -34,6 +34,7 @@ from fractions import Fraction
 
 from symba.physics.orderings import NAME_RE, OrderingError, parse_permutation, rename_leg_symbol
 from symba.physics.theories import ALL_MASSES
+from symba.simplify.flint import FactorSyntaxError, canonical_factored_text, sum_polynomial
 
 MAX_EXCHANGES = 48  # exchanges of identical particles tried per process (3 photons: 6)
 MAX_RELABELLINGS = 96  # (exchanges) x (orders of equally frequent masses) tried per row
@@ -277,8 +278,6 @@ def reprint_factored(text: str) -> str:
     Reads ``[-]n*f1^k1*.../(d*g1^j1*...)`` factor by factor (no product is expanded) and
     prints it with :func:`symba.simplify.flint.canonical_factored_text`.
     """
-    from symba.simplify.flint import FactorSyntaxError, _flint_polynomial, _Reader, canonical_factored_text
-
     text = text.replace(" ", "")
     if text == "0":
         return "0"
@@ -301,11 +300,7 @@ def reprint_factored(text: str) -> str:
             elif base.startswith("(") and base.endswith(")"):
                 poly = _sum_of_monomials(base[1:-1])
                 if poly is None:  # not as the canonical printer writes sums: the general reader
-                    reader = _Reader(base[1:-1])
-                    value = reader.read()
-                    if value.den:
-                        raise FactorSyntaxError(f"factor {base!r} has a denominator")
-                    poly = _flint_polynomial(value.num, tuple(reader.names) or ("_",))
+                    poly = sum_polynomial(base[1:-1])
                 factors.append((poly, k))
             elif base.replace("_", "").isalnum() and not base[0].isdigit():
                 factors.append(((((base,), {(1,): 1})), k))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+from symba.files import UndecodableLine, stdin_lines
+
 from .simplifier import ENGINES, METHODS, SimplifyOptions, simplify_expressions
 
 MAX_STDIN_CHARS = 256_000_000  # whole-process 3->3 squares are about 1.2 MB each
@@ -28,8 +30,6 @@ def register(subparsers) -> None:
 def _read_stdin() -> tuple[list[tuple[str, str | None]], list[str]]:
     """(label, expression or None) of each stdin line, and the reasons of the lines that are
     not expressions (not UTF-8, too long, empty): those get ``error: ...`` as output line."""
-    from symba.files import UndecodableLine, stdin_lines
-
     items, problems, chars = [], [], 0
     for k, line in stdin_lines():
         label = f"stdin line {k}"

@@ -24,6 +24,10 @@ import math
 import re
 from fractions import Fraction
 
+import flint
+
+from symba.physics.orderings import leg_map, rename_leg_symbol
+
 MAX_INPUT_CHARS = 4_000_000  # 3->3 whole-process squares reach 1.2 MB
 MAX_NESTING = 64  # parentheses; FORM output nests two or three deep
 MAX_EXPONENT = 64  # |k| in x^k: bounds the size of expanded powers
@@ -183,8 +187,6 @@ class _Rational:
 
 class _Reader:
     def __init__(self, text: str):
-        import flint
-
         self.flint = flint
         self.text = text
         self.tokens = _tokenize(text)
@@ -424,6 +426,15 @@ def _flint_polynomial(poly, names: tuple[str, ...]) -> Polynomial:
     return names, coeffs
 
 
+def sum_polynomial(text: str) -> Polynomial:
+    """A sum without a denominator (``a*b - c^2``, no enclosing parentheses) as a polynomial over its symbols."""
+    reader = _Reader(text)
+    value = reader.read()
+    if value.den:
+        raise FactorSyntaxError(f"factor {'(' + text + ')'!r} has a denominator")
+    return _flint_polynomial(value.num, tuple(reader.names) or ("_",))
+
+
 def _split_imaginary(reader: _Reader, poly) -> tuple:
     """poly(I) = A + I*B with A, B free of I, using I^2 = -1."""
     at = reader.index[IMAGINARY_UNIT]
@@ -589,7 +600,7 @@ def flint_factor_text(text: str) -> str:
 
 def sympy_real_part(expr):
     """``expr`` without the imaginary unit (SymPy route); FactorError if it is not real."""
-    import sympy
+    import sympy  # lazy: SymPy costs 0.3 s and the FLINT route must not import it
 
     if not expr.has(sympy.I):
         return expr
@@ -612,7 +623,7 @@ def sympy_real_part(expr):
 
 def sympy_factor_text(text_or_expr) -> str:
     """The same canonical text, computed with ``sympy.factor`` (the reference route)."""
-    import sympy
+    import sympy  # lazy, both: SymPy costs 0.3 s and the FLINT route must not import it
 
     from symba.physics.expression_parser import parse_expression
 
@@ -650,8 +661,6 @@ def factor_text(text: str, engine: str = "flint") -> str:
 def relabel_factored(text: str, permutation) -> str:
     """A canonical factored squared amplitude (:func:`flint_factor_text`) of the canonical process,
     as the canonical factored text of the ordered process: factor once, map to every ordering."""
-    from symba.physics.orderings import leg_map, rename_leg_symbol
-
     legs = leg_map(permutation)
     n = len(legs)
     rename = {}

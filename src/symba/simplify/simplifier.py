@@ -37,6 +37,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from symba.files import atomic_write
+from symba.simplify.flint import factor_text, sympy_real_part
 from symba.workers import LineWorker, WorkerDied
 
 METHODS = ("factor", "cancel", "together", "simplify", "none")
@@ -79,13 +80,10 @@ def simplify_text(text: str, method: str, engine: str = "flint") -> str:
     ``factor`` gives the canonical factored text of :mod:`symba.simplify.flint` by either engine.
     """
     if method == "factor":
-        from symba.simplify.flint import factor_text
-
         return factor_text(text, engine)
-    import sympy
+    import sympy  # lazy, both: SymPy costs 0.3 s and the FLINT route must not import it
 
     from symba.physics.expression_parser import parse_expression
-    from symba.simplify.flint import sympy_real_part
 
     expr = sympy_real_part(
         parse_expression(text, rename={"I": "i"})

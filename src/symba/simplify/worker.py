@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from symba.simplify.simplifier import simplify_text  # loaded already: `-m` imports the package first
 from symba.workers import die_with_parent, serve
 
 
@@ -15,13 +16,12 @@ def main() -> None:
     die_with_parent()  # a SIGKILLed caller must not leave SymPy running (its stdin EOF comes too late)
     method, memory_mb = sys.argv[1], int(sys.argv[2])
     engine = sys.argv[3] if len(sys.argv) > 3 else "flint"
-    from symba.simplify.simplifier import simplify_text
 
     def handle(request: dict) -> dict:
         return {"text": simplify_text(request["text"], method, engine)}
 
     def warm_up() -> None:
-        # SymPy and FLINT load lazily; the first timed expression should not be charged for them.
+        # SymPy loads lazily (every route but FLINT's factor); the first timed expression should not pay for it.
         simplify_text("(s_12^2 - m_e^2)/(s_12 + m_e)", method, engine)
 
     serve(handle, memory_mb=memory_mb, warm_up=warm_up)

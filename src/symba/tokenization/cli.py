@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from .notations import DEFAULT_NOTATION, NOTATIONS
+from symba.files import UndecodableLine, stdin_lines
+
+from .notations import DEFAULT_NOTATION, NOTATIONS, detokenize, tokenize
 
 KINDS = ("squared", "amplitude", "marty-amplitude")
 
@@ -61,8 +63,6 @@ def _run(arg: str, fn) -> int:
         except ValueError as exc:
             raise ValueError(f"argument: {exc}") from None
         return 0
-    from symba.files import UndecodableLine, stdin_lines
-
     problems = []
     total = 0
     for k, line in stdin_lines():
@@ -97,26 +97,24 @@ def _report(problems: list[str], total: int) -> int:
 
 def _tokenize(args) -> int:
     if args.kind != "squared":
-        from .amplitude_tokens import tokenize_amplitude
+        from .amplitude_tokens import tokenize_amplitude  # lazy: see _import
 
         syntax = "marty" if args.kind == "marty-amplitude" else "symba"
         return _run(args.expression, lambda t: " ".join(tokenize_amplitude(t, args.notation, syntax)))
-    from .notations import tokenize
-
     return _run(args.expression, lambda t: " ".join(tokenize(t, args.notation)))
 
 
 def _detokenize(args) -> int:
     if args.kind != "squared":  # a MARTY sequence is recognised by its first token
-        from .amplitude_tokens import detokenize_amplitude
+        from .amplitude_tokens import detokenize_amplitude  # lazy: see _import
 
         return _run(args.tokens, lambda t: detokenize_amplitude(t.split(), args.notation))
-    from .notations import detokenize
-
     return _run(args.tokens, lambda t: str(detokenize(t.split(), args.notation)))
 
 
 def _import(args) -> int:
+    # lazy, with the amplitude tokenizer above: `symba --help` imports every command module, and
+    # these two (the canonical form, the importer) would add 40 ms to it
     from symba.sources.symba_text import import_symba
 
     stats = import_symba(args.files, args.output, theory=args.theory, reg_prop=args.reg_prop)

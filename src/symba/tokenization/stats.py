@@ -6,6 +6,7 @@ import json
 from collections import Counter, defaultdict
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from symba.files import atomic_write
@@ -34,8 +35,6 @@ def _summary(lengths: list[int]) -> dict:
 
 def _column_or_none(path, name: str, n: int):
     """A column of a tokenized shard, or nulls for a dataset shard without it."""
-    import pyarrow as pa
-
     if name in pq.read_schema(path).names:
         return pq.read_table(path, columns=[name], page_checksum_verification=True).column(name)
     return pa.nulls(n, pa.string())
@@ -153,6 +152,7 @@ def _write_json(data: dict, path) -> None:
 
 def plot_lengths(lengths: dict, png_out) -> None:
     """Histograms of prefix / hybrid / hybrid-short lengths, one panel per side, medians marked."""
+    # lazy: matplotlib costs 0.4 s and only the figure needs it; Agg before pyplot
     import matplotlib
 
     matplotlib.use("Agg")

@@ -33,8 +33,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
+import sympy
+
+from symba.dataset_schema import ShardError, read_shard
 from symba.physics.canonical import canonicalise
-from symba.workers import LineWorker, WorkerDied
+from symba.physics.engine import ENGINE_VERSION, compute_here
+from symba.physics.orderings import relabel_squared, rows_for_orderings
+from symba.pipeline.manifest import process_slug, stable_hash
+from symba.simplify.classes import map_back, representative
+from symba.simplify.simplifier import simplify_text
+from symba.tokenization.notations import detokenize, parse_squared, tokenize
+from symba.workers import LineWorker, WorkerDied, serve
+
+from .relabel import relabelling_of_process
 
 WORKER_MEMORY_MB = 8192  # address space, as the engine worker: FORM alone reserves ~2.1 GB for sorting
 EXACT_TIMEOUT_S = 600.0  # the engine's own bound on one exact computation
@@ -49,10 +60,6 @@ def dataset_text(text: str, process: str | None, theory: str) -> str:
     (:func:`symba.simplify.shards.simplify_rows`): the smallest relabelling of the text among
     the exchanges of identical legs and masses, factored, renamed back.  The text itself when
     it cannot be factored (the simplify stage then keeps the raw text too)."""
-    from symba.simplify.classes import map_back, representative
-    from symba.simplify.simplifier import simplify_text
-
-    from .relabel import relabelling_of_process
 
     relabelling = relabelling_of_process(process, theory) if process else None
     canonical = relabelling.canonical_process if relabelling else process
@@ -65,7 +72,6 @@ def dataset_text(text: str, process: str | None, theory: str) -> str:
 
 
 def _tokens(text: str, notation: str | None) -> list[str] | None:
-    from symba.tokenization.notations import parse_squared, tokenize
 
     try:
         return list(tokenize(parse_squared(text), notation))
@@ -79,10 +85,6 @@ def model_answer(
     """Model output tokens -> {"text", "tokens"} in the dataset's form (text None: not an expression).
     ``permutation``: the tokens are of the canonical leg order; rename them to the legs as written.
     ``process`` (as written; None: unknown) picks the dataset's text among equal ones."""
-    import sympy
-
-    from symba.physics.orderings import relabel_squared
-    from symba.tokenization.notations import detokenize
 
     try:
         text = sympy.sstr(detokenize(list(tokens), notation))
@@ -130,7 +132,6 @@ class DatasetRows:
     def _shard_path(self, canonical: str, theory: str) -> Path | None:
         """The shard holding ``canonical``: named by its stable hash (``h007``) among the
         theory's hashed shards, or by its slug (one process per shard)."""
-        from symba.pipeline.manifest import process_slug, stable_hash
 
         slug = process_slug(canonical)
         by_slug = self.folder / theory / f"{slug}.parquet"
@@ -155,8 +156,6 @@ class DatasetRows:
     def _read(self, path: Path) -> dict[str, list[dict]]:
         """The shard's rows computed by this engine with the builtin backend, by process ({} when
         the shard is damaged)."""
-        from symba.dataset_schema import ShardError, read_shard
-        from symba.physics.engine import ENGINE_VERSION
 
         if path in self._shards:
             self._shards.move_to_end(path)
@@ -203,7 +202,6 @@ def _dataset_row(
     with that amplitude has the same engine text; None: compute it."""
     if _dataset is None or not amplitude:
         return None
-    from .relabel import relabelling_of_process
 
     try:
         relabelling = relabelling_of_process(process, theory)
@@ -227,10 +225,6 @@ def _dataset_row(
 def _exact_rows(process: str, theory: str) -> tuple[dict, ...]:
     """The dataset's raw rows of ``process`` (legs as written): its canonical process computed,
     then relabelled to the written order, as the amplitudes stage derives orderings."""
-    from symba.physics.engine import compute_here
-    from symba.physics.orderings import rows_for_orderings
-
-    from .relabel import relabelling_of_process
 
     relabelling = relabelling_of_process(process, theory)
     canonical = relabelling.canonical_process if relabelling else process
@@ -317,10 +311,6 @@ def _handle(request: dict):
 
 
 def _warm_up() -> None:
-    import symba.simplify.classes  # noqa: F401  (the slow imports, before the first timed request)
-    import symba.simplify.flint  # noqa: F401
-    import symba.tokenization.notations  # noqa: F401
-
     if _dataset is not None:
         _dataset.warm_up()
 
@@ -428,8 +418,6 @@ class AnswerPool:
 
 
 if __name__ == "__main__":
-    from symba.workers import serve
-
     if len(sys.argv) > 2 and sys.argv[2]:
         _dataset = DatasetRows(sys.argv[2])
     serve(_handle, memory_mb=int(sys.argv[1]) if len(sys.argv) > 1 else 0, warm_up=_warm_up)

@@ -63,6 +63,7 @@ from .notations import (
     mass_power_token,
     number_tokens,
     parse_prefix,
+    read_digits,
     read_number,
 )
 
@@ -283,10 +284,7 @@ def _read_index(tokens, pos) -> tuple[Node, int]:
     kind = tokens[pos][4:]
     start = pos
     pos += 1
-    digits = []
-    while pos < len(tokens) and tokens[pos] in DIGITS:
-        digits.append(tokens[pos])
-        pos += 1
+    digits, pos = read_digits(tokens, pos)
     if not digits:
         raise TokenError(f"index at position {start} has no digits")
     number = int("".join(digits))

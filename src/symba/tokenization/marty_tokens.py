@@ -15,7 +15,7 @@ import re
 
 from symba.physics.symbols import DOT_PRODUCTS, IMAGINARY_UNIT, MOMENTA, REGULATOR
 
-from .notations import DIGITS, INT_POS, MAX_TOKENS, TokenError
+from .notations import DIGITS, INT_POS, MAX_TOKENS, TokenError, read_digits
 
 MARKER = "MARTY"
 IMPORTED_BACKEND = "symba-import"  # imported rows whose amplitude was translated into our syntax
@@ -110,10 +110,7 @@ def detokenize_marty_amplitude(tokens) -> str:
         tok = tokens[pos]
         if tok == INT_POS:
             start, pos = pos, pos + 1
-            digits = []
-            while pos < len(tokens) and tokens[pos] in DIGITS:
-                digits.append(tokens[pos])
-                pos += 1
+            digits, pos = read_digits(tokens, pos)
             if not digits:
                 raise TokenError(f"integer at position {start} has no digits")
             parts.append("".join(digits))
@@ -124,10 +121,7 @@ def detokenize_marty_amplitude(tokens) -> str:
                 number = tokens[pos][1:]
                 pos += 1
             else:
-                digits = []
-                while pos < len(tokens) and tokens[pos] in DIGITS:
-                    digits.append(tokens[pos])
-                    pos += 1
+                digits, pos = read_digits(tokens, pos)
                 if not digits:
                     raise TokenError(f"index at position {start} has no number")
                 number = "".join(digits)

@@ -452,16 +452,21 @@ def _bounded_numbers(expr) -> sympy.Expr:
     return expr
 
 
+def read_digits(tokens, pos) -> tuple[list[str], int]:
+    """The digit tokens from ``pos`` on, and the position after them."""
+    end = pos
+    while end < len(tokens) and tokens[end] in DIGITS:
+        end += 1
+    return list(tokens[pos:end]), end
+
+
 def _read_integer(tokens, pos) -> tuple[int, int]:
     sign_at = pos
     sign = tokens[pos]
     if sign not in (INT_POS, INT_NEG):
         raise TokenError(f"expected {INT_POS!r} or {INT_NEG!r} at position {pos}, found {sign!r}")
     pos += 1
-    digits = []
-    while pos < len(tokens) and tokens[pos] in DIGITS:
-        digits.append(tokens[pos])
-        pos += 1
+    digits, pos = read_digits(tokens, pos)
     if not digits:
         raise TokenError(f"integer at position {sign_at} has no digits")
     if len(digits) > MAX_NUMBER_DIGITS:

@@ -23,13 +23,11 @@ from typing import NamedTuple
 from .amplitude_syntax import Node, canonicalize_indices, parse, to_string
 from .process import parse_process
 from .results import DiagramResult, ProcessResult
+from .symbols import DOT_PRODUCT_RE, MASS_SYMBOL_RE, MOMENTUM_RE, SYMBOL_NAME_PATTERN
 
 MAX_LEGS_PER_SIDE = 4  # 4! = 24 orderings a side at most; MULTIPLICITIES stop at 3
 MAX_TEXT_CHARS = 50_000_000  # whole-process 3->3 squares are about 1.2 MB
-NAME_RE = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z_][A-Za-z0-9_]*")
-_MOMENTUM_RE = re.compile(r"^p_([1-9])$")
-_DOT_RE = re.compile(r"^s_([1-9])([1-9])$")
-_MASS_RE = re.compile(r"^m_[a-z]+$")
+NAME_RE = re.compile(r"(?<![A-Za-z0-9_])" + SYMBOL_NAME_PATTERN)  # a whole name, not the tail of one
 _PROPAGATOR_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\(([-+0-9p_*]+)\)$")
 _MOMENTUM_TERM_RE = re.compile(r"([-+]?)(?:([0-9]+)\*)?p_([1-9])")
 
@@ -147,10 +145,10 @@ def inverse_permutation(permutation) -> tuple[int, ...]:
 
 def rename_leg_symbol(name: str, legs: Mapping[int, int]) -> str:
     """``p_i`` and ``s_ij`` renamed by ``legs`` (old leg -> new leg; ``s_ij`` keeps i < j); any other name as it is."""
-    m = _MOMENTUM_RE.match(name)
+    m = MOMENTUM_RE.fullmatch(name)
     if m:
         return f"p_{_ordered_leg(int(m.group(1)), legs)}"
-    m = _DOT_RE.match(name)
+    m = DOT_PRODUCT_RE.fullmatch(name)
     if m:
         i, j = sorted((_ordered_leg(int(m.group(1)), legs), _ordered_leg(int(m.group(2)), legs)))
         return f"s_{i}{j}"
@@ -188,7 +186,7 @@ def _momentum_leg(node: Node) -> int | None:
     if node.op == "*" and len(node.args) == 2 and node.args[0].op == "num":
         node = node.args[1]
     if node.op == "name":
-        m = _MOMENTUM_RE.match(node.value)
+        m = MOMENTUM_RE.fullmatch(node.value)
         if m:
             return int(m.group(1))
     return None
@@ -200,10 +198,10 @@ def _scalar_key(node: Node, mass_rank: dict[str, int]) -> tuple | None:
         node = node.args[0]
     if node.op == "*" and len(node.args) == 2 and node.args[0].op == "num":
         node = node.args[1]
-    if node.op == "^" and node.args[0].op == "name" and _MASS_RE.match(node.args[0].value):
+    if node.op == "^" and node.args[0].op == "name" and MASS_SYMBOL_RE.fullmatch(node.args[0].value):
         return (0, mass_rank.get(node.args[0].value, len(mass_rank)), node.args[0].value)
     if node.op == "name":
-        m = _DOT_RE.match(node.value)
+        m = DOT_PRODUCT_RE.fullmatch(node.value)
         if m:
             return (1, int(m.group(1)), int(m.group(2)))
     return None

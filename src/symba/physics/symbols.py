@@ -27,3 +27,6 @@ MASS_SYMBOL_RE = re.compile(r"m_[A-Za-z0-9]+")
 # A symbol name in expression text (squares of FORM, SymPy and MARTY).
 SYMBOL_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 SYMBOL_NAME_RE = re.compile(SYMBOL_NAME_PATTERN)
+# Leg symbols, by pattern: "p_3" (group: the leg), "s_13" (groups: the two legs).  Use fullmatch.
+MOMENTUM_RE = re.compile(r"p_([1-9])")
+DOT_PRODUCT_RE = re.compile(r"s_([1-9])([1-9])")

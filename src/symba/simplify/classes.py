@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from symba.physics.orderings import NAME_RE, OrderingError, parse_permutation, rename_leg_symbol
-from symba.physics.theories import ALL_MASSES
+from symba.physics.symbols import ALL_MASSES, MASS_SYMBOL_RE, SYMBOL_NAME_PATTERN
 from symba.simplify.flint import FactorSyntaxError, canonical_factored_text, sum_polynomial
 
 MAX_EXCHANGES = 48  # exchanges of identical particles tried per process (3 photons: 6)
@@ -186,7 +186,7 @@ def map_back(text: str, relabelling: Relabelling, method: str, reprint: bool = F
         return renamed  # not in the factored form (cannot happen for method factor): equal in value anyway
 
 
-_RENAMED_RE = re.compile(r"(?<![A-Za-z0-9_])(?:[sp]_[0-9]+|m_[A-Za-z0-9]+)(?![A-Za-z0-9_])")
+_RENAMED_RE = re.compile(rf"(?<![A-Za-z0-9_])(?:[sp]_[0-9]+|{MASS_SYMBOL_RE.pattern})(?![A-Za-z0-9_])")
 
 
 def _rename_by_table(text: str, relabelling: Relabelling) -> str:
@@ -240,7 +240,7 @@ def _is_group(text: str) -> bool:
 
 
 _TERM_RE = re.compile(r"([+-]?)([^+-]+)")
-_POWER_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\^([0-9]+))?$")
+_POWER_RE = re.compile(rf"^({SYMBOL_NAME_PATTERN})(?:\^([0-9]+))?$")
 
 
 def _sum_of_monomials(text: str):

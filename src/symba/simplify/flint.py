@@ -27,11 +27,12 @@ from fractions import Fraction
 import flint
 
 from symba.physics.orderings import leg_map, rename_leg_symbol
+from symba.physics.symbols import SYMBOL_NAME_PATTERN
 
 MAX_INPUT_CHARS = 4_000_000  # 3->3 whole-process squares reach 1.2 MB
 MAX_NESTING = 64  # parentheses; FORM output nests two or three deep
 MAX_EXPONENT = 64  # |k| in x^k: bounds the size of expanded powers
-_TOKEN_RE = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/^()]))")
+_TOKEN_RE = re.compile(rf"\s*(?:(\d+)|({SYMBOL_NAME_PATTERN})|(\*\*|[-+*/^()]))")
 _IMAGINARY = ("i", "I")  # both spellings of the imaginary unit; read as the variable IMAGINARY_UNIT
 IMAGINARY_UNIT = "I"
 

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import csv
 
+from symba.figures import pyplot
 from symba.files import atomic_write
 
 
-def _pyplot():
-    # lazy: matplotlib costs 0.4 s, which importing train or evaluate should not pay; Agg before pyplot
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _save(fig, path: str) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
 
 
 def plot_training(metrics_csv: str, lr_png: str, curves_png: str) -> None:
     """The learning-rate schedule, and loss and next-token accuracy (train and valid) by step."""
-    plt = _pyplot()
+    plt = pyplot()
     with open(metrics_csv, newline="") as fh:
         rows = list(csv.DictReader(fh))
     steps = [int(r["step"]) for r in rows]
@@ -69,7 +60,7 @@ _SET_COLORS = {"heldout_orderings": "tab:blue", "heldout_templates": "tab:red", 
 
 def plot_calibration(cal_by_set: dict[str, dict], path: str) -> None:
     """Accuracy of the kept predictions against coverage as the certainty threshold sweeps, per test set."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for name, cal in cal_by_set.items():
         label, color = _SET_LABELS.get(name, name), _SET_COLORS.get(name)
@@ -99,7 +90,7 @@ def plot_calibration(cal_by_set: dict[str, dict], path: str) -> None:
 
 def plot_accuracy_by_length(by_len_by_set: dict[str, list[dict]], path: str) -> None:
     """Numeric and sequence accuracy per target-length bin and test set, labelled with the bin's count."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, by_len in by_len_by_set.items():
         label, color = _SET_LABELS.get(name, name), _SET_COLORS.get(name)

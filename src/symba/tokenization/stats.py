@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from symba.figures import pyplot
 from symba.files import atomic_write
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
@@ -152,12 +153,7 @@ def _write_json(data: dict, path) -> None:
 
 def plot_lengths(lengths: dict, png_out) -> None:
     """Histograms of prefix / hybrid / hybrid-short lengths, one panel per side, medians marked."""
-    # lazy: matplotlib costs 0.4 s and only the figure needs it; Agg before pyplot
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     colours = {"prefix": "tab:red", "hybrid": "tab:blue", "hybrid-short": "tab:green"}
     all_lengths = [x for n in NOTATIONS for s in SIDES for x in lengths[n][s]]
     top = max(all_lengths, default=1)

@@ -25,6 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from symba.dataset_schema import DECODE_COLUMNS
+
 from . import test_hostile_model as _hostile_model
 from .test_hostile_model import SRC, write_shard
 
@@ -251,6 +253,7 @@ def test_text_cells_over_the_bound_are_dropped_not_loaded(world, tmp_path):
         n = len(squared)
         columns = {"split": ["test"] * n, "amplitude_ids": [ids] * n, "squared_ids": [ids[::-1]] * n}
         columns |= {"theory": ["qed"] * n, "process": ["e- e+ -> mu- mu+"] * n, "multiplicity": ["2->2"] * n}
+        columns |= {column.name: pa.array([None] * n, column.type) for column in DECODE_COLUMNS}  # decoded as written
         pq.write_table(pa.table({**columns, "squared": squared, "diagram": [0] * n}), path)
         return str(path)
 

@@ -38,7 +38,6 @@ from .errors import ModelInputError, ShardError
 from .metrics import TEST_SETS, Outcome, evaluation_metrics
 from .numeric import NumericChecker
 from .plots import plot_accuracy_by_length, plot_calibration
-from .report import headline  # noqa: F401 (re-exported for symba.model.cli)
 from .search import Hypothesis, beam_search, first_passing, greedy
 
 CHUNK_BATCHES = 8  # rows decoded at a time = batch_size x this, sorted by length within the chunk

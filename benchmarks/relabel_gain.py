@@ -22,7 +22,7 @@ from pathlib import Path
 from symba.model import batches
 from symba.model.evaluate import TEST_SETS
 from symba.model.evaluate import run_evaluation as evaluate
-from symba.model.relabel import relabelling_for
+from symba.physics.leg_relabelling import relabelling_for
 
 METRICS = ("token_accuracy", "sequence_accuracy", "numeric_accuracy")
 

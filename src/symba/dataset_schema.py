@@ -45,7 +45,7 @@ SCHEMA = pa.schema(
 )
 ORDERING_COLUMNS = ("canonical_process", "permutation")
 
-# Test rows decoded with their legs in canonical order (symba.model.relabel): source and target ids
+# Test rows decoded with their legs in canonical order (symba.physics.leg_relabelling): source and target ids
 # in that order and the permutation back ("2,1,4,3": written leg k holds canonical leg [k-1]);
 # null where the row is decoded as written.  Part of TOKEN_COLUMNS.
 DECODE_COLUMNS = pa.schema(

@@ -11,11 +11,11 @@ from symba.model import evaluate as evaluate_module
 from symba.model.config import EvalConfig, eval_config
 from symba.model.errors import ConfigError, ShardError
 from symba.model.evaluate import CheckerPool, evaluate_rows
-from symba.model.relabel import process_of_amplitude, relabelling_for, relabelling_of_process
 from symba.model.search import Hypothesis
 from symba.physics.engine import compute_process
 from symba.physics.expression_parser import parse_expression
 from symba.physics.kinematics import numerically_equal
+from symba.physics.leg_relabelling import process_of_amplitude, relabelling_for, relabelling_of_process
 from symba.physics.orderings import distinct_orderings, relabel_result, rows_for_orderings
 from symba.physics.process import parse_process
 from symba.pipeline.amplitude_shards import process_rows

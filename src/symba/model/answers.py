@@ -38,14 +38,13 @@ import sympy
 from symba.dataset_schema import ShardError, read_shard
 from symba.physics.canonical import canonicalise
 from symba.physics.engine import ENGINE_VERSION, compute_here
+from symba.physics.leg_relabelling import relabelling_of_process
 from symba.physics.orderings import relabel_squared, rows_for_orderings
 from symba.pipeline.manifest import process_slug, stable_hash
 from symba.simplify.classes import map_back, representative
 from symba.simplify.simplifier import simplify_text
 from symba.tokenization.notations import detokenize, parse_squared, tokenize
 from symba.workers import LineWorker, WorkerDied, serve
-
-from .relabel import relabelling_of_process
 
 WORKER_MEMORY_MB = 8192  # address space, as the engine worker: FORM alone reserves ~2.1 GB for sorting
 EXACT_TIMEOUT_S = 600.0  # the engine's own bound on one exact computation

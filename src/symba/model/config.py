@@ -162,7 +162,7 @@ class EvalConfig:
     device: str = "cpu"
     num_threads: int = 1  # see TrainConfig.num_threads
     workers: int = 2  # numeric-check worker processes, running while the model decodes the next rows
-    # decode each amplitude with its legs in canonical order, map the answer back (symba.model.relabel)
+    # decode each amplitude with its legs in canonical order, map the answer back (symba.physics.leg_relabelling)
     relabel_legs: bool = True
     # check each beam candidate's physics without the answer (symba.model.verify) and answer with
     # the first that passes; the top beam when none does

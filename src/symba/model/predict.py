@@ -28,13 +28,13 @@ from pathlib import Path
 import torch
 
 from symba.physics.canonical import canonicalise
+from symba.physics.leg_relabelling import process_of_amplitude, relabelling_for
 
 from . import batches
 from .answers import AnswerPool, run_dataset
 from .checkpoint import check_vocabulary, load_model
 from .config import EvalConfig
 from .errors import ModelInputError
-from .relabel import process_of_amplitude, relabelling_for
 from .search import beam_search, greedy
 
 MAX_INPUT_CHARS = 1_000_000  # an amplitude the model can read is far shorter

@@ -11,7 +11,7 @@ legs, so relabelled copies of one expression never straddle the split.
 Rows longer than ``max_tokens`` (either side, > 0) are left out and counted.
 
 Test rows also carry what evaluation decodes (``DECODE_COLUMNS``): their source and target
-ids with the legs in the canonical order of :mod:`symba.model.relabel`, and the permutation
+ids with the legs in the canonical order of :mod:`symba.physics.leg_relabelling`, and the permutation
 that renames a prediction back, so evaluation neither parses processes nor tokenizes text.
 """
 
@@ -23,7 +23,7 @@ import pyarrow as pa
 import sympy
 
 from symba.dataset_schema import DECODE_COLUMNS, SCHEMA, TOKEN_COLUMNS, read_shard, write_table_atomic
-from symba.model.relabel import relabelling_for
+from symba.physics.leg_relabelling import relabelling_for
 from symba.physics.orderings import Relabelling, relabel_amplitude
 from symba.physics.process import parse_process
 

@@ -1,4 +1,5 @@
-"""Relabelling-aware inference: decode an amplitude with its legs in canonical order.
+"""An amplitude's legs in canonical order: what relabelling-aware decoding (model.evaluate,
+model.predict) and the token shards' decode columns need.
 
 Every ordering of a process is its canonical process with the legs renumbered, and
 the dataset derives each ordering's rows that way (:mod:`symba.physics.orderings`).

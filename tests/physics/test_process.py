@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import pytest
 from symba.physics.process import (
     Process,
     ProcessError,
+    check_conservation,
+    crossing_key,
     enumerate_processes,
     has_tree_diagram,
     parse_process,
@@ -94,6 +97,67 @@ def test_every_conserving_qed_2to2_candidate_has_diagrams_iff_flavours_are_conse
         assert has_tree_diagram(p)
     assert Process("qed", ("u", "u~"), ("c", "c~")) in procs
     assert not has_tree_diagram(Process("qed", ("u", "c~"), ("c", "u~")))
+
+
+def _qed_tree_exists(proc: Process) -> bool:
+    """Independent rule: with every leg outgoing, a QED tree diagram exists iff each fermion
+    flavour comes with as many antiparticles (one f fbar photon vertex, no flavour change) and
+    there is at least one fermion line (photons alone do not couple at tree level)."""
+    model = proc.model
+    outgoing = [model.anti(n) for n in proc.incoming] + list(proc.outgoing)
+    balance: dict[str, int] = {}
+    for name in outgoing:
+        particle = model.particle(name)
+        if particle.fermion:
+            balance[particle.field.name] = balance.get(particle.field.name, 0) + (-1 if particle.is_anti else 1)
+    return bool(balance) and all(n == 0 for n in balance.values())
+
+
+def _every_candidate(theory: str, n_in: int, n_out: int, names: list[str]) -> list[Process]:
+    return [
+        Process(theory, ins, outs)
+        for ins in itertools.combinations_with_replacement(names, n_in)
+        for outs in itertools.combinations_with_replacement(names, n_out)
+    ]
+
+
+@pytest.mark.parametrize("n_in, n_out", [(1, 2), (2, 1), (2, 2), (2, 3), (3, 2)])
+def test_qed_enumeration_is_the_flavour_rule(n_in, n_out):
+    names = ["e-", "e+", "mu-", "mu+", "u", "u~", "d", "d~", "a"]
+    expected = [p for p in _every_candidate("qed", n_in, n_out, names) if _qed_tree_exists(p)]
+    assert enumerate_processes("qed", [f"{n_in}->{n_out}"], particles=names) == expected
+
+
+@pytest.mark.slow
+def test_qed_3to3_enumeration_is_the_flavour_rule():
+    names = list(parse_process("e- e+ -> a a", "qed").model.particles)
+    expected = [p for p in _every_candidate("qed", 3, 3, names) if _qed_tree_exists(p)]
+    assert len(expected) == 3039
+    assert enumerate_processes("qed", ["3->3"]) == expected
+
+
+def test_qcd_enumeration_equals_feyngraph_on_every_candidate():
+    # The enumeration pairs sides by their quantum numbers and asks FeynGraph once per crossing
+    # class; asking it about every conserving candidate must give the same list.
+    names = ["u", "u~", "d", "d~", "g"]
+    for mult in ("2->2", "2->3"):
+        n_in, n_out = (int(x) for x in mult.split("->"))
+        expected = []
+        for p in _every_candidate("qcd", n_in, n_out, names):
+            try:
+                check_conservation(p)
+            except ProcessError:
+                continue
+            if has_tree_diagram(p):
+                expected.append(p)
+        assert enumerate_processes("qcd", [mult], particles=names) == expected
+
+
+def test_crossing_key_makes_every_leg_outgoing():
+    assert crossing_key(Process("qed", ("e-", "e+"), ("mu-", "mu+"))) == ("e+", "e-", "mu+", "mu-")
+    assert crossing_key(Process("qed", ("e+", "a"), ("e+", "a"))) == crossing_key(
+        Process("qed", ("e-", "e+"), ("a", "a"))
+    )
 
 
 def _cli(*args):

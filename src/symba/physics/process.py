@@ -177,6 +177,28 @@ def has_tree_diagram(proc: Process) -> bool:
     return len(generate_feyngraph_diagrams(proc)) > 0
 
 
+def _side_totals(model: Model, names: tuple[str, ...]) -> tuple:
+    """Additive quantum numbers of one side: charge, baryon number, each lepton flavour's number."""
+    charge, baryon, lepton = Fraction(0), Fraction(0), Counter()
+    for name in names:
+        p = model.particle(name)
+        charge += p.charge
+        baryon += p.baryon
+        if p.field.lepton_flavour:
+            lepton[p.field.lepton_flavour] += p.lepton_number
+    return charge, baryon, tuple(sorted((f, n) for f, n in lepton.items() if n))
+
+
+def crossing_key(proc: Process) -> tuple[str, ...]:
+    """Every leg made outgoing (incoming ones as their antiparticles), as a multiset.
+
+    Crossing maps the tree diagrams of a process one to one onto those of any process with the
+    same key, so whether a tree diagram exists is a property of the key.
+    """
+    model = proc.model
+    return tuple(sorted([model.anti(n) for n in proc.incoming] + list(proc.outgoing)))
+
+
 def enumerate_processes(
     theory: str,
     multiplicities=("2->2",),
@@ -187,6 +209,10 @@ def enumerate_processes(
     Each side is a multiset written in the model's canonical particle order, so
     ``e- e+ -> mu- mu+`` appears and ``e+ e- -> mu- mu+`` does not.  ``particles``
     restricts the external states to a subset of particle names.
+
+    Sides are paired only when their additive quantum numbers agree (a dictionary look-up, not a
+    loop over every pair: QED 3->3 has 1.8 million pairs), and FeynGraph runs once per crossing
+    class (``crossing_key``), not once per process.
     """
     model = get_model(theory)
     names = list(model.particles)
@@ -196,6 +222,7 @@ def enumerate_processes(
             raise ProcessError(f"unknown particle {unknown[0]!r} in theory {model.name}")
         keep = set(particles)
         names = [n for n in names if n in keep]
+    has_tree: dict[tuple[str, ...], bool] = {}
     out: list[Process] = []
     for mult in multiplicities:
         try:
@@ -204,13 +231,19 @@ def enumerate_processes(
             raise ProcessError(f"malformed multiplicity {mult!r}: expected e.g. '2->3'") from None
         if f"{n_in}->{n_out}" not in MULTIPLICITIES:
             raise ProcessError(f"unsupported multiplicity {mult!r}; choose from {', '.join(MULTIPLICITIES)}")
+        outs_by_totals: dict[tuple, list[tuple[str, ...]]] = {}
+        for outs in itertools.combinations_with_replacement(names, n_out):
+            outs_by_totals.setdefault(_side_totals(model, outs), []).append(outs)
         for ins in itertools.combinations_with_replacement(names, n_in):
-            for outs in itertools.combinations_with_replacement(names, n_out):
+            for outs in outs_by_totals.get(_side_totals(model, ins), ()):
                 proc = Process(model.name, ins, outs)
                 try:
-                    check_conservation(proc)
+                    check_conservation(proc)  # colour, and anything the totals do not cover
                 except ProcessError:
                     continue
-                if has_tree_diagram(proc):
+                key = crossing_key(proc)
+                if key not in has_tree:
+                    has_tree[key] = has_tree_diagram(proc)
+                if has_tree[key]:
                     out.append(proc)
     return out

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from .diagrams import DiagramExpr
 from .form.colour import colour_factors
-from .form.dirac import WrittenMomenta
+from .form.dirac import NamedMomenta
 from .form.pairs import pair_numerator, pair_term
 from .form.polarisation import default_references
 from .form.program import FormProgram, form_masses, tagged_indices, to_symba
@@ -67,7 +67,7 @@ def square(
 
     norm = normalisation(proc, legs)
     program = FormProgram(leg_masses, physical_references)
-    momenta = WrittenMomenta()
+    momenta = NamedMomenta()
     max_lines = 1
     per_diagram_text: list[str] = []
     for d in diagrams:  # per diagram, -g sums
@@ -93,7 +93,7 @@ def square(
         if num:
             total_parts.append(pair_term(program, norm * (2 if a != b else 1), da, db, num))
 
-    out = program.declarations(form_masses(leg_masses, diagrams), tagged_indices(diagrams))
+    out = program.declarations(form_masses(leg_masses, diagrams), tagged_indices(diagrams), momenta.vector_names())
     for d, text in enumerate(per_diagram_text):
         out.append(f"Local E{d} = {text};")
     out.append(f"Local T = {'+'.join(total_parts) or '0'};")
@@ -101,6 +101,7 @@ def square(
     # gamma string, so each distinct trace is taken once.
     out.append(".sort")
     out += [f"trace4,{ln};" for ln in range(1, max_lines + 1)]
+    out += momenta.written_out(program.invariants())  # propagator momenta stay one vector q through the traces
     out += program.invariants() + program.reference_invariants() + program.ending()
     results = run_form("\n".join(out), timeout)
     check_form_results(proc, results, [f"E{d}" for d in range(len(diagrams))] + ([] if total is not None else ["T"]))

@@ -12,7 +12,7 @@ import os
 
 import pyarrow as pa
 
-from symba.dataset_schema import read_shard, write_table_atomic
+from symba.dataset_schema import WHOLE_PROCESS, read_shard, write_table_atomic
 from symba.simplify.classes import Relabelling, map_back, representative
 from symba.simplify.simplifier import Outcome, SimplifyOptions, simplify_expressions
 
@@ -23,7 +23,8 @@ def simplify_rows(
     """One Outcome per row (``squared_raw`` simplified), once per class of relabelled expressions.
 
     ``masses=False`` relabels legs only (benchmarks compare the two).  A row whose
-    simplification failed keeps its own raw text.
+    simplification failed keeps its own raw text.  Whole-process rows (``diagram`` -1) get the
+    grouped form of :mod:`symba.simplify.whole`; it relabels by renaming like any other text.
     """
     raw = [r["squared_raw"] for r in rows]
     if classes and options.method != "none":
@@ -33,7 +34,8 @@ def simplify_rows(
         ]
     else:
         reps = [(text, Relabelling()) for text in raw]
-    outcomes, stats = simplify_expressions([text for text, _ in reps], options)
+    whole = [r.get("diagram") == WHOLE_PROCESS for r in rows]
+    outcomes, stats = simplify_expressions([text for text, _ in reps], options, whole)
     mapped = []
     for text, (_, legs), outcome in zip(raw, reps, outcomes):
         if outcome.status == "ok":
@@ -42,12 +44,15 @@ def simplify_rows(
             mapped.append(Outcome("raw", text))
         else:
             mapped.append(Outcome(outcome.status, text, outcome.message))
-    return mapped, dict(stats.as_dict(), distinct_raw=len(set(raw)), classes=stats.distinct)
+    # classes of texts; ``distinct`` counts (text, whole-process) pairs, what is simplified
+    classes = len({text for text, _ in reps})
+    return mapped, dict(stats.as_dict(), distinct_raw=len(set(raw)), classes=classes)
 
 
 def simplify_table(table: pa.Table, options: SimplifyOptions) -> tuple[pa.Table, dict]:
     """Fill ``squared`` and ``status`` from ``squared_raw``; every row is kept."""
-    columns = [c for c in ("squared_raw", "process", "canonical_process", "permutation") if c in table.column_names]
+    names = ("squared_raw", "process", "canonical_process", "permutation", "diagram")
+    columns = [c for c in names if c in table.column_names]
     outcomes, stats = simplify_rows(table.select(columns).to_pylist(), options)
     table = table.set_column(
         table.schema.get_field_index("squared"), "squared", pa.array([o.text for o in outcomes], pa.string())

@@ -12,6 +12,10 @@ different ``PYTHONHASHSEED`` (SymPy's set iteration order, hence its path throug
 ``factor``, depends on it).  Whatever happens, the raw expression is kept and
 the status (``ok``/``timeout``/``error``) says which one the row holds.
 
+Whole-process rows (``diagram == -1``) under ``factor`` get :mod:`symba.simplify.whole`'s form
+instead of the factored whole: the sum over denominator groups, each factored, checked equal to
+the raw text at random points in the worker (a mismatch is an ``error``, the raw text kept).
+
 Identical expressions are simplified once; results are cached on disk keyed by a hash of
 everything that decides them (method, engine, SymPy or python-flint version, symba's simplifier
 version and code, expression), so later runs reuse them.  Each entry carries a checksum and the
@@ -38,6 +42,7 @@ from pathlib import Path
 
 from symba.files import atomic_write
 from symba.simplify.flint import factor_text, sympy_real_part
+from symba.simplify.whole import whole_process_text
 from symba.workers import LineWorker, WorkerDied
 
 METHODS = ("factor", "cancel", "together", "simplify", "none")
@@ -74,13 +79,15 @@ class Outcome:
     message: str = ""
 
 
-def simplify_text(text: str, method: str, engine: str = "flint") -> str:
+def simplify_text(text: str, method: str, engine: str = "flint", whole: bool = False) -> str:
     """Simplify one expression in this process (no timeout); the text parses back with parse_expression.
 
-    ``factor`` gives the canonical factored text of :mod:`symba.simplify.flint` by either engine.
+    ``factor`` gives the canonical factored text of :mod:`symba.simplify.flint` by either engine;
+    with ``whole`` (a whole-process square) the grouped form of :mod:`symba.simplify.whole`,
+    checked equal to ``text``.
     """
     if method == "factor":
-        return factor_text(text, engine)
+        return whole_process_text(text, engine) if whole else factor_text(text, engine)
     import sympy  # lazy, both: SymPy costs 0.3 s and the FLINT route must not import it
 
     from symba.physics.expression_parser import parse_expression
@@ -97,11 +104,16 @@ def simplify_text(text: str, method: str, engine: str = "flint") -> str:
 WORKER_MODULE = "symba.simplify.worker"
 
 
-def _simplify_one(worker: LineWorker, text: str, timeout: float) -> Outcome:
+# A distinct expression to simplify: (text, whether it is a whole-process square).
+Job = tuple[str, bool]
+
+
+def _simplify_one(worker: LineWorker, job: Job, timeout: float) -> Outcome:
+    text, whole = job
     if not worker.alive():
         worker.start()  # a worker that cannot start fails the job, not just this expression
     try:
-        answer = worker.request({"text": text}, timeout)
+        answer = worker.request({"text": text, "whole": whole} if whole else {"text": text}, timeout)
     except WorkerDied as died:
         if died.timed_out:
             return Outcome("timeout", text, f"no result within {timeout:g} s")
@@ -111,12 +123,12 @@ def _simplify_one(worker: LineWorker, text: str, timeout: float) -> Outcome:
     return Outcome("ok", answer["text"])
 
 
-def _run_pool(texts: list[str], options: SimplifyOptions, seed: int) -> dict[str, Outcome]:
-    """Simplify distinct ``texts`` on ``options.workers`` worker processes, each under the timeout."""
-    todo: queue.Queue[str] = queue.Queue()
-    for text in texts:
-        todo.put(text)
-    results: dict[str, Outcome] = {}
+def _run_pool(jobs: list[Job], options: SimplifyOptions, seed: int) -> dict[Job, Outcome]:
+    """Simplify distinct ``jobs`` on ``options.workers`` worker processes, each under the timeout."""
+    todo: queue.Queue[Job] = queue.Queue()
+    for job in jobs:
+        todo.put(job)
+    results: dict[Job, Outcome] = {}
     errors: list[BaseException] = []
     args = [options.method, str(options.memory_mb), options.engine]
 
@@ -125,14 +137,14 @@ def _run_pool(texts: list[str], options: SimplifyOptions, seed: int) -> dict[str
             with LineWorker(WORKER_MODULE, args, env={"PYTHONHASHSEED": str(seed)}) as worker:
                 while True:
                     try:
-                        text = todo.get_nowait()
+                        job = todo.get_nowait()
                     except queue.Empty:
                         return
-                    results[text] = _simplify_one(worker, text, options.timeout)
+                    results[job] = _simplify_one(worker, job, options.timeout)
         except BaseException as exc:  # surfaced in the caller's thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=drain, daemon=True) for _ in range(max(1, min(options.workers, len(texts))))]
+    threads = [threading.Thread(target=drain, daemon=True) for _ in range(max(1, min(options.workers, len(jobs))))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -147,12 +159,13 @@ def _run_pool(texts: list[str], options: SimplifyOptions, seed: int) -> dict[str
 # Bump when the simplified text of any method changes on purpose: it enters the cache key and the
 # simplify stamp.  The digest of the simplifier's code (below) also enters the key, so that
 # `--forcerun simplify` after any code change recomputes rather than reading old results back.
-SIMPLIFIER_VERSION = "2"
+SIMPLIFIER_VERSION = "3"  # 3: whole-process rows in the grouped form (symba.simplify.whole)
 # The code that decides a simplified text (relative to the symba package).
 SIMPLIFIER_SOURCES = (
     "simplify/simplifier.py",
     "simplify/flint.py",
     "simplify/worker.py",
+    "simplify/whole.py",
     "physics/expression_parser.py",
     "physics/kinematics.py",  # the symbols' assumptions steer SymPy
 )
@@ -200,12 +213,14 @@ def _versions(method: str, engine: str) -> str:
     return f"sympy\0{version('sympy')}"
 
 
-def cache_key(text: str, method: str, engine: str = "flint") -> str:
-    """Everything that decides a result: method, engine, library and simplifier versions, the text.
+def cache_key(text: str, method: str, engine: str = "flint", whole: bool = False) -> str:
+    """Everything that decides a result: method, engine, library and simplifier versions, the
+    kind of row (a whole-process square gets another form), the text.
 
     The limits (timeout, memory) decide only whether a failure is final; they are stored in the entry.
     """
-    decided_by = f"{CACHE_FORMAT}\0{method}\0{_versions(method, engine)}\0{simplifier_version()}\0{text}"
+    kind = "\0whole" if whole else ""
+    decided_by = f"{CACHE_FORMAT}\0{method}{kind}\0{_versions(method, engine)}\0{simplifier_version()}\0{text}"
     return hashlib.blake2b(decided_by.encode(), digest_size=16).hexdigest()
 
 
@@ -274,14 +289,14 @@ class CacheRejected(Exception):
     """A cache entry that exists but cannot be used: the reason names the file."""
 
 
-def cache_get(cache_dir: str, text: str, options: SimplifyOptions) -> Outcome | None:
+def cache_get(cache_dir: str, text: str, options: SimplifyOptions, whole: bool = False) -> Outcome | None:
     """A cached outcome still valid under ``options``, or None (then it is computed again).
 
     ``ok`` always; a failure only if it was reached under limits at least as generous as
     today's (a longer timeout, more memory or more retries deserve a new try).  An entry that
     is damaged, edited, of the wrong shape or too large raises :class:`CacheRejected`.
     """
-    key = cache_key(text, options.method, options.engine)
+    key = cache_key(text, options.method, options.engine, whole)
     path = _cache_path(cache_dir, key)
     try:
         info = os.stat(path)
@@ -305,9 +320,9 @@ def cache_get(cache_dir: str, text: str, options: SimplifyOptions) -> Outcome | 
     return Outcome(entry["status"], entry["text"], entry["message"])
 
 
-def cache_put(cache_dir: str, text: str, outcome: Outcome, options: SimplifyOptions) -> None:
+def cache_put(cache_dir: str, text: str, outcome: Outcome, options: SimplifyOptions, whole: bool = False) -> None:
     """Store ``outcome`` with the limits it was reached under and a checksum of the whole entry."""
-    key = cache_key(text, options.method, options.engine)
+    key = cache_key(text, options.method, options.engine, whole)
     entry = {
         "format": CACHE_FORMAT,
         "key": key,
@@ -345,38 +360,49 @@ class SimplifyStats:
         return dict(self.__dict__)
 
 
-def simplify_expressions(texts: list[str], options: SimplifyOptions) -> tuple[list[Outcome], SimplifyStats]:
-    """One Outcome per input text (same order): deduplicated, cached, timeout-guarded."""
+def simplify_expressions(
+    texts: list[str], options: SimplifyOptions, whole: list[bool] | None = None
+) -> tuple[list[Outcome], SimplifyStats]:
+    """One Outcome per input text (same order): deduplicated, cached, timeout-guarded.
+
+    ``whole`` marks the texts that are whole-process squares (the grouped form under ``factor``).
+    """
     start = time.monotonic()
     stats = SimplifyStats(expressions=len(texts))
-    distinct = list(dict.fromkeys(texts))
+    if whole is None:
+        whole = [False] * len(texts)
+    if len(whole) != len(texts):
+        raise ValueError(f"{len(whole)} whole-process flags for {len(texts)} expressions")
+    # the grouped form exists for factor only; other methods treat every row alike
+    jobs: list[Job] = [(t, bool(w) and options.method == "factor") for t, w in zip(texts, whole)]
+    distinct = list(dict.fromkeys(jobs))
     stats.distinct = len(distinct)
     if options.method == "none":
-        done = {t: Outcome("raw", t) for t in distinct}
+        done = {job: Outcome("raw", job[0]) for job in distinct}
     else:
-        done: dict[str, Outcome] = {}
+        done: dict[Job, Outcome] = {}
         if options.max_chars:
             # Whole-process squares of 3->3 (0.1-3 MB) time out or exhaust memory in every engine and
             # are too long to tokenize: keep them raw at once instead of spending 2 x timeout each.
-            for text in distinct:
-                if len(text) > options.max_chars:
-                    done[text] = Outcome("raw", text, f"not simplified: over simplify.max_chars={options.max_chars}")
+            for job in distinct:
+                if len(job[0]) > options.max_chars:
+                    done[job] = Outcome("raw", job[0], f"not simplified: over simplify.max_chars={options.max_chars}")
             stats.over_max_chars = len(done)
         if options.cache_dir:
-            for text in distinct:
-                if text in done:
+            for job in distinct:
+                if job in done:
                     continue
                 try:
-                    hit = cache_get(options.cache_dir, text, options)
+                    hit = cache_get(options.cache_dir, job[0], options, job[1])
                 except CacheRejected as rejected:  # recomputed below, and the entry rewritten
                     stats.cache_rejected += 1
                     if stats.cache_rejected <= MAX_REPORTED_REJECTS:
                         log.warning("simplify cache entry ignored and recomputed: %s", rejected)
                     continue
                 if hit is not None:
-                    done[text] = hit
+                    done[job] = hit
         stats.cached = len(done) - stats.over_max_chars
-        pending = [t for t in distinct if t not in done]
+        pending = [job for job in distinct if job not in done]
         stats.computed = len(pending)
         computed = list(pending)
         seed = options.seed
@@ -387,11 +413,11 @@ def simplify_expressions(texts: list[str], options: SimplifyOptions) -> tuple[li
                 stats.retried += len(pending)
             round_results = _run_pool(pending, options, seed + attempt)
             done.update(round_results)
-            pending = [t for t in pending if round_results[t].status != "ok"]
+            pending = [job for job in pending if round_results[job].status != "ok"]
         if options.cache_dir:
-            for text in computed:
-                cache_put(options.cache_dir, text, done[text], options)
-    outcomes = [done[t] for t in texts]
+            for text, is_whole in computed:
+                cache_put(options.cache_dir, text, done[(text, is_whole)], options, is_whole)
+    outcomes = [done[job] for job in jobs]
     for outcome in done.values():
         if outcome.status in ("ok", "timeout", "error"):
             setattr(stats, outcome.status, getattr(stats, outcome.status) + 1)

@@ -1,6 +1,7 @@
 """Worker process of the simplify stage: JSON requests ``{"text": ...}`` on stdin, answers on stdout.
 
-Run as ``python -m symba.simplify.worker METHOD MEMORY_MB [ENGINE]`` (by :class:`symba.workers.LineWorker`).
+Run as ``python -m symba.simplify.worker METHOD MEMORY_MB [ENGINE]`` (by :class:`symba.workers.LineWorker`);
+``"whole": true`` in a request asks for the whole-process form (:mod:`symba.simplify.whole`).
 The parent kills it on timeout, which is the only reliable way to stop SymPy.
 """
 
@@ -18,7 +19,7 @@ def main() -> None:
     engine = sys.argv[3] if len(sys.argv) > 3 else "flint"
 
     def handle(request: dict) -> dict:
-        return {"text": simplify_text(request["text"], method, engine)}
+        return {"text": simplify_text(request["text"], method, engine, bool(request.get("whole")))}
 
     def warm_up() -> None:
         # SymPy loads lazily (every route but FLINT's factor); the first timed expression should not pay for it.

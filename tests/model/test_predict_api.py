@@ -217,3 +217,18 @@ def test_the_dataset_shard_of_a_process_is_found_by_its_hash_and_big_ones_are_no
     small = answers.DatasetRows(str(tmp_path / "dataset"))
     small.MAX_SHARD_BYTES = 100
     assert small.rows(MUMU, written, "qed") == []
+
+
+def test_whole_process_answers_take_the_grouped_form_of_the_dataset():
+    # Bhabha has two diagrams: its whole-process row is the grouped form, not the factored one.
+    result = compute_process("e- e+ -> e- e+", "qed", timeout=120)
+    rows = process_rows(result, "2->2", "test")
+    outcomes, _ = simplify_rows(rows, SimplifyOptions())
+    whole_row, whole_outcome = next((r, o) for r, o in zip(rows, outcomes) if r["diagram"] == -1)
+    assert whole_outcome.status == "ok"
+    assert answers.dataset_text(whole_row["squared_raw"], whole_row["process"], "qed", whole=True) == whole_outcome.text
+    assert answers.dataset_text(whole_row["squared_raw"], whole_row["process"], "qed") != whole_outcome.text
+    expanded = sympy.expand(parse_expression(whole_outcome.text))  # right, but in neither form
+    tokens = list(tokenize(expanded, NOTATION))
+    answer = answers.model_answer(tokens, NOTATION, None, whole_row["process"], "qed", whole=True)
+    assert answer["text"] == whole_outcome.text

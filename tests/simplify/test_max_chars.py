@@ -25,3 +25,20 @@ def test_long_expressions_are_kept_raw_and_counted_short_ones_simplified(tmp_pat
 def test_negative_cap_is_refused():
     with pytest.raises(ValueError, match="max_chars"):
         SimplifyOptions(max_chars=-1)
+
+
+def test_rows_over_the_cap_skip_the_relabelling_classes(monkeypatch):
+    # The class of a row is its smallest relabelling: renaming a megabyte text many times took
+    # minutes per shard, for a text that is kept raw anyway.
+    import symba.simplify.shards as shards
+
+    asked = []
+    real = shards.representative
+    monkeypatch.setattr(shards, "representative", lambda text, *a: asked.append(text) or real(text, *a))
+    rows = [
+        {"squared_raw": text, "process": "e- e+ -> mu- mu+", "canonical_process": "e- e+ -> mu- mu+", "diagram": 0}
+        for text in (SHORT, LONG)
+    ]
+    outcomes, _ = shards.simplify_rows(rows, SimplifyOptions(max_chars=len(SHORT) + 1, timeout=30))
+    assert asked == [SHORT]
+    assert [o.status for o in outcomes] == ["ok", "raw"] and outcomes[1].text == LONG

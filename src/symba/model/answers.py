@@ -35,7 +35,7 @@ from pathlib import Path
 
 import sympy
 
-from symba.dataset_schema import ShardError, read_shard
+from symba.dataset_schema import WHOLE_PROCESS, ShardError, read_shard
 from symba.physics.canonical import canonicalise
 from symba.physics.engine import ENGINE_VERSION, compute_here
 from symba.physics.leg_relabelling import relabelling_of_process
@@ -54,18 +54,19 @@ _GRACE_S = 30.0  # the worker's own bounds (FORM's timeout) fire first
 # -- worker side -----------------------------------------------------------------------------
 
 
-def dataset_text(text: str, process: str | None, theory: str) -> str:
+def dataset_text(text: str, process: str | None, theory: str, whole: bool = False) -> str:
     """``text`` as the simplify stage writes the squared column of a row of ``process``
     (:func:`symba.simplify.shards.simplify_rows`): the smallest relabelling of the text among
-    the exchanges of identical legs and masses, factored, renamed back.  The text itself when
-    it cannot be factored (the simplify stage then keeps the raw text too)."""
+    the exchanges of identical legs and masses, factored (``whole``, a whole-process row: its
+    grouped form), renamed back.  The text itself when it cannot be simplified (the simplify
+    stage then keeps the raw text too)."""
 
     relabelling = relabelling_of_process(process, theory) if process else None
     canonical = relabelling.canonical_process if relabelling else process
     permutation = ",".join(map(str, relabelling.permutation)) if relabelling else None
     try:
         rep, legs = representative(text, process, canonical, permutation)
-        return map_back(simplify_text(rep, "factor"), legs, "factor")
+        return map_back(simplify_text(rep, "factor", whole=whole), legs, "factor")
     except (ValueError, ArithmeticError):
         return text
 
@@ -79,11 +80,17 @@ def _tokens(text: str, notation: str | None) -> list[str] | None:
 
 
 def model_answer(
-    tokens: list[str], notation: str, permutation: list[int] | None, process: str | None, theory: str
+    tokens: list[str],
+    notation: str,
+    permutation: list[int] | None,
+    process: str | None,
+    theory: str,
+    whole: bool = False,
 ) -> dict:
     """Model output tokens -> {"text", "tokens"} in the dataset's form (text None: not an expression).
     ``permutation``: the tokens are of the canonical leg order; rename them to the legs as written.
-    ``process`` (as written; None: unknown) picks the dataset's text among equal ones."""
+    ``process`` (as written; None: unknown) picks the dataset's text among equal ones; ``whole``:
+    the amplitude is a whole process's (the request said diagram -1), written in its grouped form."""
 
     try:
         text = sympy.sstr(detokenize(list(tokens), notation))
@@ -91,7 +98,7 @@ def model_answer(
         return {"text": None, "tokens": None}
     if permutation:
         text = relabel_squared(text, permutation)
-    text = dataset_text(text, process, theory)
+    text = dataset_text(text, process, theory, whole)
     return {"text": text, "tokens": _tokens(text, notation)}
 
 
@@ -261,7 +268,7 @@ def exact_answer(
         return {"error": f"process {process!r}: {first}"}
     if "error" in row:
         return row
-    text = dataset_text(row["squared_raw"], row["process"], theory)
+    text = dataset_text(row["squared_raw"], row["process"], theory, row["diagram"] == WHOLE_PROCESS)
     return {"text": text, "tokens": _tokens(text, notation), "diagram": row["diagram"]}
 
 
@@ -296,6 +303,7 @@ def _handle(request: dict):
             request.get("permutation"),
             request.get("process"),
             request["theory"],
+            request.get("whole", False),
         )
     if request["op"] == "exact":
         return exact_answer(
@@ -370,9 +378,15 @@ class AnswerPool:
         return self._threads[k].submit(self._ask, k, request, timeout)
 
     def model(
-        self, tokens: list[str], notation: str, permutation: list[int] | None, process: str | None, theory: str
+        self,
+        tokens: list[str],
+        notation: str,
+        permutation: list[int] | None,
+        process: str | None,
+        theory: str,
+        whole: bool = False,
     ) -> Future:
-        """Future of {"text", "tokens"} (text None: not an expression) or {"error"}."""
+        """Future of {"text", "tokens"} (text None: not an expression) or {"error"}; see model_answer."""
         with self._lock:
             k = min(range(len(self._load)), key=self._load.__getitem__)
         request = {
@@ -382,6 +396,7 @@ class AnswerPool:
             "permutation": permutation,
             "process": process,
             "theory": theory,
+            "whole": whole,
         }
         return self._submit(k, request, self.timeout_s)
 

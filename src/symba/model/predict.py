@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from symba.dataset_schema import WHOLE_PROCESS
 from symba.physics.canonical import canonicalise
 from symba.physics.leg_relabelling import process_of_amplitude, relabelling_for
 
@@ -294,16 +295,17 @@ class Predictor:
                 tokens = self.vocab.decode(h.ids)
             except ValueError:  # an id outside the vocabulary: no expression
                 tokens = None
-            it.futures.append(None if tokens is None else self._model_answer(tokens, permutation, process, it.theory))
+            it.futures.append(None if tokens is None else self._model_answer(tokens, permutation, process, it))
         top = it.hyps[0]
         if self.fallback and top.mean_logprob < self.threshold:
             it.exact = self._exact(it)
         # an unparseable top answer is sent to the exact engine once its text is known (_answer)
 
-    def _model_answer(self, tokens, permutation, process, theory):
-        key = ("model", tuple(tokens), tuple(permutation or ()), process, theory)
+    def _model_answer(self, tokens, permutation, process, it: _Item):
+        whole = it.diagram == WHOLE_PROCESS  # without a diagram: written as a per-diagram square
+        key = ("model", tuple(tokens), tuple(permutation or ()), process, it.theory, whole)
         return self._futures.get_or_make(
-            key, lambda: self.pool.model(tokens, self.notation, permutation, process, theory)
+            key, lambda: self.pool.model(tokens, self.notation, permutation, process, it.theory, whole)
         )
 
     def _exact(self, it: _Item):

@@ -27,13 +27,18 @@ def simplify_rows(
     grouped form of :mod:`symba.simplify.whole`; it relabels by renaming like any other text.
     """
     raw = [r["squared_raw"] for r in rows]
-    if classes and options.method != "none":
-        reps = [
-            representative(r["squared_raw"], r.get("process"), r.get("canonical_process"), r.get("permutation"), masses)
-            for r in rows
-        ]
-    else:
-        reps = [(text, Relabelling()) for text in raw]
+
+    def kept_raw(text: str) -> bool:  # never simplified: no class needed (renaming 3 MB texts took minutes)
+        return options.method == "none" or bool(options.max_chars) and len(text) > options.max_chars
+
+    reps = [
+        (r["squared_raw"], Relabelling())
+        if not classes or kept_raw(r["squared_raw"])
+        else representative(
+            r["squared_raw"], r.get("process"), r.get("canonical_process"), r.get("permutation"), masses
+        )
+        for r in rows
+    ]
     whole = [r.get("diagram") == WHOLE_PROCESS for r in rows]
     outcomes, stats = simplify_expressions([text for text, _ in reps], options, whole)
     mapped = []

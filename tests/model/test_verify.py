@@ -141,3 +141,30 @@ def test_score_answers_with_the_first_beam_that_passes(vocab_path):
     assert verified.verified and verified.pick == 1
     assert verified.numeric_ok and verified.sequence_ok and not verified.top1_numeric_ok
     assert verified.candidates == 2 and verified.fired == {"amplitude_square": 1}
+
+
+def test_a_beam_naming_a_leg_the_process_lacks_is_rejected_not_a_crash(vocab_path):
+    """A 2->2 row decoded with its legs relabelled: a beam with s_15 names a fifth leg.  It is no
+    expression of the row's process (the model's output is never trusted); the next beam answers."""
+    from symba.model import batches
+    from symba.model.evaluate import VerifyOptions, _score
+    from symba.model.numeric import expression_tokens
+    from symba.model.search import Hypothesis
+    from symba.physics.orderings import Relabelling
+
+    from .model_test_data import NOTATION
+
+    vocab = batches.load_vocab(vocab_path)
+    specials = batches.Specials(vocab)
+    right = vocab.encode(expression_tokens(TRUTH, NOTATION))
+    fifth_leg = vocab.encode(expression_tokens(f"e^4*{NUM}/(m_e^2 + s_15)^2", NOTATION))
+    row = {"process": PROCESS, "theory": "qed", "multiplicity": "2->2", "diagram": 0}
+    row.update(amplitude=AMPLITUDE, squared=TRUTH)
+    ex = batches.Example(specials.wrap(right), specials.wrap(right), row)
+    hyps = [Hypothesis(fifth_leg, -1.0, True, -1.0), Hypothesis(right, -2.0, True, -2.0)]
+    identity = Relabelling.from_text("1,2,3,4")
+    with NumericChecker(timeout_s=60) as checker:
+        plain = _score(checker, ex, hyps, vocab, NOTATION, specials, relabelling=identity)
+        verified = _score(checker, ex, hyps, vocab, NOTATION, specials, relabelling=identity, verify=VerifyOptions())
+    assert not plain.numeric_ok and plain.beams_equivalent == 1
+    assert verified.verified and verified.pick == 1 and verified.numeric_ok

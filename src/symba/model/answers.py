@@ -94,10 +94,10 @@ def model_answer(
 
     try:
         text = sympy.sstr(detokenize(list(tokens), notation))
+        if permutation:
+            text = relabel_squared(text, permutation)  # OrderingError: names a leg the process lacks
     except (ValueError, ArithmeticError, TypeError):  # a malformed sequence has no expression
         return {"text": None, "tokens": None}
-    if permutation:
-        text = relabel_squared(text, permutation)
     text = dataset_text(text, process, theory, whole)
     return {"text": text, "tokens": _tokens(text, notation)}
 

@@ -223,15 +223,20 @@ class VerifyOptions:
     n_points: int = 3
 
 
-def _candidate_texts(hyps, vocab, notation, checker, relabelling) -> list[str | None]:
-    """Each beam's expression text in the row's own leg labels (None: not an expression)."""
-    texts = []
-    for h in hyps:
-        text = _detokenize(h.ids, vocab, notation, checker)
-        if text is not None and relabelling is not None:
+def _candidate_text(h: Hypothesis, vocab, notation, checker, relabelling) -> str | None:
+    """A beam's expression text in the row's own leg labels (None: not an expression of the row's
+    process, e.g. a p_5 a 2->2 row cannot have: the model's output is never trusted)."""
+    text = _detokenize(h.ids, vocab, notation, checker)
+    if text is not None and relabelling is not None:
+        try:
             text = relabelling.squared(text)
-        texts.append(text)
-    return texts
+        except OrderingError:
+            return None
+    return text
+
+
+def _candidate_texts(hyps, vocab, notation, checker, relabelling) -> list[str | None]:
+    return [_candidate_text(h, vocab, notation, checker, relabelling) for h in hyps]
 
 
 def verified_pick(checker: NumericChecker, texts: list[str | None], row: dict, opts: VerifyOptions):
@@ -288,12 +293,7 @@ def _score(
         if h.ids == truth_ids:
             verdicts.append(True)  # the very same tokens: the very same expression
             continue
-        if texts is not None:
-            text = texts[j]
-        else:
-            text = _detokenize(h.ids, vocab, notation, checker)
-            if text is not None and relabelling is not None:
-                text = relabelling.squared(text)
+        text = texts[j] if texts is not None else _candidate_text(h, vocab, notation, checker, relabelling)
         if text is None or not truth_text or not process:
             verdicts.append(False)
         else:

@@ -151,7 +151,7 @@ def canonical_factored_text(content, factors) -> str:
 # ----------------------------------------------------------------- reading text
 
 
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
+def tokenize_text(text: str) -> list[tuple[str, str, int]]:
     if not isinstance(text, str):
         raise FactorSyntaxError(f"expected text, got {type(text).__name__}")
     if len(text) > MAX_INPUT_CHARS:
@@ -176,7 +176,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
-class _Rational:
+class RationalValue:
     """num / prod(f^k): the denominator is kept as powers of irreducible factors, keyed by text."""
 
     __slots__ = ("den", "num")
@@ -186,11 +186,11 @@ class _Rational:
         self.den = den or {}
 
 
-class _Reader:
+class ExpressionReader:
     def __init__(self, text: str):
         self.flint = flint
         self.text = text
-        self.tokens = _tokenize(text)
+        self.tokens = tokenize_text(text)
         names = sorted({v for k, v, _ in self.tokens if k == "name"}, key=symbol_order)
         self.names = names
         self.index = {n: i for i, n in enumerate(names)}
@@ -231,7 +231,7 @@ class _Reader:
         return content**k
 
     # rational arithmetic
-    def add(self, a: _Rational, b: _Rational) -> _Rational:
+    def add(self, a: RationalValue, b: RationalValue) -> RationalValue:
         keys = set(a.den) | set(b.den)
         den = {}
         na, nb = a.num, b.num
@@ -245,29 +245,29 @@ class _Reader:
                 na = na * f ** (k - ka)
             if k > kb:
                 nb = nb * f ** (k - kb)
-        return _Rational(na + nb, den)
+        return RationalValue(na + nb, den)
 
-    def mul(self, a: _Rational, b: _Rational) -> _Rational:
+    def mul(self, a: RationalValue, b: RationalValue) -> RationalValue:
         den = dict(a.den)
         for key, (f, k) in b.den.items():
             den[key] = (f, den.get(key, (f, 0))[1] + k)
-        return _Rational(a.num * b.num, den)
+        return RationalValue(a.num * b.num, den)
 
-    def power(self, a: _Rational, k: int) -> _Rational:
+    def power(self, a: RationalValue, k: int) -> RationalValue:
         if k >= 0:
-            return _Rational(a.num**k, {key: (f, e * k) for key, (f, e) in a.den.items()})
+            return RationalValue(a.num**k, {key: (f, e * k) for key, (f, e) in a.den.items()})
         den: dict = {}
         content = self.factor_into_den(a.num, -k, den)
         num = self.ctx.from_dict({(0,) * self.nvars: 1})
         for f, e in a.den.values():
             num = num * f ** (e * -k)
-        return _Rational(num * (1 / self.flint.fmpq(content)), den)
+        return RationalValue(num * (1 / self.flint.fmpq(content)), den)
 
     # grammar: expr := term (('+'|'-') term)*; term := unary (('*'|'/') unary)*;
     # unary := ('+'|'-') unary | power; power := atom ['^' signed-int]; atom := INT | NAME | '(' expr ')'
-    def expr(self) -> _Rational:
+    def expr(self) -> RationalValue:
         flat: dict[tuple[int, ...], Fraction] = {}  # monomial terms are summed in a dict, cheaply
-        rest: _Rational | None = None
+        rest: RationalValue | None = None
         first = True
         while True:
             sign = 1
@@ -285,18 +285,18 @@ class _Reader:
                 continue
             value = self.to_rational(mono, other)
             if sign < 0:
-                value = _Rational(-value.num, value.den)
+                value = RationalValue(-value.num, value.den)
             rest = value if rest is None else self.add(rest, value)
-        total = _Rational(self.poly(flat))
+        total = RationalValue(self.poly(flat))
         return total if rest is None else self.add(total, rest)
 
-    def to_rational(self, mono, other: _Rational | None) -> _Rational:
-        value = other or _Rational(self.ctx.from_dict({(0,) * self.nvars: 1}))
+    def to_rational(self, mono, other: RationalValue | None) -> RationalValue:
+        value = other or RationalValue(self.ctx.from_dict({(0,) * self.nvars: 1}))
         if mono is None:
             return value
         coef, exps = mono
         pos = tuple(max(e, 0) for e in exps)
-        factor = _Rational(self.poly({pos: coef}))
+        factor = RationalValue(self.poly({pos: coef}))
         if any(e < 0 for e in exps):
             den: dict = {}
             for idx, e in enumerate(exps):
@@ -313,7 +313,7 @@ class _Reader:
         coef = Fraction(1)
         exps = [0] * self.nvars
         is_mono = True
-        other: _Rational | None = None
+        other: RationalValue | None = None
         divide = False
         while True:
             kind, val, mono = self.unary()
@@ -353,7 +353,7 @@ class _Reader:
             if kind == "mono":
                 mono = (-mono[0], mono[1])
             else:
-                val = _Rational(-val.num, val.den)
+                val = RationalValue(-val.num, val.den)
         return kind, val, mono
 
     def exponent(self) -> int:
@@ -411,7 +411,7 @@ class _Reader:
         found = "end of input" if kind == "end" else repr(val)
         raise FactorSyntaxError(f"unexpected {found} at position {pos}")
 
-    def read(self) -> _Rational:
+    def read(self) -> RationalValue:
         value = self.expr()
         if self.i != len(self.tokens):
             _, val, pos = self.tokens[self.i]
@@ -419,7 +419,7 @@ class _Reader:
         return value
 
 
-def _flint_polynomial(poly, names: tuple[str, ...]) -> Polynomial:
+def flint_polynomial(poly, names: tuple[str, ...]) -> Polynomial:
     # FLINT's factors have integer coefficients; plain ints are much cheaper than Fractions
     coeffs = {
         exps: int(c.p) if c.q == 1 else Fraction(int(c.p), int(c.q)) for exps, c in zip(poly.monoms(), poly.coeffs())
@@ -429,14 +429,14 @@ def _flint_polynomial(poly, names: tuple[str, ...]) -> Polynomial:
 
 def sum_polynomial(text: str) -> Polynomial:
     """A sum without a denominator (``a*b - c^2``, no enclosing parentheses) as a polynomial over its symbols."""
-    reader = _Reader(text)
+    reader = ExpressionReader(text)
     value = reader.read()
     if value.den:
         raise FactorSyntaxError(f"factor {'(' + text + ')'!r} has a denominator")
-    return _flint_polynomial(value.num, tuple(reader.names) or ("_",))
+    return flint_polynomial(value.num, tuple(reader.names) or ("_",))
 
 
-def _split_imaginary(reader: _Reader, poly) -> tuple:
+def _split_imaginary(reader: ExpressionReader, poly) -> tuple:
     """poly(I) = A + I*B with A, B free of I, using I^2 = -1."""
     at = reader.index[IMAGINARY_UNIT]
     parts: tuple[dict, dict] = ({}, {})
@@ -448,7 +448,7 @@ def _split_imaginary(reader: _Reader, poly) -> tuple:
     return tuple(reader.ctx.from_dict({e: c for e, c in part.items() if c != 0}) for part in parts)
 
 
-def _real_part(reader: _Reader, value: _Rational) -> _Rational:
+def _real_part(reader: ExpressionReader, value: RationalValue) -> RationalValue:
     """The expression without the imaginary unit; FactorError if it is not real."""
     one = reader.ctx.from_dict({(0,) * reader.nvars: 1})
     den = one
@@ -468,7 +468,7 @@ def _real_part(reader: _Reader, value: _Rational) -> _Rational:
         raise FactorError("division by zero")
     new_den: dict = {}
     content = reader.factor_into_den(denominator, 1, new_den)
-    return _Rational(real * (1 / reader.flint.fmpq(content)), new_den)
+    return RationalValue(real * (1 / reader.flint.fmpq(content)), new_den)
 
 
 def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
@@ -477,7 +477,7 @@ def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
     Raises FactorSyntaxError for text outside the grammar and FactorError for a
     zero denominator (both ValueError).
     """
-    reader = _Reader(text)
+    reader = ExpressionReader(text)
     value = reader.read()
     if IMAGINARY_UNIT in reader.index:
         value = _real_part(reader, value)
@@ -495,10 +495,10 @@ def flint_factor(text: str) -> tuple[Fraction, list[Factor]]:
             k -= common
             den[key][1] -= common
         if k:
-            factors.append((_flint_polynomial(f, names), k))
+            factors.append((flint_polynomial(f, names), k))
     for f, k in den.values():
         if k:
-            factors.append((_flint_polynomial(f, names), -k))
+            factors.append((flint_polynomial(f, names), -k))
     return content, factors
 
 
@@ -518,7 +518,7 @@ def _is_sum(tokens, start: int) -> bool:
     return False
 
 
-def _read_product(reader: _Reader) -> tuple[Fraction, list[Factor]]:
+def _read_product(reader: ExpressionReader) -> tuple[Fraction, list[Factor]]:
     """A factored text, item by item, without multiplying anything out."""
     content = Fraction(1)
     factors: list[Factor] = []
@@ -541,7 +541,7 @@ def _read_product(reader: _Reader) -> tuple[Fraction, list[Factor]]:
             reader.expect(")")
             if value.den:
                 raise FactorSyntaxError(f"the sum at position {pos} has a denominator: not a factored text")
-            item_content, item_factors = Fraction(1), [(_flint_polynomial(value.num, tuple(reader.names)), 1)]
+            item_content, item_factors = Fraction(1), [(flint_polynomial(value.num, tuple(reader.names)), 1)]
         elif val == "(":
             reader.i += 1
             reader.depth += 1
@@ -580,7 +580,7 @@ def rename_factored_text(text: str, rename: dict[str, str]) -> str:
     (``s_13`` -> ``s_24``, ...).  Refuses text that is not a product of factors
     and a renaming that merges two symbols.
     """
-    reader = _Reader(text)
+    reader = ExpressionReader(text)
     content, factors = _read_product(reader)
     if reader.i != len(reader.tokens):
         _, val, pos = reader.tokens[reader.i]

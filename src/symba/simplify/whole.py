@@ -24,14 +24,14 @@ from symba.simplify.flint import (
     IMAGINARY_UNIT,
     MAX_EXPONENT,
     MAX_NESTING,
+    ExpressionReader,
     FactorError,
     FactorSyntaxError,
-    _flint_polynomial,
-    _Rational,
-    _Reader,
-    _tokenize,
+    RationalValue,
     canonical_factored_text,
     factor_text,
+    flint_polynomial,
+    tokenize_text,
 )
 
 # Points of the equality check are taken modulo this prime (2^61 - 1): a nonzero difference of
@@ -44,9 +44,9 @@ class FormMismatch(FactorError):
     """A rewritten form whose value differs from the raw text's."""
 
 
-def _groups(reader: _Reader) -> dict[tuple, _Rational]:
+def _groups(reader: ExpressionReader) -> dict[tuple, RationalValue]:
     """The top-level terms of the text, added up per product of irreducible denominator factors."""
-    groups: dict[tuple, _Rational] = {}
+    groups: dict[tuple, RationalValue] = {}
     first = True
     while reader.i < len(reader.tokens):
         sign = 1
@@ -64,11 +64,11 @@ def _groups(reader: _Reader) -> dict[tuple, _Rational]:
         if key in groups:
             groups[key].num = groups[key].num + num
         else:
-            groups[key] = _Rational(num, {name: (f, k) for name, (f, k) in value.den.items() if k})
+            groups[key] = RationalValue(num, {name: (f, k) for name, (f, k) in value.den.items() if k})
     return groups
 
 
-def _group_text(group: _Rational, names: tuple[str, ...], engine: str) -> str | None:
+def _group_text(group: RationalValue, names: tuple[str, ...], engine: str) -> str | None:
     """One group factored and cancelled against its denominator; None if it adds up to zero."""
     if group.num.is_zero():
         return None
@@ -85,14 +85,14 @@ def _group_text(group: _Rational, names: tuple[str, ...], engine: str) -> str | 
             k -= common
             den[name][1] -= common
         if k:
-            factors.append((_flint_polynomial(f, names), k))
-    factors += [(_flint_polynomial(f, names), -k) for f, k in den.values() if k]
+            factors.append((flint_polynomial(f, names), k))
+    factors += [(flint_polynomial(f, names), -k) for f, k in den.values() if k]
     return canonical_factored_text(Fraction(int(content.p), int(content.q)), factors)
 
 
 def grouped_factored_text(text: str, engine: str = "flint") -> str:
     """The whole-process square as a sum of factored denominator groups, in one canonical text."""
-    reader = _Reader(text)
+    reader = ExpressionReader(text)
     if IMAGINARY_UNIT in reader.index:
         raise FactorError("the grouped form is for real FORM output; this text holds the imaginary unit")
     names = tuple(reader.names) or ("_",)
@@ -113,7 +113,7 @@ class _Evaluator:
     """Evaluates a text at several points at once, modulo PRIME (same grammar as the FLINT reader)."""
 
     def __init__(self, text: str, points: list[dict[str, int]]):
-        self.tokens = _tokenize(text)
+        self.tokens = tokenize_text(text)
         self.points = points
         self.n = len(points)
         self.i = 0
@@ -222,7 +222,7 @@ def _inverse(value: int, pos: int) -> int:
 
 
 def _symbols(text: str) -> list[str]:
-    return sorted({val for kind, val, _ in _tokenize(text) if kind == "name"})
+    return sorted({val for kind, val, _ in tokenize_text(text) if kind == "name"})
 
 
 def check_same_value(raw: str, form: str, points: int = CHECK_POINTS) -> None:
@@ -254,7 +254,7 @@ def whole_process_text(text: str, engine: str = "flint") -> str:
     Text holding the imaginary unit (imported squares) gets the factored text of the whole, as
     before: its real part is not a sum of the written terms.
     """
-    if any(kind == "name" and val == IMAGINARY_UNIT for kind, val, _ in _tokenize(text)):
+    if any(kind == "name" and val == IMAGINARY_UNIT for kind, val, _ in tokenize_text(text)):
         return factor_text(text, engine)
     form = grouped_factored_text(text, engine)
     check_same_value(text, form)

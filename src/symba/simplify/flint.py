@@ -186,6 +186,36 @@ class RationalValue:
         self.den = den or {}
 
 
+def read_exponent(tokens: list[tuple[str, str, int]], i: int, end: int) -> tuple[int, int]:
+    """(k, index after it) of the integer exponent after a ``^`` at ``tokens[i]``: signed, maybe
+    bracketed, at most MAX_EXPONENT in size; ``end`` is the text's length (the end's position)."""
+
+    def peek():
+        return tokens[i] if i < len(tokens) else ("end", "", end)
+
+    sign = 1
+    paren = peek()[1] == "("
+    if paren:
+        i += 1
+    while peek()[0] == "op" and peek()[1] in "+-":
+        sign = -sign if peek()[1] == "-" else sign
+        i += 1
+    kind, val, pos = peek()
+    if kind != "int":
+        raise FactorSyntaxError(f"expected an integer exponent at position {pos}")
+    i += 1
+    if paren:
+        kind, found, at = peek()
+        if found != ")":
+            found = "end of input" if kind == "end" else repr(found)
+            raise FactorSyntaxError(f"expected ')' at position {at}, found {found}")
+        i += 1
+    k = sign * int(val)
+    if abs(k) > MAX_EXPONENT:
+        raise FactorSyntaxError(f"exponent {k} at position {pos} is over the limit of {MAX_EXPONENT}")
+    return k, i
+
+
 class ExpressionReader:
     def __init__(self, text: str):
         self.flint = flint
@@ -357,23 +387,7 @@ class ExpressionReader:
         return kind, val, mono
 
     def exponent(self) -> int:
-        sign = 1
-        paren = False
-        if self.peek()[1] == "(":
-            self.i += 1
-            paren = True
-        while self.peek()[0] == "op" and self.peek()[1] in "+-":
-            sign = -sign if self.peek()[1] == "-" else sign
-            self.i += 1
-        kind, val, pos = self.peek()
-        if kind != "int":
-            raise FactorSyntaxError(f"expected an integer exponent at position {pos}")
-        self.i += 1
-        if paren:
-            self.expect(")")
-        k = sign * int(val)
-        if abs(k) > MAX_EXPONENT:
-            raise FactorSyntaxError(f"exponent {k} at position {pos} is over the limit of {MAX_EXPONENT}")
+        k, self.i = read_exponent(self.tokens, self.i, len(self.text))
         return k
 
     def power_node(self):

@@ -22,7 +22,6 @@ from fractions import Fraction
 
 from symba.simplify.flint import (
     IMAGINARY_UNIT,
-    MAX_EXPONENT,
     MAX_NESTING,
     ExpressionReader,
     FactorError,
@@ -31,6 +30,7 @@ from symba.simplify.flint import (
     canonical_factored_text,
     factor_text,
     flint_polynomial,
+    read_exponent,
     tokenize_text,
 )
 
@@ -168,25 +168,8 @@ class _Evaluator:
         base = self.atom()
         if not (self.peek()[0] == "op" and self.peek()[1] == "^"):
             return base
-        self.i += 1
-        paren = self.peek()[1] == "("
-        if paren:
-            self.i += 1
-        sign = 1
-        while self.peek()[0] == "op" and self.peek()[1] in "+-":
-            sign = -sign if self.peek()[1] == "-" else sign
-            self.i += 1
-        kind, val, pos = self.peek()
-        if kind != "int":
-            raise FactorSyntaxError(f"expected an integer exponent at position {pos}")
-        self.i += 1
-        if paren:
-            if self.peek()[1] != ")":
-                raise FactorSyntaxError(f"expected ')' after the exponent at position {pos}")
-            self.i += 1
-        k = sign * int(val)
-        if abs(k) > MAX_EXPONENT:
-            raise FactorSyntaxError(f"exponent {k} at position {pos} is over the limit of {MAX_EXPONENT}")
+        pos = self.peek()[2]
+        k, self.i = read_exponent(self.tokens, self.i + 1, -1)
         if k < 0:
             base = [_inverse(b, pos) for b in base]
         return [pow(b, abs(k), PRIME) for b in base]

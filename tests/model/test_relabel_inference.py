@@ -196,3 +196,65 @@ def test_a_row_without_usable_decode_columns_is_one_line(change, message):
     change(row)
     with CheckerPool(1, 60.0, 4) as pool, pytest.raises(ShardError, match=message):
         evaluate_rows(_StubModel(), vocab, NOTATION, iter([row]), EvalConfig(max_examples=0, beam_size=1), pool)
+
+
+def _flavour_rows(vocab, fractions, **options):
+    rows = []
+    for process in ("e- e+ -> mu- mu+", "mu- mu+ -> ta- ta+", "ta+ ta- -> e+ e-"):
+        rows += process_rows(compute_process(process, "qed", timeout=60), "2->2", "test")
+    for r in rows:
+        r["status"] = "ok"
+    out, _ = tokenize_rows(rows, NOTATION, split="random", fractions=fractions, **options)
+    return out
+
+
+def _pairs(examples):
+    return {(tuple(ex.src), tuple(ex.tgt)) for ex in examples}
+
+
+def test_canonical_training_reads_every_flavour_variant_as_its_canonical_process():
+    vocab = build_vocabulary(NOTATION)
+    specials = evaluate_module.batches.Specials(vocab)
+    rows = _flavour_rows(vocab, (1, 0, 0), relabel_flavours=True, canonical_training=True)
+    canonical = [r for r in rows if r["process"] == "e- e+ -> mu- mu+"]
+    variants = [r for r in rows if r not in canonical]
+    assert all(r["decode_permutation"] and "|" in r["decode_permutation"] for r in variants)
+    assert all(r["decode_permutation"] is None for r in canonical)  # already canonical: read as written
+    examples = evaluate_module.batches.examples
+    assert _pairs(examples(variants, specials, 512)) == _pairs(examples(canonical, specials, 512))
+    # without the switches, training rows carry no canonical form and are read as written
+    plain = _flavour_rows(vocab, (1, 0, 0))
+    assert all(r["decode_permutation"] is None for r in plain)
+    written = [r for r in plain if r["process"] != "e- e+ -> mu- mu+"]
+    assert not _pairs(examples(written, specials, 512)) & _pairs(examples(canonical, specials, 512))
+
+
+@pytest.mark.parametrize("form", ["same", "expanded"])
+def test_a_model_that_knows_one_flavour_scores_the_others_with_relabel_flavours(monkeypatch, form):
+    vocab = build_vocabulary(NOTATION)
+    rows = _flavour_rows(vocab, (0, 0, 1), relabel_flavours=True)
+    wrap = evaluate_module.batches.Specials(vocab).wrap
+    known = {
+        tuple(wrap(r["amplitude_ids"])): list(r["squared_ids"]) if form == "same" else _expanded_ids(r, vocab)
+        for r in rows
+        if not r["decode_permutation"]
+    }
+    variants = [r for r in rows if r["decode_permutation"]]
+    assert known and len(variants) == 2 * len(known)
+    pad = vocab.pad_id
+
+    def stub_decode(model, src, specials, cfg):
+        return [
+            [Hypothesis(known.get(tuple(i for i in ids if i != pad), []), -0.01, True, -0.01)] for ids in src.tolist()
+        ]
+
+    monkeypatch.setattr(evaluate_module, "decode_batch", stub_decode)
+    with CheckerPool(1, 60.0, 4) as pool:
+        outcomes = evaluate_rows(
+            _StubModel(), vocab, NOTATION, iter(variants), EvalConfig(max_examples=0, beam_size=1), pool
+        )
+    assert len(outcomes) == len(variants)
+    if form == "same":  # the canonical pair's very tokens
+        assert all(o.relabelled and o.sequence_ok and o.numeric_ok for o in outcomes)
+    else:  # right only once renamed back to the row's flavours and legs, checked against the row's own square
+        assert all(o.relabelled and not o.sequence_ok and o.numeric_ok for o in outcomes)

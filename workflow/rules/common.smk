@@ -94,7 +94,11 @@ PARAMS = {
     # Parallelism and caching do not change results, so they stay out of the stamp.
     "imports": {"importer_version": IMPORTER_VERSION},  # a new importer reimports the files
     "simplify": {k: v for k, v in config["simplify"].items() if k not in ("workers", "cache")},
-    "tokenize": dict(config["tokenize"], token_shard_version=TOKEN_SHARD_VERSION),
+    # the canonical-form switches enter only when on, so that earlier runs keep their stamp
+    "tokenize": dict(
+        {k: v for k, v in config["tokenize"].items() if v or k not in ("relabel_flavours", "canonical_training")},
+        token_shard_version=TOKEN_SHARD_VERSION,
+    ),
     "train": config["train"],
     "evaluate": config["evaluate"],
 }

@@ -13,6 +13,8 @@ rule tokenize:
         fractions=config["tokenize"]["fractions"],
         seed=config["tokenize"]["seed"],
         max_tokens=config["tokenize"]["max_tokens"],
+        relabel_flavours=config["tokenize"]["relabel_flavours"],
+        canonical_training=config["tokenize"]["canonical_training"],
     log:
         f"{RESULTS}/logs/tokenize/{{theory}}/{{shard}}.log",
     group:

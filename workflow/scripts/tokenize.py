@@ -11,5 +11,7 @@ with rule_logging(snakemake) as log:
         fractions=tuple(snakemake.params.fractions),
         seed=snakemake.params.seed,
         max_tokens=snakemake.params.max_tokens,
+        relabel_flavours=snakemake.params.relabel_flavours,
+        canonical_training=snakemake.params.canonical_training,
     )
     log.info("tokenize: %s", stats)

@@ -25,7 +25,8 @@ from symba.tokenization.vocab import load_vocabulary
 
 from .errors import ModelInputError, ShardError
 
-TRAIN_COLUMNS = ["split", "amplitude_ids", "squared_ids"]
+TRAIN_COLUMNS = ["split", "amplitude_ids", "squared_ids"]  # required
+TRAIN_READ_COLUMNS = TRAIN_COLUMNS + ["decode_amplitude_ids", "decode_squared_ids"]  # read where present
 EVAL_COLUMNS = ["split", "amplitude_ids", "squared_ids", "theory", "process", "multiplicity", "squared", "diagram"]
 READ_ROWS = 1024  # rows decoded and turned into Python objects at a time
 READ_BUFFER_BYTES = 1 << 20  # Parquet pages are read through a buffer this size, not a whole column chunk at once
@@ -36,6 +37,9 @@ READ_BUFFER_BYTES = 1 << 20  # Parquet pages are read through a buffer this size
 MAX_ROW_IDS = 1 << 16  # the largest max_len a model config allows
 MAX_TEXT_BYTES = 16 << 20
 ID_COLUMNS = ("amplitude_ids", "squared_ids")
+# The canonical form of a row (tokenize.canonical_training writes it on every row, evaluation's
+# relabelling on test rows): where a row has it, training reads it instead of the row as written.
+CANONICAL_ID_COLUMNS = ("decode_amplitude_ids", "decode_squared_ids")
 
 
 def load_vocab(path: str):
@@ -112,7 +116,11 @@ def record_batches(pf: pq.ParquetFile, path: str, group: int, columns: list[str]
     for k in range(meta.num_columns):
         chunk = meta.column(k)
         name = chunk.path_in_schema.split(".")[0]
-        if name in ID_COLUMNS and name in columns and chunk.num_values > max(1, meta.num_rows) * MAX_ROW_IDS:
+        if (
+            name in ID_COLUMNS + CANONICAL_ID_COLUMNS
+            and name in columns
+            and chunk.num_values > max(1, meta.num_rows) * MAX_ROW_IDS
+        ):
             raise ShardError(
                 f"token shard {path}: row group {group} holds {chunk.num_values} ids in {name} for "
                 f"{meta.num_rows} row(s), over the bound of {MAX_ROW_IDS} per row"
@@ -130,8 +138,11 @@ def record_batches(pf: pq.ParquetFile, path: str, group: int, columns: list[str]
 
 def _check_ids(table: pa.Table | pa.RecordBatch, path: str, vocab_size: int) -> None:
     """Every id a valid row of the embedding: an id outside the vocabulary would crash the model."""
-    for column in ("amplitude_ids", "squared_ids"):
+    names = table.schema.names
+    for column in ID_COLUMNS + tuple(c for c in CANONICAL_ID_COLUMNS if c in names):
         ids = table[column]
+        if column in CANONICAL_ID_COLUMNS:  # null where a row is its own canonical form
+            ids = ids.drop_null()
         if not (pa.types.is_list(ids.type) or pa.types.is_large_list(ids.type)) or not pa.types.is_integer(
             ids.type.value_type
         ):
@@ -179,7 +190,11 @@ def bound_rows(batch: pa.RecordBatch, max_ids: int) -> pa.RecordBatch:
     columns = {}
     for name in batch.schema.names:
         column = batch[name]
-        if name in ID_COLUMNS and len(column) and (pc.max(pc.list_value_length(column)).as_py() or 0) > max_ids + 1:
+        if (
+            name in ID_COLUMNS + CANONICAL_ID_COLUMNS
+            and len(column)
+            and (pc.max(pc.list_value_length(column)).as_py() or 0) > max_ids + 1
+        ):
             column = pc.list_slice(column, 0, max_ids + 1)
         elif (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and len(column):
             too_long = pc.greater(pc.binary_length(column), MAX_TEXT_BYTES)
@@ -229,7 +244,9 @@ def examples(
     rows: Iterable[dict], specials: Specials, max_len: int, keep_row: bool = False, skipped: list | None = None
 ) -> Iterator[Example]:
     for row in rows:
-        ex = Example(specials.wrap(row["amplitude_ids"]), specials.wrap(row["squared_ids"]), row if keep_row else None)
+        canonical = row.get("decode_amplitude_ids"), row.get("decode_squared_ids")
+        source, target = canonical if all(canonical) else (row["amplitude_ids"], row["squared_ids"])
+        ex = Example(specials.wrap(source), specials.wrap(target), row if keep_row else None)
         if len(ex.src) > max_len or len(ex.tgt) > max_len:
             if skipped is not None:
                 skipped.append(row)
@@ -306,7 +323,7 @@ def training_stream(
     epoch, counter = start[0], 0
     while True:
         rng = epoch_rng(seed, epoch)
-        rows = iter_rows(paths, "train", TRAIN_COLUMNS, rng, vocab_size, max_ids=max_len)
+        rows = iter_rows(paths, "train", TRAIN_READ_COLUMNS, rng, vocab_size, max_ids=max_len)
         n = 0
         for index, batch in enumerate(
             bucket_batches(examples(rows, specials, max_len), batch_tokens, max_batch_size, buffer_rows, rng)

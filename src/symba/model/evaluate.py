@@ -29,7 +29,8 @@ import torch
 
 from symba.dataset_schema import DECODE_COLUMNS
 from symba.files import atomic_write
-from symba.physics.orderings import OrderingError, Relabelling
+from symba.physics.leg_relabelling import DecodeLabelling
+from symba.physics.orderings import OrderingError
 
 from . import batches
 from .checkpoint import check_vocabulary, load_model
@@ -149,7 +150,7 @@ def evaluate_rows(
     device = next(model.parameters()).device
     outcomes: list[Outcome] = []
     pending: deque = deque()
-    chunk: list[tuple[batches.Example, str, Relabelling | None]] = []
+    chunk: list[tuple[batches.Example, str, DecodeLabelling | None]] = []
     limit = cfg.batch_size * CHUNK_BATCHES
     route = route or (lambda row: "")
     verify = VerifyOptions(tuple(massless or ()), cfg.verify_points) if cfg.verify else None
@@ -201,7 +202,7 @@ def canonical_example(row: dict, specials: batches.Specials, vocab_size: int):
     if not row["decode_permutation"]:
         return None
     try:
-        relabelling = Relabelling.from_text(row["decode_permutation"])
+        relabelling = DecodeLabelling.from_text(row["decode_permutation"])
     except OrderingError as exc:
         raise ShardError(f"token row of {row.get('process')!r}: decode_permutation: {exc}") from None
     ids = []
@@ -277,7 +278,7 @@ def _score(
     notation,
     specials,
     test_set: str = "",
-    relabelling: Relabelling | None = None,
+    relabelling: DecodeLabelling | None = None,
     verify: VerifyOptions | None = None,
 ) -> Outcome:
     """With ``relabelling`` (canonical legs -> the row's), the source and target are in canonical

@@ -33,7 +33,16 @@ from tqdm import tqdm
 from symba.files import atomic_write
 
 from . import batches, checkpoint
-from .batches import TRAIN_COLUMNS, Example, Specials, collate, examples, iter_rows, training_stream, vocab_notation
+from .batches import (
+    TRAIN_READ_COLUMNS,
+    Example,
+    Specials,
+    collate,
+    examples,
+    iter_rows,
+    training_stream,
+    vocab_notation,
+)
 from .checkpoint import METRIC_FIELDS, empty_window
 from .config import TrainConfig, train_config
 from .errors import ModelFileError, ModelInputError
@@ -216,7 +225,9 @@ class Trainer:
         if not self.cfg.valid_every:
             return []
         out = []
-        rows = iter_rows(self.paths, "valid", TRAIN_COLUMNS, vocab_size=len(self.vocab), max_ids=self.model_cfg.max_len)
+        rows = iter_rows(
+            self.paths, "valid", TRAIN_READ_COLUMNS, vocab_size=len(self.vocab), max_ids=self.model_cfg.max_len
+        )
         for ex in examples(rows, self.specials, self.model_cfg.max_len):
             out.append(ex)
             if len(out) >= self.cfg.valid_max_rows:

@@ -13,6 +13,8 @@ Rows longer than ``max_tokens`` (either side, > 0) are left out and counted.
 Test rows also carry what evaluation decodes (``DECODE_COLUMNS``): their source and target
 ids with the legs in the canonical order of :mod:`symba.physics.leg_relabelling`, and the permutation
 that renames a prediction back, so evaluation neither parses processes nor tokenizes text.
+``relabel_flavours`` renames fermion flavours to canonical ones there too (:mod:`symba.physics.flavours`);
+``canonical_training`` writes the columns on every row, and training reads them.
 """
 
 from __future__ import annotations
@@ -99,10 +101,11 @@ def _canonical_amplitude(amplitude: str, to_canonical: Relabelling | None, leg_m
     return to_canonical.amplitude(amplitude, leg_masses or ())
 
 
-def decoding_columns(row: dict, vocab, notation: str) -> dict:
+def decoding_columns(row: dict, vocab, notation: str, flavours: bool = False) -> dict:
     """``DECODE_COLUMNS`` of a row: its source and target ids with the legs in canonical order
     (no BOS/EOS) and the permutation from them back to the row's legs; all None when no
-    relabelling applies (evaluation decodes the row as it is).
+    relabelling applies (evaluation decodes the row as it is).  ``flavours``: fermion flavours
+    renamed to canonical ones as well (:mod:`symba.physics.flavours`).
 
     The target is the row's squared amplitude renamed to canonical legs; the simplify stage
     guarantees the renamed text parses to the same SymPy expression as the canonical row's, so
@@ -111,7 +114,7 @@ def decoding_columns(row: dict, vocab, notation: str) -> dict:
     amplitude, squared = row.get("amplitude"), row.get("squared")
     if not amplitude or not squared:
         return none
-    relabelling = relabelling_for(amplitude, row.get("process"), row.get("theory"))
+    relabelling = relabelling_for(amplitude, row.get("process"), row.get("theory"), flavours)
     if relabelling is None:
         return none
     try:
@@ -123,7 +126,7 @@ def decoding_columns(row: dict, vocab, notation: str) -> dict:
     return {
         "decode_amplitude_ids": source,
         "decode_squared_ids": target,
-        "decode_permutation": relabelling.relabelling.text,
+        "decode_permutation": relabelling.decode_text,
     }
 
 
@@ -143,12 +146,21 @@ def surely_over_max_tokens(text: str, max_tokens: int) -> bool:
 
 
 def tokenize_rows(
-    rows, notation=DEFAULT_NOTATION, split=DEFAULT_SPLIT, fractions=DEFAULT_FRACTIONS, seed=0, max_tokens: int = 0
+    rows,
+    notation=DEFAULT_NOTATION,
+    split=DEFAULT_SPLIT,
+    fractions=DEFAULT_FRACTIONS,
+    seed=0,
+    max_tokens: int = 0,
+    relabel_flavours: bool = False,
+    canonical_training: bool = False,
 ):
     """Rows (dicts in SCHEMA) -> (rows with TOKEN_COLUMNS added, stats). Dedupes within ``rows``.
 
     ``max_tokens`` > 0 leaves out rows with a longer amplitude or squared amplitude
-    (counted in ``skipped["over_max_tokens"]``).
+    (counted in ``skipped["over_max_tokens"]``).  Test rows carry ``DECODE_COLUMNS``
+    (``relabel_flavours``: canonical flavours too); with ``canonical_training`` every row does,
+    and training reads them: the model learns canonical pairs only.
     """
     if max_tokens < 0:
         raise ValueError(f"max_tokens must be >= 0 (0 = no cap), got {max_tokens}")
@@ -228,9 +240,10 @@ def tokenize_rows(
             amplitude_ids=vocab.encode(amplitude_tokens),
             squared_ids=vocab.encode(squared_tokens),
         )
-        # only test rows are decoded by evaluation
+        # evaluation decodes test rows; training reads the other rows' only with canonical_training
+        decoded = side in TEST_SIDES or canonical_training
         new.update(
-            decoding_columns(row, vocab, notation) if side in TEST_SIDES else dict.fromkeys(DECODE_COLUMNS.names)
+            decoding_columns(row, vocab, notation, relabel_flavours) if decoded else dict.fromkeys(DECODE_COLUMNS.names)
         )
         out.append(new)
     rows_per_side = Counter(r["split"] for r in out)
@@ -262,10 +275,12 @@ def tokenize_shard(
     fractions=DEFAULT_FRACTIONS,
     seed: int = 0,
     max_tokens: int = 0,
+    relabel_flavours: bool = False,
+    canonical_training: bool = False,
 ) -> dict:
     """Read a shard in ``symba.dataset_schema.SCHEMA``, add ``TOKEN_COLUMNS``, write it atomically; return stats."""
     rows = read_shard(in_path).to_pylist()  # checksums verified; a damaged shard is one line naming it
-    out, stats = tokenize_rows(rows, notation, split, fractions, seed, max_tokens)
+    out, stats = tokenize_rows(rows, notation, split, fractions, seed, max_tokens, relabel_flavours, canonical_training)
     columns = {name: [r[name] for r in out] for name in OUTPUT_SCHEMA.names}
     write_table_atomic(pa.table(columns, schema=OUTPUT_SCHEMA), out_path)
     return stats

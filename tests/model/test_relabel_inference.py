@@ -258,3 +258,51 @@ def test_a_model_that_knows_one_flavour_scores_the_others_with_relabel_flavours(
         assert all(o.relabelled and o.sequence_ok and o.numeric_ok for o in outcomes)
     else:  # right only once renamed back to the row's flavours and legs, checked against the row's own square
         assert all(o.relabelled and not o.sequence_ok and o.numeric_ok for o in outcomes)
+
+
+@pytest.mark.parametrize("relabel_flavours", [True, False])
+def test_predict_decodes_canonical_flavours_and_answers_in_the_written_ones(monkeypatch, vocab_path, relabel_flavours):
+    from symba.model import predict as predict_module
+    from symba.model.batches import amplitude_to_ids, load_vocab
+
+    vocab = load_vocab(vocab_path)
+    canonical = compute_process("e- e+ -> mu- mu+", "qed", timeout=60)
+    variant = compute_process("ta+ ta- -> e+ e-", "qed", timeout=60)  # canonical: e- e+ -> mu- mu+
+    canonical_target = vocab.encode(list(tokenize(parse_expression(canonical.squared_amplitude), NOTATION)))
+    known = {tuple(amplitude_to_ids(canonical.rows()[-1][1], vocab)): canonical_target}
+    model = _StubModel()
+    model.cfg.vocab_size = len(vocab)
+    monkeypatch.setattr(predict_module, "load_model", lambda path, device: (model, {"vocab_path": vocab_path}))
+
+    def stub_greedy(model, src, bos, eos, alpha=0.0):
+        return [Hypothesis(known.get(tuple(src[0].tolist()), []), -0.01, True, -0.01)]
+
+    monkeypatch.setattr(predict_module, "greedy", stub_greedy)
+    with predict_module.Predictor("stub.pt", beam_size=1, relabel_flavours=relabel_flavours) as predictor:
+        pred = predictor(variant.whole_amplitude)
+    if not relabel_flavours:  # the written flavours are not the stub's: no answer
+        assert pred.squared is None
+        return
+    assert pred.canonical_process == "e- e+ -> mu- mu+"
+    proc = parse_process("ta+ ta- -> e+ e-", "qed", check=False)
+    assert numerically_equal(parse_expression(pred.squared), variant.squared_amplitude, proc.leg_masses(), 2)
+    assert "m_tau" in pred.squared and "m_mu" not in pred.squared
+
+
+@pytest.mark.parametrize(
+    ("written", "wanted"),
+    [
+        ({"relabel_flavours": {"used": True}, "config": {"beam_size": 4}}, {"relabel_flavours": True, "beam_size": 4}),
+        ({"relabel_flavours": {"used": False}, "config": {}}, {}),
+        ({"relabel_flavours": "yes", "config": {}}, {}),  # not our metrics: decode as written
+        ({"config": {"beam_size": 2}}, {"beam_size": 2}),  # before flavour renaming
+    ],
+)
+def test_predict_decodes_as_the_models_evaluation_did(tmp_path, written, wanted):
+    import json
+
+    from symba.model.predict import evaluated_search
+
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(written))
+    assert evaluated_search(str(path)) == wanted

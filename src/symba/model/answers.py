@@ -38,7 +38,7 @@ import sympy
 from symba.dataset_schema import WHOLE_PROCESS, ShardError, read_shard
 from symba.physics.canonical import canonicalise
 from symba.physics.engine import ENGINE_VERSION, compute_here
-from symba.physics.leg_relabelling import relabelling_of_process
+from symba.physics.leg_relabelling import DecodeLabelling, relabelling_of_process
 from symba.physics.orderings import relabel_squared, rows_for_orderings
 from symba.pipeline.manifest import process_slug, stable_hash
 from symba.simplify.classes import map_back, representative
@@ -82,19 +82,22 @@ def _tokens(text: str, notation: str | None) -> list[str] | None:
 def model_answer(
     tokens: list[str],
     notation: str,
-    permutation: list[int] | None,
+    permutation: list[int] | str | None,
     process: str | None,
     theory: str,
     whole: bool = False,
 ) -> dict:
     """Model output tokens -> {"text", "tokens"} in the dataset's form (text None: not an expression).
-    ``permutation``: the tokens are of the canonical leg order; rename them to the legs as written.
+    ``permutation``: the tokens are of the canonical leg order; rename them to the legs as written
+    (text: a ``decode_permutation``, which may rename flavours too).
     ``process`` (as written; None: unknown) picks the dataset's text among equal ones; ``whole``:
     the amplitude is a whole process's (the request said diagram -1), written in its grouped form."""
 
     try:
         text = sympy.sstr(detokenize(list(tokens), notation))
-        if permutation:
+        if isinstance(permutation, str):
+            text = DecodeLabelling.from_text(permutation).squared(text)  # OrderingError, as below
+        elif permutation:
             text = relabel_squared(text, permutation)  # OrderingError: names a leg the process lacks
     except (ValueError, ArithmeticError, TypeError):  # a malformed sequence has no expression
         return {"text": None, "tokens": None}
@@ -381,7 +384,7 @@ class AnswerPool:
         self,
         tokens: list[str],
         notation: str,
-        permutation: list[int] | None,
+        permutation: list[int] | str | None,
         process: str | None,
         theory: str,
         whole: bool = False,

@@ -139,7 +139,8 @@ def cmd_predict(args) -> int:
     try:
         from .predict import Predictor, choose_threshold, evaluated_search, find_metrics
 
-        metrics = find_metrics(args.model, args.metrics) if args.threshold is None or args.beam is None else None
+        wanted = args.threshold is None or args.beam is None or args.relabel_flavours is None
+        metrics = find_metrics(args.model, args.metrics) if wanted else None
         search = evaluated_search(metrics)  # decode as the evaluation that chose the threshold did
         threshold = choose_threshold(args.model, args.threshold, metrics)[0] if args.fallback else None
         if threshold is not None and math.isinf(threshold):
@@ -151,6 +152,9 @@ def cmd_predict(args) -> int:
             vocab_path=args.vocab,
             length_penalty=search.get("length_penalty", _eval_default("length_penalty")),
             relabel_legs=args.relabel_legs,
+            relabel_flavours=(
+                search.get("relabel_flavours", False) if args.relabel_flavours is None else args.relabel_flavours
+            ),
             fallback=args.fallback,
             threshold=threshold if args.fallback else None,
             theory=args.theory,
@@ -347,5 +351,12 @@ def register(subparsers) -> None:
         action=argparse.BooleanOptionalAction,
         default=EvalConfig.relabel_legs,
         help="decode with the legs in canonical order (read from --process or the amplitude), map the answer back",
+    )
+    p.add_argument(
+        "--relabel-flavours",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="decode with fermion flavours renamed to canonical ones too (c g -> c g as u g -> u g); "
+        "default: as the model's evaluation did (tokenize.relabel_flavours)",
     )
     p.set_defaults(handler=cmd_predict)

@@ -318,6 +318,7 @@ def _score(
         logprob_mean=answer.mean_logprob,
         test_set=test_set,
         relabelled=relabelling is not None,
+        flavours_renamed=relabelling is not None and not relabelling.flavours.is_identity,
         verified=None if not verify else pick is not None,
         pick=pick or 0,
         top1_sequence_ok=hyps[0].ids == truth_ids,
@@ -394,7 +395,12 @@ def run_evaluation(
     result["relabel_legs"] = {
         "used": cfg.relabel_legs,
         "n_relabelled": {name: sum(o.relabelled for o in by_set[name]) for name in TEST_SETS if name in result},
+        "n_flavours_renamed": {
+            name: sum(o.flavours_renamed for o in by_set[name]) for name in TEST_SETS if name in result
+        },
     }
+    # the token shards decided (tokenize.relabel_flavours); `symba predict` decodes as this evaluation did
+    result["relabel_flavours"] = {"used": any(o.flavours_renamed for o in outcomes)}
     atomic_write(metrics_json, json.dumps(result, indent=2))
     shown = {name: result[name] for name in TEST_SETS if name in result}
     plot_calibration({name: side["calibration"] for name, side in shown.items()}, calibration_png)

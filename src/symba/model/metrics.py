@@ -62,6 +62,7 @@ class Outcome:
     logprob_mean: float | None
     test_set: str = ""  # the metrics.json key it is reported under
     relabelled: bool = False  # decoded with its legs in canonical order (symba.physics.leg_relabelling)
+    flavours_renamed: bool = False  # and its flavours renamed to canonical ones (symba.physics.flavours)
     # Verified decoding (symba.model.verify): the answer is the first beam that passes the physics
     # checks, or the top beam when none does; the fields above describe that answer.
     verified: bool | None = None  # a candidate passed; None: verification off

@@ -126,6 +126,7 @@ class Predictor:
         device: str = "cpu",
         timeout_s: float = EvalConfig.numeric_timeout_s,
         relabel_legs: bool = EvalConfig.relabel_legs,
+        relabel_flavours: bool = False,
         fallback: bool = False,
         threshold: float | None = None,
         theory: str = "qed",
@@ -162,6 +163,7 @@ class Predictor:
         self.specials = batches.Specials(self.vocab)
         self.beam_size, self.length_penalty, self.device = beam_size, length_penalty, device
         self.relabel_legs = relabel_legs
+        self.relabel_flavours = relabel_flavours  # the model was evaluated so (tokenize.relabel_flavours)
         self.fallback = fallback
         self.threshold = math.inf if threshold is None else threshold
         self.theory = theory
@@ -203,7 +205,7 @@ class Predictor:
         """(source ids, relabelling): the amplitude with its legs in canonical order, or as it is
         (relabelling None) when relabelling is off or does not apply."""
         readable = self.relabel_legs and len(amplitude) <= MAX_INPUT_CHARS  # longer: source_ids refuses it
-        relabelling = relabelling_for(amplitude, process, theory) if readable else None
+        relabelling = relabelling_for(amplitude, process, theory, self.relabel_flavours) if readable else None
         if relabelling is not None:
             try:
                 return self.source_ids(relabelling.canonical_amplitude(amplitude)), relabelling
@@ -288,7 +290,7 @@ class Predictor:
         return left
 
     def _submit(self, it: _Item) -> None:
-        permutation = list(it.relabelling.permutation) if it.relabelling is not None else None
+        permutation = it.relabelling.decode_text if it.relabelling is not None else None
         process = it.process or process_of_amplitude(it.amplitude, it.theory)
         for h in it.hyps if self.alternatives else it.hyps[:1]:
             try:
@@ -303,7 +305,7 @@ class Predictor:
 
     def _model_answer(self, tokens, permutation, process, it: _Item):
         whole = it.diagram == WHOLE_PROCESS  # without a diagram: written as a per-diagram square
-        key = ("model", tuple(tokens), tuple(permutation or ()), process, it.theory, whole)
+        key = ("model", tuple(tokens), permutation, process, it.theory, whole)
         return self._futures.get_or_make(
             key, lambda: self.pool.model(tokens, self.notation, permutation, process, it.theory, whole)
         )
@@ -501,12 +503,15 @@ def choose_threshold(model_path: str, threshold: float | None, metrics_path: str
 
 
 def evaluated_search(metrics_path: str | None) -> dict:
-    """The beam size and length penalty an evaluation decoded with (empty without one): the
-    certainties its threshold was chosen on come from them."""
+    """The beam size, length penalty and flavour renaming an evaluation decoded with (empty
+    without one): the certainties its threshold was chosen on come from them."""
     if not metrics_path:
         return {}
-    config = json.loads(Path(metrics_path).read_text()).get("config") or {}
+    result = json.loads(Path(metrics_path).read_text())
+    config = result.get("config") or {}
     out = {}
+    if isinstance(result.get("relabel_flavours"), dict) and result["relabel_flavours"].get("used") is True:
+        out["relabel_flavours"] = True
     if (
         isinstance(config.get("beam_size"), int)
         and not isinstance(config["beam_size"], bool)

@@ -150,7 +150,7 @@ def test_a_beam_naming_a_leg_the_process_lacks_is_rejected_not_a_crash(vocab_pat
     from symba.model.evaluate import VerifyOptions, _score
     from symba.model.numeric import expression_tokens
     from symba.model.search import Hypothesis
-    from symba.physics.orderings import Relabelling
+    from symba.physics.leg_relabelling import DecodeLabelling
 
     from .model_test_data import NOTATION
 
@@ -162,7 +162,7 @@ def test_a_beam_naming_a_leg_the_process_lacks_is_rejected_not_a_crash(vocab_pat
     row.update(amplitude=AMPLITUDE, squared=TRUTH)
     ex = batches.Example(specials.wrap(right), specials.wrap(right), row)
     hyps = [Hypothesis(fifth_leg, -1.0, True, -1.0), Hypothesis(right, -2.0, True, -2.0)]
-    identity = Relabelling.from_text("1,2,3,4")
+    identity = DecodeLabelling.from_text("1,2,3,4")
     with NumericChecker(timeout_s=60) as checker:
         plain = _score(checker, ex, hyps, vocab, NOTATION, specials, relabelling=identity)
         verified = _score(checker, ex, hyps, vocab, NOTATION, specials, relabelling=identity, verify=VerifyOptions())

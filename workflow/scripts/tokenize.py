@@ -11,5 +11,6 @@ with rule_logging(snakemake) as log:
         fractions=tuple(snakemake.params.fractions),
         seed=snakemake.params.seed,
         max_tokens=snakemake.params.max_tokens,
+        lengths_out=snakemake.output.lengths,
     )
     log.info("tokenize: %s", stats)

@@ -1,10 +1,13 @@
 """`symba_files:` end to end: public SYMBA text files become shards that go through simplify and
 tokenize like computed ones; bad input stops with one line."""
 
+import json
+
 import pyarrow.parquet as pq
 import pytest
 
 from symba.physics.kinematics import numerically_equal
+from symba.tokenization.stats import length_report
 
 from .runner import ok, snakemake
 from .test_workflow import job_counts
@@ -76,6 +79,18 @@ def test_imported_rows_are_simplified_without_i_and_reach_the_token_shards(run_d
     assert (qcd["theory"], qcd["process"], qcd["status"]) == ("qcd", "u g -> u g", "ok")
     assert numerically_equal(qcd["squared"], QCD_BY_HAND, ["m_u", None, "m_u", None], 2)
     assert (run_dir / "results/default/tokens/qcd/symba-gluons.parquet").is_file()
+
+
+@pytest.mark.slow  # the module's whole-workflow run
+def test_the_length_report_merged_from_tokenize_equals_one_over_the_dataset(run_dir, tmp_path):
+    merged = json.loads((run_dir / "results/default/reports/lengths.json").read_text())
+    shards = [
+        run_dir / f"results/default/dataset/{t}/symba-{f}.parquet"
+        for t, f in [("qed", "QED_ee_2to2"), ("qcd", "gluons")]
+    ]
+    assert (run_dir / "results/default/reports/lengths/qcd/symba-gluons.json").is_file()
+    direct = length_report(shards, tmp_path / "lengths.json", tmp_path / "lengths.png", merged["max_tokens"])
+    assert merged == direct and merged["notations"]["prefix"]["squared"]["n"] == 3
 
 
 @pytest.mark.slow  # the module's whole-workflow run

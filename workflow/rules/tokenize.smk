@@ -7,6 +7,8 @@ rule tokenize:
         stamp=TOKENIZE_STAMP,
     output:
         f"{RESULTS}/tokens/{{theory}}/{{shard}}.parquet",
+        # the shard's lengths in every notation, from the parse done here anyway: the report only merges them
+        lengths=f"{RESULTS}/reports/lengths/{{theory}}/{{shard}}.json",
     params:
         notation=config["tokenize"]["notation"],
         split=config["tokenize"]["split"],
@@ -42,7 +44,7 @@ rule vocabulary:
 
 rule length_report:
     input:
-        shards=shard_paths("dataset"),
+        lengths=shard_paths("reports/lengths", ".json"),
     params:
         max_tokens=config["tokenize"]["max_tokens"],
     output:

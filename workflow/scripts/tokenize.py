@@ -13,5 +13,6 @@ with rule_logging(snakemake) as log:
         max_tokens=snakemake.params.max_tokens,
         relabel_flavours=snakemake.params.relabel_flavours,
         canonical_training=snakemake.params.canonical_training,
+        lengths_out=snakemake.output.lengths,
     )
     log.info("tokenize: %s", stats)

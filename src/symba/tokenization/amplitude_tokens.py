@@ -128,8 +128,17 @@ def tokenize_amplitude(text: str, notation: str = DEFAULT_NOTATION, syntax: str 
         return tokenize_marty_amplitude(text)
     if syntax != "symba":
         raise ValueError(f"unknown amplitude syntax {syntax!r}; choose one of {', '.join(AMPLITUDE_SYNTAXES)}")
+    return tokenize_amplitude_tree(canonical_amplitude_tree(text), notation)
+
+
+def canonical_amplitude_tree(text: str) -> Node:
+    """The parsed canonical form of an amplitude in our syntax, the same for every notation."""
     text = canonicalise(text, signed=True)[0]  # the canonical form where it applies (the row's sign kept)
-    tree = parse(canonical(text))  # reparsed: the canonical string parses to a flat tree
+    return parse(canonical(text))  # reparsed: the canonical string parses to a flat tree
+
+
+def tokenize_amplitude_tree(tree: Node, notation: str) -> list[str]:
+    """Tokens of a tree from :func:`canonical_amplitude_tree`: one parse serves several notations."""
     return emit_prefix(tree, lambda item: _expand(item, notation))
 
 

@@ -12,13 +12,13 @@ import pyarrow.parquet as pq
 from symba.figures import pyplot
 from symba.files import atomic_write
 
-from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
-from .notations import NOTATIONS, parse_squared, tokenize
+from .amplitude_tokens import amplitude_syntax_of
+from .lengths import SIDES, ShardLengths, pair_lengths
+from .notations import NOTATIONS, parse_squared
 from .splits import SIDES_OF_SPLIT
 from .token_shards import SKIPPED_STATUSES, surely_over_max_tokens
 
 LENGTH_LIMIT = 350  # the seed's anchor: share of pairs with both sides under 350 tokens
-SIDES = ("amplitude", "squared")
 
 
 def _summary(lengths: list[int]) -> dict:
@@ -41,45 +41,35 @@ def _column_or_none(path, name: str, n: int):
     return pa.nulls(n, pa.string())
 
 
-def shard_lengths(path, max_tokens: int = 0) -> tuple[dict, list, list, int]:
+def shard_lengths(path, max_tokens: int = 0) -> ShardLengths:
     """Token lengths per (notation, side), multiplicities and (split, group) of the usable unique pairs of one
-    shard, and the number of pairs too long to tokenize under ``max_tokens`` (left out of the lengths)."""
+    shard, and the number of pairs too long to tokenize under ``max_tokens`` (left out of the lengths).
+
+    The tokenize stage records the same for the rows it tokenizes (``tokenize_rows(lengths=...)``).
+    """
     table = pq.read_table(
         path, columns=["multiplicity", "amplitude", "squared", "status", "backend"], page_checksum_verification=True
     )
     table = table.append_column("split", _column_or_none(path, "split", table.num_rows))
     table = table.append_column("group", _column_or_none(path, "group", table.num_rows))
-    lengths = {n: {s: [] for s in SIDES} for n in NOTATIONS}
-    multiplicities = []
-    splits = []
+    record = ShardLengths(max_tokens=max_tokens)
     seen = set()
-    too_long = 0
     for row in table.to_pylist():
         if row["status"] in SKIPPED_STATUSES:
             continue
-        pair = (row["amplitude"], row["squared"])
+        pair = (row["amplitude"] or "", row["squared"] or "")
         if pair in seen:
             continue
         seen.add(pair)
-        if any(surely_over_max_tokens(text or "", max_tokens) for text in pair):
-            too_long += 1
+        if any(surely_over_max_tokens(text, max_tokens) for text in pair):
+            record.too_long += 1
             continue
         try:
-            expr = parse_squared(row["squared"] or "")
-            syntax = amplitude_syntax_of(row["backend"])
-            per_notation = {
-                n: (len(tokenize_amplitude(row["amplitude"] or "", n, syntax)), len(tokenize(expr, n)))
-                for n in NOTATIONS
-            }
+            per_notation = pair_lengths(pair[0], parse_squared(pair[1]), amplitude_syntax_of(row["backend"]))
         except ValueError:
             continue  # counted as untokenizable by tokenize_shard; lengths only describe usable rows
-        for n, (a, s) in per_notation.items():
-            lengths[n]["amplitude"].append(a)
-            lengths[n]["squared"].append(s)
-        multiplicities.append(row["multiplicity"])
-        if row["split"] is not None:
-            splits.append((row["split"], row["group"]))
-    return lengths, multiplicities, splits, too_long
+        record.add(per_notation, row["multiplicity"], row["split"], row["group"])
+    return record
 
 
 def length_report(shard_paths, json_out, png_out, max_tokens: int = 0) -> dict:
@@ -93,19 +83,30 @@ def length_report(shard_paths, json_out, png_out, max_tokens: int = 0) -> dict:
     the cap (``dropped_over_max_tokens``; ``pairs``: either side), which the
     tokenize stage leaves out of the token shards for its notation.
     """
+    return merge_lengths((shard_lengths(path, max_tokens) for path in shard_paths), json_out, png_out, max_tokens)
+
+
+def length_report_from_files(length_paths, json_out, png_out, max_tokens: int = 0) -> dict:
+    """:func:`length_report` from the per-shard length files the tokenize stage writes beside its shards."""
+    return merge_lengths((ShardLengths.read(path) for path in length_paths), json_out, png_out, max_tokens)
+
+
+def merge_lengths(records, json_out, png_out, max_tokens: int = 0) -> dict:
+    """The report of :func:`length_report` from per-shard :class:`ShardLengths`, taken in shard order."""
     lengths = {n: {s: [] for s in SIDES} for n in NOTATIONS}
     multiplicities: list[str] = []
     rows_per_side: Counter = Counter()
     groups_per_side: dict[str, set] = defaultdict(set)
     too_long = 0  # pairs over the cap in every notation, by their length in characters alone
-    for path in shard_paths:
-        shard, mult, splits, shard_too_long = shard_lengths(path, max_tokens)
-        too_long += shard_too_long
+    for shard in records:
+        if shard.max_tokens != max_tokens:
+            raise ValueError(f"shard lengths were recorded with max_tokens {shard.max_tokens}, not {max_tokens}")
+        too_long += shard.too_long
         for n in NOTATIONS:
             for s in SIDES:
-                lengths[n][s].extend(shard[n][s])
-        multiplicities.extend(mult)
-        for side, group in splits:
+                lengths[n][s].extend(shard.lengths[n][s])
+        multiplicities.extend(shard.multiplicities)
+        for side, group in shard.splits:
             rows_per_side[side] += 1
             groups_per_side[side].add(group)
     report: dict = {"notations": {}, "by_multiplicity": {}, "length_limit": LENGTH_LIMIT, "max_tokens": max_tokens}

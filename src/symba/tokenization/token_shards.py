@@ -30,6 +30,7 @@ from symba.physics.orderings import Relabelling, relabel_amplitude
 from symba.physics.process import parse_process
 
 from .amplitude_tokens import amplitude_syntax_of, tokenize_amplitude
+from .lengths import ShardLengths, pair_lengths
 from .notations import DEFAULT_NOTATION, check_notation, parse_squared, tokenize
 from .splits import (
     DEFAULT_FRACTIONS,
@@ -154,13 +155,16 @@ def tokenize_rows(
     max_tokens: int = 0,
     relabel_flavours: bool = False,
     canonical_training: bool = False,
+    lengths: ShardLengths | None = None,
 ):
     """Rows (dicts in SCHEMA) -> (rows with TOKEN_COLUMNS added, stats). Dedupes within ``rows``.
 
     ``max_tokens`` > 0 leaves out rows with a longer amplitude or squared amplitude
     (counted in ``skipped["over_max_tokens"]``).  Test rows carry ``DECODE_COLUMNS``
     (``relabel_flavours``: canonical flavours too); with ``canonical_training`` every row does,
-    and training reads them: the model learns canonical pairs only.
+    and training reads them: the model learns canonical pairs only.  ``lengths`` (made with the
+    same ``max_tokens``) collects every usable pair's length in all notations, as the length
+    report counts them, from the squared amplitude parsed here once.
     """
     if max_tokens < 0:
         raise ValueError(f"max_tokens must be >= 0 (0 = no cap), got {max_tokens}")
@@ -188,6 +192,8 @@ def tokenize_rows(
         seen.add(pair)
         if surely_over_max_tokens(amplitude, max_tokens) or surely_over_max_tokens(squared, max_tokens):
             skipped["over_max_tokens"] += 1
+            if lengths is not None:
+                lengths.too_long += 1
             continue
         try:
             expr = parse_squared(squared)
@@ -198,6 +204,8 @@ def tokenize_rows(
             if len(errors) < MAX_REPORTED_ERRORS:
                 errors.append(f"{row.get('process')} diagram {row.get('diagram')}: {exc}")
             continue
+        if lengths is not None:
+            _record_lengths(lengths, row, expr, {notation: (len(amplitude_tokens), len(squared_tokens))})
         if max_tokens and max(len(amplitude_tokens), len(squared_tokens)) > max_tokens:
             skipped["over_max_tokens"] += 1
             continue
@@ -267,6 +275,16 @@ def tokenize_rows(
     return out, stats
 
 
+def _record_lengths(lengths: ShardLengths, row: dict, expr, known: dict) -> None:
+    try:
+        per_notation = pair_lengths(
+            row.get("amplitude") or "", expr, amplitude_syntax_of(row.get("backend", "")), known
+        )
+    except ValueError:
+        return  # some notation cannot tokenize it: the length report leaves the pair out
+    lengths.add(per_notation, row.get("multiplicity"), row.get("split"), row.get("group"))
+
+
 def tokenize_shard(
     in_path,
     out_path,
@@ -277,10 +295,19 @@ def tokenize_shard(
     max_tokens: int = 0,
     relabel_flavours: bool = False,
     canonical_training: bool = False,
+    lengths_out=None,
 ) -> dict:
-    """Read a shard in ``symba.dataset_schema.SCHEMA``, add ``TOKEN_COLUMNS``, write it atomically; return stats."""
+    """Read a shard in ``symba.dataset_schema.SCHEMA``, add ``TOKEN_COLUMNS``, write it atomically; return stats.
+
+    ``lengths_out``: also write the shard's lengths in every notation there (:mod:`.lengths`).
+    """
     rows = read_shard(in_path).to_pylist()  # checksums verified; a damaged shard is one line naming it
-    out, stats = tokenize_rows(rows, notation, split, fractions, seed, max_tokens, relabel_flavours, canonical_training)
+    lengths = ShardLengths(max_tokens=max_tokens) if lengths_out is not None else None
+    out, stats = tokenize_rows(
+        rows, notation, split, fractions, seed, max_tokens, relabel_flavours, canonical_training, lengths
+    )
     columns = {name: [r[name] for r in out] for name in OUTPUT_SCHEMA.names}
     write_table_atomic(pa.table(columns, schema=OUTPUT_SCHEMA), out_path)
+    if lengths is not None:
+        lengths.write(lengths_out)
     return stats

@@ -11,8 +11,8 @@ rule parameter_stamp:
     log:
         f"{RESULTS}/logs/params/{{family}}/{{digest}}.log",
     localrule: True
-    run:
-        mf.write_parameter_file(output[0], params.text, wildcards.digest, log[0])
+    script:
+        "../scripts/parameter_file.py"
 
 
 rule shard_manifest:
@@ -23,5 +23,5 @@ rule shard_manifest:
     log:
         f"{RESULTS}/logs/manifest/{{theory}}/{{shard}}/{{digest}}.log",
     localrule: True
-    run:
-        mf.write_parameter_file(output[0], params.text, wildcards.digest, log[0])
+    script:
+        "../scripts/parameter_file.py"

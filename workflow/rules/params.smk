@@ -11,6 +11,8 @@ rule parameter_stamp:
     log:
         f"{RESULTS}/logs/params/{{family}}/{{digest}}.log",
     localrule: True
+    conda:
+        "../../envs/physics.yaml"
     script:
         "../scripts/parameter_file.py"
 
@@ -23,5 +25,7 @@ rule shard_manifest:
     log:
         f"{RESULTS}/logs/manifest/{{theory}}/{{shard}}/{{digest}}.log",
     localrule: True
+    conda:
+        "../../envs/physics.yaml"
     script:
         "../scripts/parameter_file.py"

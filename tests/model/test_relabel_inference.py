@@ -151,16 +151,14 @@ def test_a_model_that_knows_only_canonical_rows_scores_ordered_rows_with_relabel
         assert all(o.relabelled and not o.sequence_ok and o.numeric_ok for o in outcomes)
 
 
-@pytest.mark.parametrize("relabel_legs", [True, False])
-def test_predict_decodes_the_canonical_legs_and_answers_in_the_written_ones(monkeypatch, vocab_path, relabel_legs):
+def _predictor_that_knows_only(monkeypatch, vocab_path, canonical):
+    """predict's module with a stub model that answers only the whole-process amplitude of
+    ``canonical`` (as the dataset writes it), with that computation's square."""
     from symba.model import predict as predict_module
     from symba.model.batches import amplitude_to_ids, load_vocab
 
     vocab = load_vocab(vocab_path)
-    canonical = compute_process("e- e+ -> mu- mu+", "qed", timeout=60)
-    ordered = relabel_result(canonical, (2, 1, 4, 3))  # e+ e- -> mu+ mu-
     canonical_target = vocab.encode(list(tokenize(parse_expression(canonical.squared_amplitude), NOTATION)))
-    # the whole-process row as the dataset writes it (canonical form: first term positive)
     known = {tuple(amplitude_to_ids(canonical.rows()[-1][1], vocab)): canonical_target}
     model = _StubModel()
     model.cfg.vocab_size = len(vocab)
@@ -170,6 +168,15 @@ def test_predict_decodes_the_canonical_legs_and_answers_in_the_written_ones(monk
         return [Hypothesis(known.get(tuple(src[0].tolist()), []), -0.01, True, -0.01)]
 
     monkeypatch.setattr(predict_module, "greedy", stub_greedy)
+    return predict_module
+
+
+@pytest.mark.parametrize("relabel_legs", [True, False])
+def test_predict_decodes_the_canonical_legs_and_answers_in_the_written_ones(monkeypatch, vocab_path, relabel_legs):
+    canonical = compute_process("e- e+ -> mu- mu+", "qed", timeout=60)
+    ordered = relabel_result(canonical, (2, 1, 4, 3))  # e+ e- -> mu+ mu-
+    # the whole-process row as the dataset writes it (canonical form: first term positive)
+    predict_module = _predictor_that_knows_only(monkeypatch, vocab_path, canonical)
     with predict_module.Predictor("stub.pt", beam_size=1, relabel_legs=relabel_legs) as predictor:
         pred = predictor(ordered.whole_amplitude)  # the legs are read from the amplitude
     if not relabel_legs:
@@ -262,22 +269,9 @@ def test_a_model_that_knows_one_flavour_scores_the_others_with_relabel_flavours(
 
 @pytest.mark.parametrize("relabel_flavours", [True, False])
 def test_predict_decodes_canonical_flavours_and_answers_in_the_written_ones(monkeypatch, vocab_path, relabel_flavours):
-    from symba.model import predict as predict_module
-    from symba.model.batches import amplitude_to_ids, load_vocab
-
-    vocab = load_vocab(vocab_path)
     canonical = compute_process("e- e+ -> mu- mu+", "qed", timeout=60)
     variant = compute_process("ta+ ta- -> e+ e-", "qed", timeout=60)  # canonical: e- e+ -> mu- mu+
-    canonical_target = vocab.encode(list(tokenize(parse_expression(canonical.squared_amplitude), NOTATION)))
-    known = {tuple(amplitude_to_ids(canonical.rows()[-1][1], vocab)): canonical_target}
-    model = _StubModel()
-    model.cfg.vocab_size = len(vocab)
-    monkeypatch.setattr(predict_module, "load_model", lambda path, device: (model, {"vocab_path": vocab_path}))
-
-    def stub_greedy(model, src, bos, eos, alpha=0.0):
-        return [Hypothesis(known.get(tuple(src[0].tolist()), []), -0.01, True, -0.01)]
-
-    monkeypatch.setattr(predict_module, "greedy", stub_greedy)
+    predict_module = _predictor_that_knows_only(monkeypatch, vocab_path, canonical)
     with predict_module.Predictor("stub.pt", beam_size=1, relabel_flavours=relabel_flavours) as predictor:
         pred = predictor(variant.whole_amplitude)
     if not relabel_flavours:  # the written flavours are not the stub's: no answer

@@ -45,7 +45,7 @@ def _classes(theory: str) -> list[list]:
 @dataclass(frozen=True)
 class FlavourRenaming:
     """Mass symbol -> mass symbol (a permutation of each class; identity where absent), and the
-    same map on field labels and particle names."""
+    same map on field labels (for amplitudes) and particle names (for processes)."""
 
     masses: tuple[tuple[str, str], ...]  # (from, to), only the symbols that move
     labels: tuple[tuple[str, str], ...] = ()
@@ -80,13 +80,6 @@ class FlavourRenaming:
     def inverse(self) -> FlavourRenaming:
         swap = lambda pairs: tuple((b, a) for a, b in pairs)  # noqa: E731
         return FlavourRenaming(swap(self.masses), swap(self.labels), swap(self.particles))
-
-    def process(self, process: str) -> str:
-        """``c g -> c g`` -> ``u g -> u g`` (legs kept in place)."""
-        names = dict(self.particles)
-        incoming, outgoing = process.split("->")
-        rename = lambda side: " ".join(names.get(p, p) for p in side.split())  # noqa: E731
-        return f"{rename(incoming)} -> {rename(outgoing)}"
 
     def squared(self, text: str) -> str:
         """Every mass symbol renamed at once; nothing else changes."""
